@@ -1,0 +1,11 @@
+//! The innkeep booking engine: domain types (money, stay dates, prices,
+//! cancellation policies), the injected clock, and (in later slices) the
+//! per-property calendar actors, the payments actor and the ledger.
+//!
+//! Nothing in this crate knows about HTTP: the web layer calls into it, and it
+//! reaches storage and payment providers only through the traits in `ports`.
+
+pub mod clock;
+pub mod domain;
+
+pub use clock::{Clock, DevClock, SystemClock};

@@ -1,0 +1,303 @@
+//! The cache port: Redis when `REDIS_URL` is set (shared by every innkeep
+//! process), otherwise in-process (moka). It holds cached reads and the
+//! fixed-window counters behind rate limits. A cache failure never fails a
+//! request: reads fall through to the store and limits fail open, loudly.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use async_trait::async_trait;
+use redis::AsyncCommands;
+use redis::aio::ConnectionManager;
+
+use crate::error::{AppError, AppResult};
+
+#[async_trait]
+pub trait Cache: Send + Sync + 'static {
+    /// `redis` or `in-process`.
+    fn backend(&self) -> &'static str;
+    async fn ping(&self) -> anyhow::Result<()>;
+    async fn get(&self, key: &str) -> Option<Vec<u8>>;
+    async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration);
+    async fn delete(&self, key: &str);
+    /// Counts one hit in a fixed window that starts at the first hit:
+    /// `(hits in the window, seconds until it resets)`.
+    async fn hit(&self, key: &str, window: Duration) -> anyhow::Result<(u64, u64)>;
+    /// The window's count and seconds left, without counting.
+    async fn peek(&self, key: &str) -> anyhow::Result<Option<(u64, u64)>>;
+    async fn reset(&self, key: &str);
+}
+
+/// In-process cache for a single server process.
+pub struct LocalCache {
+    values: moka::future::Cache<String, (Arc<Vec<u8>>, Duration)>,
+    counters: Mutex<HashMap<String, (u64, Instant)>>,
+}
+
+struct PerEntryTtl;
+
+impl moka::Expiry<String, (Arc<Vec<u8>>, Duration)> for PerEntryTtl {
+    fn expire_after_create(
+        &self,
+        _: &String,
+        value: &(Arc<Vec<u8>>, Duration),
+        _: Instant,
+    ) -> Option<Duration> {
+        Some(value.1)
+    }
+    fn expire_after_update(
+        &self,
+        _: &String,
+        value: &(Arc<Vec<u8>>, Duration),
+        _: Instant,
+        _: Option<Duration>,
+    ) -> Option<Duration> {
+        Some(value.1)
+    }
+}
+
+impl LocalCache {
+    pub fn new(max_entries: u64) -> Self {
+        Self {
+            values: moka::future::Cache::builder()
+                .max_capacity(max_entries)
+                .expire_after(PerEntryTtl)
+                .build(),
+            counters: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn counters(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u64, Instant)>> {
+        // A panic while holding this lock cannot leave a counter half-written.
+        self.counters
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+fn secs_left(until: Instant, now: Instant) -> u64 {
+    until.saturating_duration_since(now).as_secs_f64().ceil() as u64
+}
+
+#[async_trait]
+impl Cache for LocalCache {
+    fn backend(&self) -> &'static str {
+        "in-process"
+    }
+
+    async fn ping(&self) -> anyhow::Result<()> {
+        Ok(())
+    }
+
+    async fn get(&self, key: &str) -> Option<Vec<u8>> {
+        self.values.get(key).await.map(|(v, _)| v.as_ref().clone())
+    }
+
+    async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration) {
+        self.values
+            .insert(key.to_owned(), (Arc::new(value), ttl))
+            .await;
+    }
+
+    async fn delete(&self, key: &str) {
+        self.values.invalidate(key).await;
+    }
+
+    async fn hit(&self, key: &str, window: Duration) -> anyhow::Result<(u64, u64)> {
+        let now = Instant::now();
+        let mut counters = self.counters();
+        if counters.len() > 100_000 {
+            counters.retain(|_, (_, until)| *until > now);
+        }
+        let entry = counters.entry(key.to_owned()).or_insert((0, now + window));
+        if entry.1 <= now {
+            *entry = (0, now + window);
+        }
+        entry.0 += 1;
+        Ok((entry.0, secs_left(entry.1, now)))
+    }
+
+    async fn peek(&self, key: &str) -> anyhow::Result<Option<(u64, u64)>> {
+        let now = Instant::now();
+        Ok(self
+            .counters()
+            .get(key)
+            .filter(|(_, until)| *until > now)
+            .map(|(count, until)| (*count, secs_left(*until, now))))
+    }
+
+    async fn reset(&self, key: &str) {
+        self.counters().remove(key);
+    }
+}
+
+/// Redis, shared by every process; every key is prefixed.
+pub struct RedisCache {
+    conn: ConnectionManager,
+    prefix: String,
+}
+
+impl RedisCache {
+    pub async fn connect(url: &str, prefix: &str) -> anyhow::Result<Self> {
+        let client = redis::Client::open(url).context("parsing REDIS_URL")?;
+        let conn = ConnectionManager::new(client)
+            .await
+            .context("connecting to Redis")?;
+        Ok(Self {
+            conn,
+            prefix: prefix.to_owned(),
+        })
+    }
+
+    fn key(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+}
+
+#[async_trait]
+impl Cache for RedisCache {
+    fn backend(&self) -> &'static str {
+        "redis"
+    }
+
+    async fn ping(&self) -> anyhow::Result<()> {
+        let mut conn = self.conn.clone();
+        let _: String = redis::cmd("PING").query_async(&mut conn).await?;
+        Ok(())
+    }
+
+    async fn get(&self, key: &str) -> Option<Vec<u8>> {
+        let mut conn = self.conn.clone();
+        match conn.get::<_, Option<Vec<u8>>>(self.key(key)).await {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!(error = %e, "redis GET failed; reading through");
+                None
+            }
+        }
+    }
+
+    async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration) {
+        let mut conn = self.conn.clone();
+        let result: redis::RedisResult<()> = conn
+            .set_ex(self.key(key), value, ttl.as_secs().max(1))
+            .await;
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "redis SET failed");
+        }
+    }
+
+    async fn delete(&self, key: &str) {
+        let mut conn = self.conn.clone();
+        let result: redis::RedisResult<()> = conn.del(self.key(key)).await;
+        if let Err(e) = result {
+            // A stale entry would outlive its TTL only in this case: say so.
+            tracing::error!(error = %e, key, "redis DEL failed; entry stays until its TTL");
+        }
+    }
+
+    async fn hit(&self, key: &str, window: Duration) -> anyhow::Result<(u64, u64)> {
+        let mut conn = self.conn.clone();
+        let key = self.key(key);
+        let (count, _, ttl): (u64, i64, i64) = redis::pipe()
+            .atomic()
+            .incr(&key, 1)
+            .cmd("EXPIRE")
+            .arg(&key)
+            .arg(window.as_secs().max(1))
+            .arg("NX")
+            .ttl(&key)
+            .query_async(&mut conn)
+            .await?;
+        Ok((count, ttl.max(1) as u64))
+    }
+
+    async fn peek(&self, key: &str) -> anyhow::Result<Option<(u64, u64)>> {
+        let mut conn = self.conn.clone();
+        let key = self.key(key);
+        let (count, ttl): (Option<u64>, i64) = redis::pipe()
+            .get(&key)
+            .ttl(&key)
+            .query_async(&mut conn)
+            .await?;
+        Ok(count.map(|c| (c, ttl.max(1) as u64)))
+    }
+
+    async fn reset(&self, key: &str) {
+        self.delete(key).await;
+    }
+}
+
+/// Brute-force protection for logins: after `max_failures` failures for one
+/// key within `window`, attempts answer 429 with `Retry-After` until the
+/// window ends.
+pub struct FailureLimiter {
+    cache: Arc<dyn Cache>,
+    max_failures: u64,
+    window: Duration,
+}
+
+impl FailureLimiter {
+    pub fn new(cache: Arc<dyn Cache>, max_failures: u64, window: Duration) -> Self {
+        Self {
+            cache,
+            max_failures,
+            window,
+        }
+    }
+
+    pub async fn check(&self, key: &str) -> AppResult<()> {
+        match self.cache.peek(key).await {
+            Ok(Some((count, secs))) if count >= self.max_failures => Err(AppError::RateLimited {
+                retry_after_secs: secs,
+            }),
+            Ok(_) => Ok(()),
+            Err(e) => {
+                tracing::error!(error = %e, "rate-limit store unreachable; allowing the attempt");
+                Ok(())
+            }
+        }
+    }
+
+    pub async fn record_failure(&self, key: &str) {
+        if let Err(e) = self.cache.hit(key, self.window).await {
+            tracing::error!(error = %e, "rate-limit store unreachable; failure not counted");
+        }
+    }
+
+    pub async fn clear(&self, key: &str) {
+        self.cache.reset(key).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn local_counters_count_within_a_window_and_reset() {
+        let cache = LocalCache::new(100);
+        let window = Duration::from_millis(200);
+        assert_eq!(cache.hit("k", window).await.ok().map(|h| h.0), Some(1));
+        assert_eq!(cache.hit("k", window).await.ok().map(|h| h.0), Some(2));
+        assert_eq!(cache.peek("k").await.ok().flatten().map(|p| p.0), Some(2));
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        assert_eq!(cache.peek("k").await.ok().flatten(), None);
+        assert_eq!(cache.hit("k", window).await.ok().map(|h| h.0), Some(1));
+        cache.reset("k").await;
+        assert_eq!(cache.peek("k").await.ok().flatten(), None);
+    }
+
+    #[tokio::test]
+    async fn local_values_expire() {
+        let cache = LocalCache::new(100);
+        cache
+            .set("a", b"1".to_vec(), Duration::from_millis(100))
+            .await;
+        assert_eq!(cache.get("a").await, Some(b"1".to_vec()));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(cache.get("a").await, None);
+    }
+}

@@ -1,0 +1,118 @@
+//! The service layer's one error type. REST maps it to problem+json in
+//! `http::problem`, GraphQL to its own errors; internal causes are logged
+//! there and never sent to clients.
+
+use crate::store::StoreError;
+
+#[derive(Debug, Clone, serde::Serialize, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl ToString) -> Self {
+        Self {
+            field: field.into(),
+            message: message.to_string(),
+        }
+    }
+}
+
+/// Problem types beyond the plain HTTP status.
+pub const DATES_UNAVAILABLE: &str = "https://innkeep.dev/problems/dates-unavailable";
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("invalid input")]
+    Validation(Vec<FieldError>),
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{detail}")]
+    Conflict {
+        problem_type: Option<&'static str>,
+        detail: String,
+    },
+    #[error("too many attempts, retry in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("the body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error("the body must be JSON (Content-Type: application/json)")]
+    UnsupportedMediaType,
+    #[error("{0} is not implemented yet")]
+    NotImplemented(&'static str),
+    #[error("{0}")]
+    Unavailable(&'static str),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl AppError {
+    pub fn field(field: &str, message: impl ToString) -> Self {
+        Self::Validation(vec![FieldError::new(field, message)])
+    }
+
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Self::Conflict {
+            problem_type: None,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn dates_unavailable(detail: impl Into<String>) -> Self {
+        Self::Conflict {
+            problem_type: Some(DATES_UNAVAILABLE),
+            detail: detail.into(),
+        }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Overlap => {
+                Self::dates_unavailable("those dates overlap a booking or block")
+            }
+            StoreError::Conflict(what) => Self::conflict(what),
+            StoreError::Other(e) => Self::Internal(e),
+        }
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+/// Collects field errors so one answer lists every bad field, not the first.
+#[derive(Debug, Default)]
+pub struct Validator {
+    errors: Vec<FieldError>,
+}
+
+impl Validator {
+    /// The value, or `None` with the error recorded against `field`.
+    pub fn check<T, E: std::fmt::Display>(
+        &mut self,
+        field: &str,
+        result: Result<T, E>,
+    ) -> Option<T> {
+        result.map_err(|e| self.fail(field, e)).ok()
+    }
+
+    pub fn fail(&mut self, field: &str, message: impl std::fmt::Display) {
+        self.errors.push(FieldError::new(field, message));
+    }
+
+    /// `Err(Validation)` when any check failed.
+    pub fn finish(self) -> AppResult<()> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Validation(self.errors))
+        }
+    }
+}

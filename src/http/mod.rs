@@ -1,0 +1,67 @@
+//! The HTTP surface: one place that assembles every route, with the
+//! extractors, problem+json errors, metrics and OpenAPI document it uses.
+
+pub mod extract;
+pub mod metrics;
+pub mod openapi;
+pub mod ops;
+pub mod problem;
+
+use actix_web::{HttpResponse, web};
+
+use crate::error::AppError;
+use crate::{auth, properties, users};
+
+/// Routes under `/api/v1`.
+pub fn api_v1(cfg: &mut web::ServiceConfig, dev: bool) {
+    cfg.service(auth::http::register)
+        .service(auth::http::login)
+        .service(auth::http::refresh)
+        .service(auth::http::logout)
+        .service(users::http::get_me)
+        .service(users::http::patch_me)
+        .route(
+            "/users/me/balance",
+            web::get().to(not_implemented("the host balance (ledger)")),
+        )
+        .service(properties::http::create)
+        .service(properties::http::search)
+        .service(properties::http::get)
+        .service(properties::http::update)
+        .service(properties::http::unlist)
+        .service(properties::http::quote)
+        .service(properties::http::availability)
+        .service(properties::http::calendar_ics)
+        .service(properties::http::add_block)
+        .service(properties::http::remove_block)
+        .route(
+            "/properties/{id}/reviews",
+            web::get().to(not_implemented("reviews")),
+        )
+        .route("/bookings", web::to(not_implemented("bookings")))
+        .route("/bookings/{tail:.*}", web::to(not_implemented("bookings")));
+    if dev {
+        cfg.service(ops::set_clock);
+    }
+}
+
+/// Everything outside `/api/v1`.
+pub fn root(cfg: &mut web::ServiceConfig) {
+    cfg.service(ops::healthz)
+        .service(ops::readyz)
+        .service(ops::metrics)
+        .route(
+            "/webhooks/stripe",
+            web::post().to(not_implemented("Stripe webhooks")),
+        )
+        .route("/graphql", web::to(not_implemented("GraphQL")))
+        .route("/graphiql", web::get().to(not_implemented("GraphQL")));
+}
+
+/// A handler for a documented route whose feature is not built yet: 501,
+/// problem+json, and the README's feature table says so too.
+fn not_implemented(
+    what: &'static str,
+) -> impl Fn() -> std::future::Ready<Result<HttpResponse, AppError>> + Clone + 'static {
+    move || std::future::ready(Err(AppError::NotImplemented(what)))
+}

@@ -1,0 +1,124 @@
+//! Every error leaves as `application/problem+json` (RFC 9457):
+//! `AppError` maps itself once here, and a fallback middleware rewrites any
+//! other error response (unknown route, actix's own rejections) the same way.
+
+use actix_web::body::{BoxBody, EitherBody, MessageBody};
+use actix_web::dev::ServiceResponse;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::ErrorHandlerResponse;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+use crate::error::{AppError, FieldError};
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    problem_type: &'a str,
+    title: &'a str,
+    status: u16,
+    detail: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<&'a [FieldError]>,
+}
+
+pub fn problem_response(
+    status: StatusCode,
+    problem_type: Option<&str>,
+    detail: &str,
+    errors: Option<&[FieldError]>,
+) -> HttpResponse {
+    let title = status.canonical_reason().unwrap_or("Error");
+    let body = Problem {
+        problem_type: problem_type.unwrap_or("about:blank"),
+        title,
+        status: status.as_u16(),
+        detail,
+        errors,
+    };
+    let json = serde_json::to_vec(&body).unwrap_or_default();
+    HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, PROBLEM_JSON))
+        .body(json)
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        match self {
+            Self::Internal(cause) => {
+                // The cause is for the logs only.
+                tracing::error!(error = ?cause, "internal error");
+                problem_response(status, None, "something went wrong on our side", None)
+            }
+            Self::Validation(errors) => {
+                problem_response(status, None, "the request has invalid fields", Some(errors))
+            }
+            Self::Conflict {
+                problem_type,
+                detail,
+            } => problem_response(status, *problem_type, detail, None),
+            Self::RateLimited { retry_after_secs } => {
+                let mut res = problem_response(status, None, &self.to_string(), None);
+                if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                    res.headers_mut().insert(header::RETRY_AFTER, v);
+                }
+                res
+            }
+            other => problem_response(status, None, &other.to_string(), None),
+        }
+    }
+}
+
+/// `ErrorHandlers` default handler: turns an error response that is not
+/// problem+json yet into one, keeping its status and headers.
+pub fn ensure_problem<B: MessageBody + 'static>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with(PROBLEM_JSON));
+    if is_problem {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let detail = match status {
+        StatusCode::NOT_FOUND => "no such resource",
+        StatusCode::METHOD_NOT_ALLOWED => "this method is not allowed here",
+        StatusCode::PAYLOAD_TOO_LARGE => "the body is too large",
+        s if s.is_server_error() => "something went wrong on our side",
+        _ => status.canonical_reason().unwrap_or("error"),
+    };
+    let (req, old) = res.into_parts();
+    let mut new = problem_response(status, None, detail, None);
+    for (name, value) in old.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            new.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    let res: ServiceResponse<EitherBody<B, BoxBody>> =
+        ServiceResponse::new(req, new).map_into_right_body();
+    Ok(ErrorHandlerResponse::Response(res))
+}

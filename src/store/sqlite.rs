@@ -1,0 +1,88 @@
+//! The embedded default store: one SQLite file in WAL mode. One writer
+//! connection serialises writes inside this process (and `BEGIN IMMEDIATE`
+//! takes the write lock up front, so a read-then-write transaction cannot be
+//! overtaken); a pool of readers serves reads concurrently.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::{DateTime, NaiveDate, Utc};
+use innkeep_actors::domain::DateRange;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Sqlite, Transaction};
+use uuid::Uuid;
+
+use super::sql::{PROPERTY_COLUMNS, RATING_KEY, USER_COLUMNS, impl_store, is_unique_violation};
+use super::{NewRefreshToken, NewUser, RotateOutcome, StoreError, StoreResult};
+use crate::properties::{Block, Property, PropertyQuery, Sort};
+use crate::users::service::ProfilePatch;
+use crate::users::{Email, User};
+
+pub struct SqliteStore {
+    reader: SqlitePool,
+    writer: SqlitePool,
+}
+
+impl SqliteStore {
+    pub async fn connect(url: &str, readers: u32) -> anyhow::Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)
+            .with_context(|| format!("parsing DATABASE_URL {url}"))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // NORMAL is durable in WAL mode except for the last commits
+            // before a power cut (not a process crash).
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await
+            .with_context(|| format!("opening SQLite database {url}"))?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(readers.max(1))
+            .connect_with(options)
+            .await
+            .with_context(|| format!("opening SQLite database {url}"))?;
+        Ok(Self { reader, writer })
+    }
+
+    fn reader(&self) -> &SqlitePool {
+        &self.reader
+    }
+
+    fn writer(&self) -> &SqlitePool {
+        &self.writer
+    }
+
+    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+        self.writer.begin_with("BEGIN IMMEDIATE").await
+    }
+
+    fn push_has_amenity(qb: &mut QueryBuilder<Sqlite>, amenity: String) {
+        qb.push("EXISTS (SELECT 1 FROM json_each(p.amenities) WHERE json_each.value = ")
+            .push_bind(amenity)
+            .push(")");
+    }
+}
+
+impl_store!(SqliteStore, Sqlite, {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn migrate(&self) -> anyhow::Result<()> {
+        sqlx::migrate!("migrations/sqlite")
+            .run(&self.writer)
+            .await
+            .context("applying SQLite migrations")
+    }
+
+    async fn ping(&self) -> anyhow::Result<()> {
+        sqlx::query("SELECT 1").execute(&self.reader).await?;
+        Ok(())
+    }
+});

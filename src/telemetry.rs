@@ -1,0 +1,17 @@
+//! Tracing set-up: `RUST_LOG` filter (default `info`), JSON lines when stdout
+//! is not a terminal (containers, CI), human-readable otherwise.
+
+use std::io::IsTerminal;
+
+use tracing_subscriber::EnvFilter;
+
+pub fn init() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    // `try_init`: tests call this from many places; only the first one wins.
+    let _ = if std::io::stdout().is_terminal() {
+        builder.try_init()
+    } else {
+        builder.json().flatten_event(true).try_init()
+    };
+}

@@ -1,0 +1,162 @@
+//! Users: the account record, the values an account is made of (`Email`,
+//! `Password`, `Name`, `Bio`, each valid by construction) and the profile
+//! service behind `GET/PATCH /users/me`.
+
+pub mod http;
+pub mod service;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
+pub struct User {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub bio: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An e-mail address, trimmed and lower-cased: unique case-insensitively
+/// because the stored form is the normalised one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let email = raw.trim().to_lowercase();
+        let Some((local, domain)) = email.split_once('@') else {
+            return Err("must be an e-mail address");
+        };
+        let sane = !local.is_empty()
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains('@')
+            && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+        if !sane {
+            return Err("must be an e-mail address");
+        }
+        if email.len() > 254 {
+            return Err("must be at most 254 characters");
+        }
+        Ok(Self(email))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A password as typed: at least 8 characters, at most 1,024 bytes (argon2
+/// would hash more, but nobody types more, and it bounds the work).
+#[derive(Clone)]
+pub struct Password(String);
+
+impl Password {
+    pub const MIN_CHARS: usize = 8;
+
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        if raw.chars().count() < Self::MIN_CHARS {
+            return Err("must be at least 8 characters");
+        }
+        if raw.len() > 1024 {
+            return Err("must be at most 1024 bytes");
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(…)")
+    }
+}
+
+/// A display name: trimmed, 1 to 100 characters, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Name(String);
+
+impl Name {
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let name = raw.trim();
+        if name.is_empty() {
+            return Err("must not be empty");
+        }
+        if name.chars().count() > 100 {
+            return Err("must be at most 100 characters");
+        }
+        if name.chars().any(char::is_control) {
+            return Err("must not contain control characters");
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A profile text: at most 2,000 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bio(String);
+
+impl Bio {
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        if raw.chars().count() > 2000 {
+            return Err("must be at most 2000 characters");
+        }
+        Ok(Self(raw.trim().to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised() {
+        assert_eq!(
+            Email::parse("  Ana@Example.COM ").map(|e| e.0),
+            Ok("ana@example.com".into())
+        );
+        for bad in [
+            "",
+            "ana",
+            "@example.com",
+            "ana@example",
+            "ana@.com",
+            "a b@example.com",
+            "a@b@c.com",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn passwords_need_eight_characters() {
+        assert!(Password::parse("1234567").is_err());
+        assert!(Password::parse("12345678").is_ok());
+        // characters, not bytes
+        assert!(Password::parse("ééééééé").is_err());
+        assert!(Password::parse(&"x".repeat(1025)).is_err());
+    }
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(Name::parse("  Ana ").map(|n| n.0), Ok("Ana".into()));
+        assert!(Name::parse("   ").is_err());
+        assert!(Name::parse(&"x".repeat(101)).is_err());
+        assert!(Name::parse("a\u{0}b").is_err());
+    }
+}
