@@ -1,0 +1,143 @@
+//! Health, readiness, metrics, the OpenAPI document and its offline docs
+//! page, features not built yet (501), and the dev-only clock.
+
+use serde_json::json;
+
+use crate::support::{Backend, Options, days, spawn, spawn_with};
+
+#[actix_web::test]
+async fn health_readiness_metrics_and_docs() {
+    let Some(app) = spawn(Backend::Sqlite).await else {
+        return;
+    };
+    assert_eq!(app.get("/healthz", None).await.expect(200)["status"], "ok");
+    let ready = app.get("/readyz", None).await.expect(200).clone();
+    assert_eq!(ready["store"], "sqlite");
+    assert_eq!(ready["payments"], "dev");
+    let expected_cache = if std::env::var("TEST_REDIS_URL").is_ok() {
+        "redis"
+    } else {
+        "in-process"
+    };
+    assert_eq!(ready["cache"], expected_cache);
+
+    app.get("/api/v1/properties", None).await.expect(200);
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let metrics = metrics.text().await.unwrap_or_default();
+    assert!(
+        metrics.contains(
+            r#"innkeep_http_requests_total{method="GET",route="/api/v1/properties",status="200"} 1"#
+        ),
+        "{metrics}"
+    );
+    assert!(metrics.contains("innkeep_http_request_duration_seconds_bucket"));
+
+    let doc = app.get("/openapi.json", None).await.expect(200).clone();
+    for path in [
+        "/api/v1/auth/register",
+        "/api/v1/properties",
+        "/api/v1/properties/{id}/quote",
+        "/healthz",
+    ] {
+        assert!(
+            doc["paths"].get(path).is_some(),
+            "{path} missing from the OpenAPI document"
+        );
+    }
+    assert!(
+        doc["info"]["description"]
+            .as_str()
+            .unwrap_or("")
+            .contains("DEV gateway")
+    );
+
+    // The docs page and everything it loads come from this server.
+    let page = app
+        .client
+        .get(app.url("/docs/"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap_or_default();
+    assert!(html.contains("swagger"), "{html}");
+    for cdn in ["unpkg.com", "jsdelivr", "cdnjs", "esm.sh"] {
+        assert!(!html.contains(cdn), "docs page loads {cdn}");
+    }
+    let init = app
+        .client
+        .get(app.url("/docs/swagger-initializer.js"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(init.status(), 200);
+    let init = init.text().await.unwrap_or_default();
+    assert!(init.contains("/openapi.json"), "{init}");
+    let bundle = app
+        .client
+        .get(app.url("/docs/swagger-ui-bundle.js"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(bundle.status(), 200);
+}
+
+#[actix_web::test]
+async fn unbuilt_features_answer_501() {
+    let Some(app) = spawn(Backend::Sqlite).await else {
+        return;
+    };
+    let (token, _, _) = app.register("early").await;
+    app.post("/api/v1/bookings", Some(&token), json!({}))
+        .await
+        .expect(501);
+    app.get("/api/v1/users/me/balance", Some(&token))
+        .await
+        .expect(501);
+}
+
+#[actix_web::test]
+async fn the_dev_clock_moves_time_only_in_dev_mode() {
+    let Some(app) = spawn(Backend::Sqlite).await else {
+        return;
+    };
+    let (token, _, _) = app.register("timer").await;
+    let id = app.create_property(&token, json!({})).await["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let quote = format!(
+        "/api/v1/properties/{id}/quote?check_in={}&check_out={}",
+        days(10),
+        days(12)
+    );
+    app.get(&quote, None).await.expect(200);
+    let later = (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339();
+    app.send(
+        reqwest::Method::PUT,
+        "/api/v1/dev/clock",
+        None,
+        Some(json!({"now": later})),
+    )
+    .await
+    .expect(200);
+    // Ten days from the real today is in the past for the server now.
+    app.get(&quote, None).await.expect(422);
+
+    let Some(prod) = spawn_with(Backend::Sqlite, Options { dev: false }).await else {
+        return;
+    };
+    prod.send(
+        reqwest::Method::PUT,
+        "/api/v1/dev/clock",
+        None,
+        Some(json!({"now": later})),
+    )
+    .await
+    .expect(404);
+}
