@@ -87,6 +87,14 @@ pub struct Config {
     /// Database connections in the pool.
     #[arg(long, env = "INNKEEP_DB_POOL", default_value_t = 16, global = true)]
     pub db_pool: u32,
+    /// Seconds a property's calendar stays in memory unused.
+    #[arg(
+        long,
+        env = "INNKEEP_CALENDAR_IDLE_SECS",
+        default_value_t = 300,
+        global = true
+    )]
+    pub calendar_idle_secs: u64,
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "INNKEEP_WORKERS", global = true)]
     pub workers: Option<usize>,

@@ -7,10 +7,13 @@
 //! `cache` (Redis or in-process).
 
 pub mod auth;
+pub mod bookings;
 pub mod cache;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod idempotency;
+pub mod payments;
 pub mod properties;
 pub mod seed;
 pub mod startup;

@@ -8,7 +8,9 @@ use rand::Rng;
 use rand::seq::IndexedRandom;
 use uuid::Uuid;
 
-use crate::properties::{Block, Property};
+use innkeep_actors::ports::{CalendarOp, NewBlock};
+
+use crate::properties::Property;
 use crate::store::{NewUser, Store};
 use crate::users::{Email, Name};
 
@@ -119,14 +121,16 @@ pub async fn run(store: &dyn Store, properties: u32) -> anyhow::Result<()> {
         store.insert_property(&property).await?;
         if rng.random_bool(0.3) {
             let start = now.date_naive() + Duration::days(rng.random_range(1..60));
-            let block = Block {
+            let block = NewBlock {
                 id: Uuid::now_v7(),
                 property_id: property.id,
                 start,
                 end: start + Duration::days(rng.random_range(1..7)),
                 reason: Some("owner stay".into()),
             };
-            store.insert_block(&block, now).await?;
+            store
+                .apply_calendar(property.id, &[CalendarOp::InsertBlock(block)], now)
+                .await?;
         }
     }
     tracing::info!(

@@ -31,6 +31,14 @@ impl Application {
         let port = listener.local_addr()?.port();
         let state = web::Data::new(AppState::build(config, store).await?);
         let server = serve(listener, state.clone())?;
+        let calendars = state.calendars.clone();
+        state
+            .store
+            .watch_calendars(std::sync::Arc::new(move |property_id| {
+                calendars.invalidate(property_id)
+            }))
+            .await?;
+        crate::bookings::jobs::spawn(state.clone());
         tracing::info!(
             address = %format!("{}", state.config.bind),
             port,

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use innkeep_actors::{Clock, DevClock, SystemClock};
+use innkeep_actors::ports::PaymentGateway;
+use innkeep_actors::{CalendarRegistry, Clock, DevClock, SystemClock};
 
 use crate::auth::TokenService;
 use crate::cache::{Cache, FailureLimiter, LocalCache, RedisCache};
@@ -17,6 +18,10 @@ use crate::store::Store;
 
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    /// One calendar actor per property in use.
+    pub calendars: Arc<CalendarRegistry>,
+    /// The dev gateway (Stripe comes with the payments slice).
+    pub payments: Arc<dyn PaymentGateway>,
     pub cache: Arc<dyn Cache>,
     pub limits: FailureLimiter,
     pub tokens: TokenService,
@@ -44,7 +49,20 @@ impl AppState {
             (Arc::new(SystemClock), None)
         };
         let secret = jwt_secret(&config)?;
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let calendars = CalendarRegistry::new(
+            store.clone(),
+            clock.clone(),
+            Duration::from_secs(config.calendar_idle_secs.max(1)),
+            threads,
+        );
+        let payments: Arc<dyn PaymentGateway> = Arc::new(crate::payments::dev::DevGateway::new(
+            store.clone(),
+            clock.clone(),
+        ));
         Ok(Self {
+            calendars,
+            payments,
             store,
             limits: FailureLimiter::new(cache.clone(), LOGIN_MAX_FAILURES, LOGIN_WINDOW),
             cache,

@@ -5,7 +5,12 @@
 //! Nothing in this crate knows about HTTP: the web layer calls into it, and it
 //! reaches storage and payment providers only through the traits in `ports`.
 
+pub mod calendar;
 pub mod clock;
 pub mod domain;
+pub mod ports;
+pub mod registry;
 
+pub use calendar::{CalendarActor, CalendarError};
 pub use clock::{Clock, DevClock, SystemClock};
+pub use registry::CalendarRegistry;

@@ -15,6 +15,8 @@ use crate::state::AppState;
 
 pub struct Metrics {
     registry: Registry,
+    /// Calendars in memory, set when metrics are read.
+    pub live_calendars: prometheus::IntGauge,
     requests: IntCounterVec,
     latency: HistogramVec,
 }
@@ -41,8 +43,12 @@ impl Metrics {
         )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
+        let live_calendars =
+            prometheus::IntGauge::new("live_calendars", "Property calendar actors in memory")?;
+        registry.register(Box::new(live_calendars.clone()))?;
         Ok(Self {
             registry,
+            live_calendars,
             requests,
             latency,
         })

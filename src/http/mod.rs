@@ -10,7 +10,7 @@ pub mod problem;
 use actix_web::{HttpResponse, web};
 
 use crate::error::AppError;
-use crate::{auth, properties, users};
+use crate::{auth, bookings, payments, properties, users};
 
 /// Routes under `/api/v1`.
 pub fn api_v1(cfg: &mut web::ServiceConfig, dev: bool) {
@@ -38,10 +38,20 @@ pub fn api_v1(cfg: &mut web::ServiceConfig, dev: bool) {
             "/properties/{id}/reviews",
             web::get().to(not_implemented("reviews")),
         )
-        .route("/bookings", web::to(not_implemented("bookings")))
-        .route("/bookings/{tail:.*}", web::to(not_implemented("bookings")));
+        .service(bookings::http::create)
+        .service(bookings::http::list)
+        .service(bookings::http::get)
+        .service(bookings::http::cancel)
+        .service(bookings::http::accept)
+        .service(bookings::http::decline)
+        .route(
+            "/bookings/{id}/reviews",
+            web::post().to(not_implemented("reviews")),
+        );
     if dev {
-        cfg.service(ops::set_clock);
+        cfg.service(ops::set_clock)
+            .service(payments::http::succeed)
+            .service(payments::http::fail);
     }
 }
 

@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{auth, properties, users};
+use crate::{auth, bookings, payments, properties, users};
 
 use super::ops;
 
@@ -38,7 +38,15 @@ impl Modify for BearerAuth {
     properties::http::calendar_ics,
     properties::http::add_block,
     properties::http::remove_block,
+    bookings::http::create,
+    bookings::http::list,
+    bookings::http::get,
+    bookings::http::cancel,
+    bookings::http::accept,
+    bookings::http::decline,
     ops::set_clock,
+    payments::http::succeed,
+    payments::http::fail,
 ))]
 struct V1;
 
@@ -52,6 +60,7 @@ struct V1;
         (name = "auth", description = "Accounts and tokens"),
         (name = "users", description = "The caller's profile"),
         (name = "properties", description = "Listings, search, quotes, calendars"),
+        (name = "bookings", description = "Holding dates, paying, cancelling"),
         (name = "ops", description = "Health, readiness, metrics"),
         (name = "dev", description = "Only with INNKEEP_DEV=1"),
     )

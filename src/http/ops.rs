@@ -64,6 +64,10 @@ pub fn payments_label(state: &AppState) -> &'static str {
 #[utoipa::path(tag = "ops", responses((status = 200, content_type = "text/plain", body = String)))]
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    state
+        .metrics
+        .live_calendars
+        .set(i64::try_from(state.calendars.live()).unwrap_or(i64::MAX));
     let body = state.metrics.render()?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use chrono::Duration as Days;
 use innkeep_actors::domain::{DateRange, PriceBreakdown, StayDates, merge_ranges, price_stay};
+use innkeep_actors::ports::{CalendarOp, NewBlock, OpOutcome};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -222,16 +223,30 @@ pub async fn add_block(
         end: input.end,
         reason,
     };
-    state.store.insert_block(&block, state.clock.now()).await?;
-    Ok(block)
+    let op = CalendarOp::InsertBlock(NewBlock {
+        id: block.id,
+        property_id: id,
+        start: block.start,
+        end: block.end,
+        reason: block.reason.clone(),
+    });
+    match state.calendars.apply(id, op).await? {
+        OpOutcome::Applied(_) => Ok(block),
+        _ => Err(AppError::dates_unavailable(
+            "those dates overlap a booking or block",
+        )),
+    }
 }
 
 pub async fn remove_block(state: &AppState, user: Uuid, id: Uuid, block_id: Uuid) -> AppResult<()> {
     hosted_by(state, user, id).await?;
-    if state.store.delete_block(id, block_id).await? {
-        Ok(())
-    } else {
-        Err(AppError::NotFound("block"))
+    match state
+        .calendars
+        .apply(id, CalendarOp::RemoveBlock { block_id })
+        .await?
+    {
+        OpOutcome::Applied(_) => Ok(()),
+        _ => Err(AppError::NotFound("block")),
     }
 }
 
@@ -248,7 +263,7 @@ pub async fn availability(
     if window.nights() > 3 * 366 {
         return Err(AppError::field("to", "at most 3 years after from"));
     }
-    let ranges = state.store.active_ranges(id, window).await?;
+    let ranges = state.calendars.unavailable(id, window).await?;
     let unavailable = merge_ranges(ranges)
         .into_iter()
         .filter_map(|r| DateRange::new(r.start.max(from), r.end.min(to)))

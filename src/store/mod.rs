@@ -3,6 +3,7 @@
 //! embedded default). Most SQL is shared (`sql.rs`); each backend adds what
 //! its dialect does differently and its own migrations.
 
+mod booking_sql;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -11,11 +12,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use innkeep_actors::domain::DateRange;
+use innkeep_actors::domain::{Booking, BookingStatus};
+use innkeep_actors::ports::CalendarStore;
 use uuid::Uuid;
 
 use crate::config::Config;
-use crate::properties::{Block, Property, PropertyQuery};
+use crate::properties::{Property, PropertyQuery};
 use crate::users::service::ProfilePatch;
 use crate::users::{Email, Name, User};
 
@@ -77,8 +79,97 @@ pub enum RotateOutcome {
     Invalid,
 }
 
+/// A page of one user's bookings, as guest or as host.
+#[derive(Debug, Clone)]
+pub struct BookingQuery {
+    pub user_id: Uuid,
+    pub as_host: bool,
+    pub status: Option<BookingStatus>,
+    /// Bookings with ids below this (the last one of the previous page).
+    pub cursor: Option<Uuid>,
+    pub limit: u32,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum IdempotencyStart {
+    /// First use of the key: do the work, then `idempotency_finish`.
+    Claimed,
+    /// Done before: answer this.
+    Replay { status: u16, body: Vec<u8> },
+    /// The first request with this key is still running.
+    InProgress,
+    /// The key was used with a different request.
+    Mismatch,
+}
+
+/// A payment intent of the dev gateway.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct DevIntent {
+    pub id: String,
+    pub idempotency_key: String,
+    pub booking_id: Uuid,
+    pub amount: i64,
+    pub currency: String,
+    /// `automatic` or `manual`.
+    pub capture_method: String,
+    pub status: String,
+    pub amount_refunded: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Bookings, idempotency keys and the dev gateway's records.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait BookingStore: Send + Sync + 'static {
+    async fn booking(&self, id: Uuid) -> StoreResult<Option<Booking>>;
+    async fn booking_by_intent(&self, intent_id: &str) -> StoreResult<Option<Booking>>;
+    /// `limit + 1` rows, newest first.
+    async fn list_bookings(&self, query: &BookingQuery) -> StoreResult<Vec<Booking>>;
+    async fn set_payment(
+        &self,
+        booking_id: Uuid,
+        intent: &innkeep_actors::ports::PaymentIntent,
+    ) -> StoreResult<()>;
+    async fn set_payment_status(&self, booking_id: Uuid, status: &str) -> StoreResult<()>;
+    /// Unpaid holds whose time is up: (booking id, property id).
+    async fn due_holds(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<(Uuid, Uuid)>>;
+    /// Confirmed stays checked out by `today`: (booking id, property id).
+    async fn finished_stays(&self, today: NaiveDate, limit: u32) -> StoreResult<Vec<(Uuid, Uuid)>>;
+
+    async fn idempotency_begin(
+        &self,
+        user_id: Uuid,
+        key: &str,
+        request_hash: &[u8],
+        now: DateTime<Utc>,
+    ) -> StoreResult<IdempotencyStart>;
+    async fn idempotency_finish(
+        &self,
+        user_id: Uuid,
+        key: &str,
+        status: u16,
+        body: &[u8],
+    ) -> StoreResult<()>;
+    /// Frees a claimed key whose request failed inside, so a retry can run.
+    async fn idempotency_abandon(&self, user_id: Uuid, key: &str) -> StoreResult<()>;
+
+    /// Inserts the intent unless its idempotency key exists; returns the stored one.
+    async fn dev_intent_create(&self, intent: &DevIntent) -> StoreResult<DevIntent>;
+    async fn dev_intent(&self, id: &str) -> StoreResult<Option<DevIntent>>;
+    /// Moves the intent to `to` if it is in one of `from`, adding `refunded`.
+    async fn dev_intent_update(
+        &self,
+        id: &str,
+        from: &[&str],
+        to: &str,
+        refunded: i64,
+    ) -> StoreResult<bool>;
+}
+
+/// Called with a property id when another process changed its calendar.
+pub type ChangeListener = Arc<dyn Fn(Uuid) + Send + Sync>;
+
+#[async_trait]
+pub trait Store: CalendarStore + BookingStore + Send + Sync + 'static {
     /// `postgres` or `sqlite`.
     fn backend(&self) -> &'static str;
     async fn migrate(&self) -> anyhow::Result<()>;
@@ -123,17 +214,9 @@ pub trait Store: Send + Sync + 'static {
     /// One page (`query.limit + 1` rows, so the caller knows if there is more).
     async fn search_properties(&self, query: &PropertyQuery) -> StoreResult<Vec<Property>>;
 
-    // calendar
-    /// Inserts the block unless it overlaps an active range (→ `Overlap`).
-    async fn insert_block(&self, block: &Block, now: DateTime<Utc>) -> StoreResult<()>;
-    /// `false` when the property has no such block.
-    async fn delete_block(&self, property_id: Uuid, block_id: Uuid) -> StoreResult<bool>;
-    /// Active ranges (blocks, bookings, holds) that intersect `window`.
-    async fn active_ranges(
-        &self,
-        property_id: Uuid,
-        window: DateRange,
-    ) -> StoreResult<Vec<DateRange>>;
+    /// Starts telling `listener` about calendar changes made by other
+    /// processes (PostgreSQL LISTEN/NOTIFY); SQLite is single-process.
+    async fn watch_calendars(&self, listener: ChangeListener) -> anyhow::Result<()>;
 }
 
 /// Opens the store that `DATABASE_URL` names and applies its migrations.

@@ -11,15 +11,28 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Postgres, QueryBuilder, Transaction};
 use uuid::Uuid;
 
+use super::booking_sql::{BOOKING_COLUMNS, impl_booking_store};
 use super::sql::{PROPERTY_COLUMNS, RATING_KEY, USER_COLUMNS, impl_store, is_unique_violation};
-use super::{NewRefreshToken, NewUser, RotateOutcome, StoreError, StoreResult};
-use crate::properties::{Block, Property, PropertyQuery, Sort};
+use super::{
+    BookingQuery, ChangeListener, DevIntent, IdempotencyStart, NewRefreshToken, NewUser,
+    RotateOutcome, StoreError, StoreResult,
+};
+use crate::properties::{Property, PropertyQuery, Sort};
 use crate::users::service::ProfilePatch;
 use crate::users::{Email, User};
+use innkeep_actors::domain::Booking;
+use innkeep_actors::ports::{
+    CalendarEntry, CalendarOp, EntryKind, OpOutcome, PaymentIntent, PortError,
+};
 
 pub struct PgStore {
     pool: PgPool,
+    /// Tags our own NOTIFYs so we do not reload on our own writes.
+    instance: Uuid,
 }
+
+/// The channel on which every process announces calendar changes.
+const CALENDAR_CHANNEL: &str = "innkeep_calendar";
 
 impl PgStore {
     pub async fn connect(url: &str, connections: u32) -> anyhow::Result<Self> {
@@ -29,7 +42,10 @@ impl PgStore {
             .connect(url)
             .await
             .context("connecting to PostgreSQL")?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            instance: Uuid::new_v4(),
+        })
     }
 
     fn reader(&self) -> &PgPool {
@@ -42,6 +58,20 @@ impl PgStore {
 
     async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
         self.pool.begin().await
+    }
+
+    /// Tells other processes, at commit, that this property's calendar changed.
+    async fn announce_change(
+        &self,
+        tx: &mut Transaction<'static, Postgres>,
+        property_id: Uuid,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CALENDAR_CHANNEL)
+            .bind(format!("{property_id}:{}", self.instance))
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
     }
 
     fn push_has_amenity(qb: &mut QueryBuilder<Postgres>, amenity: String) {
@@ -65,4 +95,36 @@ impl_store!(PgStore, Postgres, {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
+
+    async fn watch_calendars(&self, listener: ChangeListener) -> anyhow::Result<()> {
+        let mut pg = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
+        pg.listen(CALENDAR_CHANNEL).await?;
+        let me = self.instance.to_string();
+        tokio::spawn(async move {
+            loop {
+                match pg.recv().await {
+                    Ok(note) => {
+                        let Some((property, from)) = note.payload().split_once(':') else {
+                            continue;
+                        };
+                        if from != me
+                            && let Ok(property_id) = property.parse::<Uuid>()
+                        {
+                            listener(property_id);
+                        }
+                    }
+                    // PgListener reconnects by itself on the next recv; a
+                    // notification lost meanwhile is covered by the
+                    // exclusion constraint and the reload it triggers.
+                    Err(e) => {
+                        tracing::warn!(error = %e, "calendar LISTEN connection lost; reconnecting");
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                }
+            }
+        });
+        Ok(())
+    }
 });
+
+impl_booking_store!(PgStore, Postgres);

@@ -263,66 +263,6 @@ macro_rules! impl_store {
                 qb.push(" LIMIT ").push_bind(i64::from(q.limit) + 1);
                 Ok(qb.build_query_as::<Property>().fetch_all(self.reader()).await?)
             }
-
-            async fn insert_block(&self, block: &Block, now: DateTime<Utc>) -> StoreResult<()> {
-                let mut tx = self.begin_write().await?;
-                // The pre-check is the whole guard on SQLite (the transaction
-                // holds the write lock) and a fast path on PostgreSQL, where
-                // the exclusion constraint catches what races past it.
-                let overlapping: Option<i32> = sqlx::query_scalar(
-                    "SELECT 1 FROM calendar_entries WHERE property_id = $1 AND active \
-                     AND start_date < $3 AND end_date > $2 LIMIT 1",
-                )
-                .bind(block.property_id)
-                .bind(block.start)
-                .bind(block.end)
-                .fetch_optional(&mut *tx)
-                .await?;
-                if overlapping.is_some() {
-                    return Err(StoreError::Overlap);
-                }
-                sqlx::query(
-                    "INSERT INTO calendar_entries (id, property_id, start_date, end_date, kind, active, reason, created_at) \
-                     VALUES ($1, $2, $3, $4, 'block', TRUE, $5, $6)",
-                )
-                .bind(block.id)
-                .bind(block.property_id)
-                .bind(block.start)
-                .bind(block.end)
-                .bind(block.reason.as_deref())
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                Ok(())
-            }
-
-            async fn delete_block(&self, property_id: Uuid, block_id: Uuid) -> StoreResult<bool> {
-                let done = sqlx::query(
-                    "DELETE FROM calendar_entries WHERE id = $1 AND property_id = $2 AND kind = 'block'",
-                )
-                .bind(block_id)
-                .bind(property_id)
-                .execute(self.writer())
-                .await?;
-                Ok(done.rows_affected() > 0)
-            }
-
-            async fn active_ranges(&self, property_id: Uuid, window: DateRange) -> StoreResult<Vec<DateRange>> {
-                let rows: Vec<(NaiveDate, NaiveDate)> = sqlx::query_as(
-                    "SELECT start_date, end_date FROM calendar_entries WHERE property_id = $1 \
-                     AND active AND start_date < $3 AND end_date > $2 ORDER BY start_date",
-                )
-                .bind(property_id)
-                .bind(window.start)
-                .bind(window.end)
-                .fetch_all(self.reader())
-                .await?;
-                Ok(rows
-                    .into_iter()
-                    .filter_map(|(start, end)| DateRange::new(start, end))
-                    .collect())
-            }
         }
 
         async fn insert_refresh_token<'e, E>(executor: E, token: &NewRefreshToken) -> StoreResult<()>

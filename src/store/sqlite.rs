@@ -15,11 +15,19 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Sqlite, Transaction};
 use uuid::Uuid;
 
+use super::booking_sql::{BOOKING_COLUMNS, impl_booking_store};
 use super::sql::{PROPERTY_COLUMNS, RATING_KEY, USER_COLUMNS, impl_store, is_unique_violation};
-use super::{NewRefreshToken, NewUser, RotateOutcome, StoreError, StoreResult};
-use crate::properties::{Block, Property, PropertyQuery, Sort};
+use super::{
+    BookingQuery, ChangeListener, DevIntent, IdempotencyStart, NewRefreshToken, NewUser,
+    RotateOutcome, StoreError, StoreResult,
+};
+use crate::properties::{Property, PropertyQuery, Sort};
 use crate::users::service::ProfilePatch;
 use crate::users::{Email, User};
+use innkeep_actors::domain::Booking;
+use innkeep_actors::ports::{
+    CalendarEntry, CalendarOp, EntryKind, OpOutcome, PaymentIntent, PortError,
+};
 
 pub struct SqliteStore {
     reader: SqlitePool,
@@ -62,6 +70,15 @@ impl SqliteStore {
         self.writer.begin_with("BEGIN IMMEDIATE").await
     }
 
+    /// One process owns a SQLite file: nobody else to tell.
+    async fn announce_change(
+        &self,
+        _tx: &mut Transaction<'static, Sqlite>,
+        _property_id: Uuid,
+    ) -> Result<(), sqlx::Error> {
+        Ok(())
+    }
+
     fn push_has_amenity(qb: &mut QueryBuilder<Sqlite>, amenity: String) {
         qb.push("EXISTS (SELECT 1 FROM json_each(p.amenities) WHERE json_each.value = ")
             .push_bind(amenity)
@@ -85,4 +102,10 @@ impl_store!(SqliteStore, Sqlite, {
         sqlx::query("SELECT 1").execute(&self.reader).await?;
         Ok(())
     }
+
+    async fn watch_calendars(&self, _listener: ChangeListener) -> anyhow::Result<()> {
+        Ok(())
+    }
 });
+
+impl_booking_store!(SqliteStore, Sqlite);

@@ -4,5 +4,7 @@ mod support;
 
 mod auth;
 mod bad_input;
+mod bookings;
 mod ops;
+mod processes;
 mod properties;

@@ -93,7 +93,11 @@ async fn unbuilt_features_answer_501() {
         return;
     };
     let (token, _, _) = app.register("early").await;
-    app.post("/api/v1/bookings", Some(&token), json!({}))
+    let id = app.create_property(&token, json!({})).await["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    app.get(&format!("/api/v1/properties/{id}/reviews"), None)
         .await
         .expect(501);
     app.get("/api/v1/users/me/balance", Some(&token))
@@ -129,7 +133,15 @@ async fn the_dev_clock_moves_time_only_in_dev_mode() {
     // Ten days from the real today is in the past for the server now.
     app.get(&quote, None).await.expect(422);
 
-    let Some(prod) = spawn_with(Backend::Sqlite, Options { dev: false }).await else {
+    let Some(prod) = spawn_with(
+        Backend::Sqlite,
+        Options {
+            dev: false,
+            ..Options::default()
+        },
+    )
+    .await
+    else {
         return;
     };
     prod.send(

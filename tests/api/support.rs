@@ -22,10 +22,14 @@ pub enum Backend {
 
 pub struct TestApp {
     pub base: String,
+    pub database_url: String,
     pub client: reqwest::Client,
     server: actix_web::dev::ServerHandle,
     _db: DbGuard,
 }
+
+/// The secret every test server (and process) signs tokens with.
+pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";
 
 pub struct Response {
     pub status: StatusCode,
@@ -70,11 +74,15 @@ impl Response {
 
 pub struct Options {
     pub dev: bool,
+    pub calendar_idle_secs: u64,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { dev: true }
+        Self {
+            dev: true,
+            calendar_idle_secs: 300,
+        }
     }
 }
 
@@ -117,11 +125,12 @@ pub async fn spawn_with(backend: Backend, options: Options) -> Option<TestApp> {
     };
     let mut config = Config::defaults();
     config.bind = "127.0.0.1:0".into();
-    config.database_url = database_url;
-    config.jwt_secret = Some("test-secret-test-secret-test-secret-0123".into());
+    config.database_url = database_url.clone();
+    config.jwt_secret = Some(JWT_SECRET.into());
     config.dev = options.dev;
     config.workers = Some(2);
     config.db_pool = 8;
+    config.calendar_idle_secs = options.calendar_idle_secs;
     if let Ok(redis) = std::env::var("TEST_REDIS_URL") {
         config.redis_url = Some(redis);
         config.redis_prefix = format!("innkeep-test:{}:", Uuid::now_v7().simple());
@@ -134,6 +143,7 @@ pub async fn spawn_with(backend: Backend, options: Options) -> Option<TestApp> {
     actix_web::rt::spawn(app.run_until_stopped());
     Some(TestApp {
         base,
+        database_url,
         client: reqwest::Client::new(),
         server,
         _db: guard,
@@ -298,6 +308,21 @@ impl TestApp {
         (token, id, body)
     }
 
+    /// Signs in a user made by `register`; returns a fresh access token.
+    pub async fn login(&self, email: &str) -> String {
+        let res = self
+            .post(
+                "/api/v1/auth/login",
+                None,
+                json!({"email": email, "password": "correct horse battery"}),
+            )
+            .await;
+        res.expect(200)["access_token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
     /// Creates a property from `overrides` laid over a valid default body.
     pub async fn create_property(&self, token: &str, overrides: Value) -> Value {
         let mut body = json!({
@@ -346,6 +371,54 @@ macro_rules! both_stores {
             )*
         }
     };
+}
+
+impl TestApp {
+    /// Books `property` for [check_in, check_out) as `token`'s user.
+    pub async fn book(
+        &self,
+        token: &str,
+        property: &str,
+        check_in: &str,
+        check_out: &str,
+    ) -> Response {
+        self.post(
+            "/api/v1/bookings",
+            Some(token),
+            json!({"property_id": property, "check_in": check_in, "check_out": check_out, "guests": 1}),
+        )
+        .await
+    }
+
+    /// Polls the booking until its status is `status` (the sweeps run each second).
+    pub async fn wait_for_status(&self, token: &str, id: &str, status: &str) -> Value {
+        for _ in 0..100 {
+            let b = self
+                .get(&format!("/api/v1/bookings/{id}"), Some(token))
+                .await
+                .expect(200)
+                .clone();
+            if b["status"] == status {
+                return b;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("booking {id} never became {status}");
+    }
+
+    pub async fn unavailable(&self, property: &str, from: i64, to: i64) -> Value {
+        self.get(
+            &format!(
+                "/api/v1/properties/{property}/availability?from={}&to={}",
+                days(from),
+                days(to)
+            ),
+            None,
+        )
+        .await
+        .expect(200)["unavailable"]
+            .clone()
+    }
 }
 
 pub fn today() -> chrono::NaiveDate {

@@ -1,12 +1,16 @@
 //! Domain values that are valid by construction: parse once at the edge,
 //! then pass the typed value around.
 
+pub mod booking;
 pub mod dates;
 pub mod money;
 pub mod policy;
 pub mod pricing;
+pub mod refund;
 
+pub use booking::{Booking, BookingStatus};
 pub use dates::{DateRange, StayDates, StayDatesError, merge_ranges};
 pub use money::{Currency, CurrencyError, round_half_up_percent};
 pub use policy::CancellationPolicy;
 pub use pricing::{PriceBreakdown, PricingError, price_stay};
+pub use refund::{Canceller, refund_amount};

@@ -1,0 +1,326 @@
+//! The booking service, shared by REST and (later) GraphQL. Every change of
+//! a booking's state goes through its property's calendar actor, so changes
+//! to one property are serialised and each is applied only from the states
+//! it expects.
+
+use chrono::Duration;
+use innkeep_actors::CalendarError;
+use innkeep_actors::domain::{Booking, BookingStatus, Canceller, StayDates, refund_amount};
+use innkeep_actors::ports::{CalendarOp, CreateIntent, OpOutcome, Transition};
+use uuid::Uuid;
+
+use super::CreateBooking;
+use crate::error::{AppError, AppResult};
+use crate::properties;
+use crate::state::AppState;
+use crate::store::BookingQuery;
+
+impl From<CalendarError> for AppError {
+    fn from(err: CalendarError) -> Self {
+        match err {
+            CalendarError::Stopped => Self::Unavailable("the calendar is busy, retry shortly"),
+            CalendarError::Store(e) => Self::Internal(anyhow::anyhow!("calendar store: {e}")),
+        }
+    }
+}
+
+/// Applies a transition through the calendar; `None` if the booking was no
+/// longer in one of `from` (someone else moved it first).
+pub async fn transition(
+    state: &AppState,
+    booking: &Booking,
+    t: Transition,
+) -> AppResult<Option<Booking>> {
+    match state
+        .calendars
+        .apply(booking.property_id, CalendarOp::Transition(t))
+        .await?
+    {
+        OpOutcome::Applied(Some(updated)) => Ok(Some(*updated)),
+        OpOutcome::Applied(None) | OpOutcome::NotApplied | OpOutcome::Overlap => Ok(None),
+    }
+}
+
+pub fn to(from: &[BookingStatus], to: BookingStatus, booking_id: Uuid) -> Transition {
+    Transition {
+        booking_id,
+        from: from.to_vec(),
+        to,
+        expires_at: None,
+        payment_status: None,
+        refund_amount: None,
+    }
+}
+
+pub async fn create(state: &AppState, guest_id: Uuid, input: CreateBooking) -> AppResult<Booking> {
+    let property = properties::service::listed(state, input.property_id).await?;
+    if property.host_id == guest_id {
+        return Err(AppError::Forbidden("hosts cannot book their own property"));
+    }
+    let now = state.clock.now();
+    let stay = StayDates::parse(input.check_in, input.check_out, state.clock.today())
+        .map_err(|e| AppError::field("check_in", e))?;
+    let price = properties::service::price(&property, &stay, input.guests)?;
+    let mut booking = Booking {
+        id: Uuid::now_v7(),
+        property_id: property.id,
+        guest_id,
+        host_id: property.host_id,
+        check_in: stay.check_in(),
+        check_out: stay.check_out(),
+        guests: input.guests,
+        status: BookingStatus::PendingPayment,
+        nights: i32::try_from(price.nights).unwrap_or(i32::MAX),
+        subtotal: price.subtotal,
+        cleaning_fee: price.cleaning_fee,
+        service_fee: price.service_fee,
+        total: price.total,
+        host_payout: price.host_payout,
+        currency: price.currency,
+        instant_book: property.instant_book,
+        cancellation_policy: property.cancellation_policy,
+        created_at: now,
+        updated_at: now,
+        expires_at: Some(now + Duration::minutes(i64::from(state.config.hold_minutes))),
+        payment_provider: state.payments.provider().to_owned(),
+        payment_intent_id: None,
+        payment_client_secret: None,
+        payment_status: "pending".into(),
+        refund_amount: None,
+    };
+    match state
+        .calendars
+        .apply(
+            property.id,
+            CalendarOp::InsertBooking(Box::new(booking.clone())),
+        )
+        .await?
+    {
+        OpOutcome::Applied(_) => {}
+        OpOutcome::Overlap => {
+            return Err(AppError::dates_unavailable("those dates are already taken"));
+        }
+        OpOutcome::NotApplied => {
+            return Err(AppError::Internal(anyhow::anyhow!(
+                "booking insert not applied"
+            )));
+        }
+    }
+    let request = CreateIntent {
+        booking_id: booking.id,
+        amount: booking.total,
+        currency: booking.currency,
+        manual_capture: !booking.instant_book,
+        idempotency_key: format!("booking-{}-create", booking.id),
+    };
+    match state.payments.create_intent(&request).await {
+        Ok(intent) => {
+            state.store.set_payment(booking.id, &intent).await?;
+            booking.payment_intent_id = Some(intent.id);
+            booking.payment_client_secret = intent.client_secret;
+            booking.payment_status = intent.status;
+            Ok(booking)
+        }
+        Err(e) => {
+            // No way to pay: give the dates back at once.
+            tracing::error!(booking_id = %booking.id, error = %e, "payment intent creation failed");
+            transition(
+                state,
+                &booking,
+                to(
+                    &[BookingStatus::PendingPayment],
+                    BookingStatus::PaymentFailed,
+                    booking.id,
+                ),
+            )
+            .await?;
+            Err(AppError::Unavailable(
+                "the payment provider is unavailable; nothing was booked",
+            ))
+        }
+    }
+}
+
+/// The booking if `user` is its guest or host; 404 for anyone else.
+pub async fn visible(state: &AppState, user: Uuid, id: Uuid) -> AppResult<Booking> {
+    state
+        .store
+        .booking(id)
+        .await?
+        .filter(|b| b.guest_id == user || b.host_id == user)
+        .ok_or(AppError::NotFound("booking"))
+}
+
+pub async fn list(
+    state: &AppState,
+    query: BookingQuery,
+) -> AppResult<(Vec<Booking>, Option<Uuid>)> {
+    let mut rows = state.store.list_bookings(&query).await?;
+    let more = rows.len() > query.limit as usize;
+    rows.truncate(query.limit as usize);
+    let next = rows.last().filter(|_| more).map(|b| b.id);
+    Ok((rows, next))
+}
+
+pub async fn cancel(state: &AppState, user: Uuid, id: Uuid) -> AppResult<Booking> {
+    let booking = visible(state, user, id).await?;
+    if !booking.status.holds_dates() {
+        return Err(AppError::conflict(format!(
+            "a {} booking cannot be cancelled",
+            booking.status
+        )));
+    }
+    let by = if user == booking.guest_id {
+        Canceller::Guest
+    } else {
+        Canceller::Host
+    };
+    let now = state.clock.now();
+    // Only a captured payment is refunded; an authorisation is released.
+    let captured =
+        booking.status == BookingStatus::Confirmed && booking.payment_status == "succeeded";
+    let refund = captured.then(|| refund_amount(&booking, by, now));
+    let mut t = to(&[booking.status], BookingStatus::Cancelled, id);
+    t.refund_amount = refund;
+    let Some(mut cancelled) = transition(state, &booking, t).await? else {
+        return Err(AppError::conflict(
+            "the booking changed meanwhile; reload it",
+        ));
+    };
+    if let Some(intent) = &booking.payment_intent_id {
+        let status = match refund {
+            Some(amount) if amount > 0 => state
+                .payments
+                .refund(intent, amount, &format!("booking-{id}-refund"))
+                .await
+                .map(|_| {
+                    if amount == booking.total {
+                        "refunded"
+                    } else {
+                        "partially_refunded"
+                    }
+                }),
+            Some(_) => Ok("succeeded"),
+            None => state
+                .payments
+                .cancel_intent(intent, &format!("booking-{id}-cancel"))
+                .await
+                .map(|_| "canceled"),
+        };
+        match status {
+            Ok(status) => {
+                state.store.set_payment_status(id, status).await?;
+                cancelled.payment_status = status.to_owned();
+            }
+            // The booking is cancelled either way; the payments slice's
+            // outbox retries gateway calls. Until then, say it loudly.
+            Err(e) => {
+                tracing::error!(booking_id = %id, error = %e, "gateway call after cancellation failed")
+            }
+        }
+    }
+    Ok(cancelled)
+}
+
+/// Host accepts a request to book: capture, then confirm.
+pub async fn accept(state: &AppState, user: Uuid, id: Uuid) -> AppResult<Booking> {
+    let booking = host_decision(state, user, id).await?;
+    let intent = booking.payment_intent_id.clone().ok_or_else(|| {
+        AppError::Internal(anyhow::anyhow!("awaiting_host booking without intent"))
+    })?;
+    state
+        .payments
+        .capture_intent(&intent, &format!("booking-{id}-capture"))
+        .await
+        .map_err(|e| {
+            tracing::error!(booking_id = %id, error = %e, "capture failed");
+            AppError::Unavailable("the payment could not be captured; retry shortly")
+        })?;
+    let mut t = to(&[BookingStatus::AwaitingHost], BookingStatus::Confirmed, id);
+    t.payment_status = Some("succeeded".into());
+    match transition(state, &booking, t).await? {
+        Some(confirmed) => Ok(confirmed),
+        None => {
+            // Captured, but the guest cancelled meanwhile: give it all back.
+            let _ = state
+                .payments
+                .refund(&intent, booking.total, &format!("booking-{id}-refund"))
+                .await;
+            Err(AppError::conflict(
+                "the booking changed meanwhile; reload it",
+            ))
+        }
+    }
+}
+
+pub async fn decline(state: &AppState, user: Uuid, id: Uuid) -> AppResult<Booking> {
+    let booking = host_decision(state, user, id).await?;
+    let mut t = to(&[BookingStatus::AwaitingHost], BookingStatus::Declined, id);
+    t.payment_status = Some("canceled".into());
+    let declined = transition(state, &booking, t)
+        .await?
+        .ok_or_else(|| AppError::conflict("the booking changed meanwhile; reload it"))?;
+    if let Some(intent) = &booking.payment_intent_id
+        && let Err(e) = state
+            .payments
+            .cancel_intent(intent, &format!("booking-{id}-cancel"))
+            .await
+    {
+        tracing::error!(booking_id = %id, error = %e, "releasing the authorisation failed");
+    }
+    Ok(declined)
+}
+
+async fn host_decision(state: &AppState, user: Uuid, id: Uuid) -> AppResult<Booking> {
+    let booking = visible(state, user, id).await?;
+    if booking.host_id != user {
+        return Err(AppError::Forbidden("only the host can accept or decline"));
+    }
+    if booking.status != BookingStatus::AwaitingHost {
+        return Err(AppError::conflict(format!(
+            "only awaiting_host bookings can be decided; this one is {}",
+            booking.status
+        )));
+    }
+    Ok(booking)
+}
+
+/// Lets an unpaid hold lapse: `expired`, dates free, intent cancelled.
+pub async fn expire(state: &AppState, booking_id: Uuid) -> AppResult<Option<Booking>> {
+    let Some(booking) = state.store.booking(booking_id).await? else {
+        return Ok(None);
+    };
+    let mut t = to(
+        &[BookingStatus::PendingPayment],
+        BookingStatus::Expired,
+        booking_id,
+    );
+    t.payment_status = Some("canceled".into());
+    let expired = transition(state, &booking, t).await?;
+    if expired.is_some()
+        && let Some(intent) = &booking.payment_intent_id
+        && let Err(e) = state
+            .payments
+            .cancel_intent(intent, &format!("booking-{booking_id}-cancel"))
+            .await
+    {
+        tracing::warn!(%booking_id, error = %e, "cancelling the intent of an expired hold failed");
+    }
+    Ok(expired)
+}
+
+pub async fn complete(state: &AppState, booking_id: Uuid) -> AppResult<Option<Booking>> {
+    let Some(booking) = state.store.booking(booking_id).await? else {
+        return Ok(None);
+    };
+    transition(
+        state,
+        &booking,
+        to(
+            &[BookingStatus::Confirmed],
+            BookingStatus::Completed,
+            booking_id,
+        ),
+    )
+    .await
+}

@@ -1,0 +1,78 @@
+//! What a payment event does to its booking. One path for every source:
+//! the dev endpoints today, Stripe's signed webhooks later.
+
+use innkeep_actors::domain::{Booking, BookingStatus};
+
+use crate::bookings::service::{to, transition};
+use crate::error::AppResult;
+use crate::state::AppState;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentEvent {
+    /// `payment_intent.succeeded`: money captured (instant book).
+    Succeeded,
+    /// `payment_intent.amount_capturable_updated`: authorised (request to book).
+    AmountCapturable,
+    /// `payment_intent.payment_failed`.
+    Failed,
+}
+
+/// Applies `event` for the booking whose intent is `intent_id`. Returns the
+/// booking as it is afterwards; `None` for an intent that is not ours.
+pub async fn apply(
+    state: &AppState,
+    intent_id: &str,
+    event: PaymentEvent,
+) -> AppResult<Option<Booking>> {
+    let Some(booking) = state.store.booking_by_intent(intent_id).await? else {
+        tracing::warn!(intent_id, ?event, "payment event for an unknown intent");
+        return Ok(None);
+    };
+    let id = booking.id;
+    let (target, payment_status) = match event {
+        PaymentEvent::Succeeded if booking.instant_book => (BookingStatus::Confirmed, "succeeded"),
+        PaymentEvent::Succeeded => {
+            // Request to book: `succeeded` follows the capture on accept.
+            state.store.set_payment_status(id, "succeeded").await?;
+            return Ok(state.store.booking(id).await?);
+        }
+        PaymentEvent::AmountCapturable => (BookingStatus::AwaitingHost, "requires_capture"),
+        PaymentEvent::Failed => (BookingStatus::PaymentFailed, "requires_payment_method"),
+    };
+    let mut t = to(&[BookingStatus::PendingPayment], target, id);
+    t.payment_status = Some(payment_status.into());
+    if let Some(moved) = transition(state, &booking, t).await? {
+        return Ok(Some(moved));
+    }
+    // Not pending any more: a repeat of an event already applied, or one
+    // that arrived after the hold lapsed or was cancelled.
+    let current = state.store.booking(id).await?.unwrap_or(booking);
+    if current.status == target {
+        return Ok(Some(current));
+    }
+    if !current.status.holds_dates() && event != PaymentEvent::Failed {
+        // Money (or an authorisation) for a booking that no longer holds
+        // its dates: never keep it.
+        let key = format!("booking-{id}-late-payment");
+        let released = match event {
+            PaymentEvent::Succeeded => state
+                .payments
+                .refund(intent_id, current.total, &key)
+                .await
+                .map(|_| "refunded"),
+            _ => state
+                .payments
+                .cancel_intent(intent_id, &key)
+                .await
+                .map(|_| "canceled"),
+        };
+        match released {
+            Ok(status) => state.store.set_payment_status(id, status).await?,
+            Err(e) => {
+                tracing::error!(booking_id = %id, error = %e, "returning a late payment failed")
+            }
+        }
+        tracing::warn!(booking_id = %id, status = %current.status, ?event, "late payment returned");
+    }
+    Ok(state.store.booking(id).await?)
+}

@@ -1,0 +1,676 @@
+//! The booking engine over HTTP: lifecycle, payments through the dev
+//! gateway, idempotency keys, hold expiry on the dev clock, passivation,
+//! and storms that really race.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use futures_util::StreamExt;
+use futures_util::future::join_all;
+use rand::Rng;
+use serde_json::{Value, json};
+
+use crate::both_stores;
+use crate::support::{Backend, Options, TestApp, days, spawn_with};
+
+both_stores!(
+    instant_book_pay_cancel_and_rebook,
+    request_to_book_accept_and_decline,
+    booking_rules_and_visibility,
+    storm_of_500_on_one_property_has_one_winner,
+    random_storm_accepts_only_non_overlapping_stays,
+    one_idempotency_key_makes_one_booking,
+    unpaid_holds_expire_on_the_clock,
+    failed_and_late_payments_release_dates_and_money,
+);
+
+pub(crate) fn id(v: &Value) -> String {
+    v["id"].as_str().unwrap_or_default().to_owned()
+}
+
+async fn pay(app: &TestApp, booking: &Value, outcome: &str) -> Value {
+    let intent = booking["payment"]["payment_intent_id"]
+        .as_str()
+        .unwrap_or_default();
+    app.post(
+        &format!("/api/v1/dev/payment_intents/{intent}/{outcome}"),
+        None,
+        json!({}),
+    )
+    .await
+    .expect(200)
+    .clone()
+}
+
+async fn instant_book_pay_cancel_and_rebook(app: TestApp) {
+    let (host, _, _) = app.register("host").await;
+    let (guest, guest_id, _) = app.register("guest").await;
+    let property = id(&app
+        .create_property(
+            &host,
+            json!({"instant_book": true, "cancellation_policy": "moderate"}),
+        )
+        .await);
+
+    let booking = app
+        .book(&guest, &property, &days(30), &days(33))
+        .await
+        .expect(201)
+        .clone();
+    assert_eq!(booking["status"], "pending_payment");
+    assert_eq!(booking["guest_id"], guest_id.as_str());
+    // 3 × 100.50 + 25.00 + 12 % of 301.50 (36.18)
+    assert_eq!(
+        (
+            booking["subtotal"].as_i64(),
+            booking["service_fee"].as_i64(),
+            booking["total"].as_i64()
+        ),
+        (Some(30_150), Some(3_618), Some(36_268))
+    );
+    assert_eq!(booking["payment"]["provider"], "dev");
+    assert!(booking["payment"]["client_secret"].is_string());
+    assert!(booking["expires_at"].is_string());
+    assert_eq!(
+        app.unavailable(&property, 0, 60).await,
+        json!([{"start": days(30), "end": days(33)}])
+    );
+
+    // The host sees it without the client secret.
+    let as_host = app
+        .get(&format!("/api/v1/bookings/{}", id(&booking)), Some(&host))
+        .await
+        .expect(200)
+        .clone();
+    assert!(as_host["payment"]["client_secret"].is_null());
+
+    let paid = pay(&app, &booking, "succeed").await;
+    assert_eq!(paid["booking"]["status"], "confirmed");
+    let confirmed = app
+        .get(&format!("/api/v1/bookings/{}", id(&booking)), Some(&guest))
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(confirmed["status"], "confirmed");
+    assert!(confirmed["expires_at"].is_null());
+    assert_eq!(confirmed["payment"]["status"], "succeeded");
+
+    // Moderate, a month ahead: full refund, dates free at once.
+    let cancelled = app
+        .post(
+            &format!("/api/v1/bookings/{}/cancel", id(&booking)),
+            Some(&guest),
+            json!({}),
+        )
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(cancelled["status"], "cancelled");
+    assert_eq!(
+        cancelled["refund"],
+        json!({"amount": 36_268, "currency": "EUR"})
+    );
+    assert_eq!(cancelled["payment"]["status"], "refunded");
+    assert_eq!(app.unavailable(&property, 0, 60).await, json!([]));
+    app.post(
+        &format!("/api/v1/bookings/{}/cancel", id(&booking)),
+        Some(&guest),
+        json!({}),
+    )
+    .await
+    .expect(409);
+
+    let again = app
+        .book(&guest, &property, &days(31), &days(32))
+        .await
+        .expect(201)
+        .clone();
+    let listed = app
+        .get("/api/v1/bookings?as=guest", Some(&guest))
+        .await
+        .expect(200)
+        .clone();
+    let ids: Vec<String> = listed["data"]
+        .as_array()
+        .map(|d| d.iter().map(id).collect())
+        .unwrap_or_default();
+    assert_eq!(ids, vec![id(&again), id(&booking)]);
+    let hosting = app
+        .get("/api/v1/bookings?as=host&status=cancelled", Some(&host))
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(hosting["data"].as_array().map(|d| d.len()), Some(1));
+    let paged = app
+        .get("/api/v1/bookings?limit=1", Some(&guest))
+        .await
+        .expect(200)
+        .clone();
+    let cursor = paged["next_cursor"].as_str().unwrap_or_default().to_owned();
+    let second = app
+        .get(
+            &format!("/api/v1/bookings?limit=1&cursor={cursor}"),
+            Some(&guest),
+        )
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(id(&second["data"][0]), id(&booking));
+    app.get("/api/v1/bookings?as=owner", Some(&guest))
+        .await
+        .expect(422);
+    app.get("/api/v1/bookings?status=happy", Some(&guest))
+        .await
+        .expect(422);
+}
+
+async fn request_to_book_accept_and_decline(app: TestApp) {
+    let (host, _, _) = app.register("host").await;
+    let (guest, _, _) = app.register("guest").await;
+    let property = id(&app
+        .create_property(&host, json!({"instant_book": false}))
+        .await);
+
+    let first = app
+        .book(&guest, &property, &days(10), &days(12))
+        .await
+        .expect(201)
+        .clone();
+    let paid = pay(&app, &first, "succeed").await;
+    assert_eq!(paid["status"], "requires_capture");
+    assert_eq!(paid["booking"]["status"], "awaiting_host");
+    app.post(
+        &format!("/api/v1/bookings/{}/accept", id(&first)),
+        Some(&guest),
+        json!({}),
+    )
+    .await
+    .expect(403);
+    let accepted = app
+        .post(
+            &format!("/api/v1/bookings/{}/accept", id(&first)),
+            Some(&host),
+            json!({}),
+        )
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(accepted["status"], "confirmed");
+    assert_eq!(accepted["payment"]["status"], "succeeded");
+    app.post(
+        &format!("/api/v1/bookings/{}/accept", id(&first)),
+        Some(&host),
+        json!({}),
+    )
+    .await
+    .expect(409);
+
+    let second = app
+        .book(&guest, &property, &days(20), &days(22))
+        .await
+        .expect(201)
+        .clone();
+    // Not paid yet: nothing to decide.
+    app.post(
+        &format!("/api/v1/bookings/{}/decline", id(&second)),
+        Some(&host),
+        json!({}),
+    )
+    .await
+    .expect(409);
+    pay(&app, &second, "succeed").await;
+    let declined = app
+        .post(
+            &format!("/api/v1/bookings/{}/decline", id(&second)),
+            Some(&host),
+            json!({}),
+        )
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(declined["status"], "declined");
+    assert_eq!(
+        app.unavailable(&property, 0, 30).await,
+        json!([{"start": days(10), "end": days(12)}])
+    );
+}
+
+async fn booking_rules_and_visibility(app: TestApp) {
+    let (host, _, _) = app.register("host").await;
+    let (guest, _, _) = app.register("guest").await;
+    let (stranger, _, _) = app.register("stranger").await;
+    let property = id(&app
+        .create_property(
+            &host,
+            json!({"max_guests": 2, "min_nights": 2, "max_nights": 10}),
+        )
+        .await);
+
+    app.book(&host, &property, &days(5), &days(8))
+        .await
+        .expect(403);
+    let unknown = uuid::Uuid::now_v7().to_string();
+    app.book(&guest, &unknown, &days(5), &days(8))
+        .await
+        .expect(404);
+    app.book(&guest, &property, &days(-2), &days(1))
+        .await
+        .expect(422);
+    app.book(&guest, &property, &days(8), &days(5))
+        .await
+        .expect(422);
+    app.book(&guest, &property, &days(5), &days(6))
+        .await
+        .expect(422); // under min_nights
+    let crowd = app.post("/api/v1/bookings", Some(&guest), json!({"property_id": property, "check_in": days(5), "check_out": days(8), "guests": 3})).await;
+    assert_eq!(crowd.expect(422)["errors"][0]["field"], "guests");
+    app.post(
+        "/api/v1/bookings",
+        Some(&guest),
+        json!({"property_id": property, "check_in": days(5)}),
+    )
+    .await
+    .expect(422);
+    app.post(
+        "/api/v1/bookings",
+        None,
+        json!({"property_id": property, "check_in": days(5), "check_out": days(8), "guests": 1}),
+    )
+    .await
+    .expect(401);
+
+    let booking = app
+        .book(&guest, &property, &days(5), &days(8))
+        .await
+        .expect(201)
+        .clone();
+    let clash = app.book(&stranger, &property, &days(7), &days(9)).await;
+    assert_eq!(
+        clash.expect(409)["type"],
+        "https://innkeep.dev/problems/dates-unavailable"
+    );
+    app.book(&stranger, &property, &days(8), &days(10))
+        .await
+        .expect(201); // back to back
+    app.book(&stranger, &property, &days(3), &days(5))
+        .await
+        .expect(201);
+
+    // A block cannot cover a booking; unlisting with upcoming bookings is refused.
+    app.post(
+        &format!("/api/v1/properties/{property}/blocks"),
+        Some(&host),
+        json!({"start": days(6), "end": days(7)}),
+    )
+    .await
+    .expect(409);
+    app.delete(&format!("/api/v1/properties/{property}"), Some(&host))
+        .await
+        .expect(409);
+
+    // Someone else's booking does not exist for them.
+    app.get(
+        &format!("/api/v1/bookings/{}", id(&booking)),
+        Some(&stranger),
+    )
+    .await
+    .expect(404);
+    app.post(
+        &format!("/api/v1/bookings/{}/cancel", id(&booking)),
+        Some(&stranger),
+        json!({}),
+    )
+    .await
+    .expect(404);
+    app.get("/api/v1/bookings/not-a-uuid", Some(&guest))
+        .await
+        .expect(404);
+}
+
+async fn storm_of_500_on_one_property_has_one_winner(app: TestApp) {
+    let (host, _, _) = app.register("host").await;
+    let property = id(&app.create_property(&host, json!({})).await);
+    let guests: Vec<String> =
+        join_all((0..10).map(|i| app.register(if i % 2 == 0 { "even" } else { "odd" })))
+            .await
+            .into_iter()
+            .map(|(token, _, _)| token)
+            .collect();
+    let (check_in, check_out) = (days(40), days(43));
+    let storm =
+        (0..500).map(|i| app.book(&guests[i % guests.len()], &property, &check_in, &check_out));
+    let results = join_all(storm).await;
+    let mut by_status: BTreeMap<u16, usize> = BTreeMap::new();
+    for r in &results {
+        *by_status.entry(r.status.as_u16()).or_default() += 1;
+        if r.status == 409 {
+            assert_eq!(
+                r.body["type"],
+                "https://innkeep.dev/problems/dates-unavailable"
+            );
+        }
+    }
+    assert_eq!(
+        by_status,
+        BTreeMap::from([(201, 1), (409, 499)]),
+        "{by_status:?}"
+    );
+    assert_eq!(
+        app.unavailable(&property, 0, 60).await,
+        json!([{"start": check_in, "end": check_out}])
+    );
+}
+
+async fn random_storm_accepts_only_non_overlapping_stays(app: TestApp) {
+    let (host, _, _) = app.register("host").await;
+    let properties: Vec<String> =
+        join_all((0..20).map(|_| app.create_property(&host, json!({"max_nights": 30}))))
+            .await
+            .iter()
+            .map(id)
+            .collect();
+    let guests: Vec<String> = join_all((0..8).map(|_| app.register("storm")))
+        .await
+        .into_iter()
+        .map(|(t, _, _)| t)
+        .collect();
+    let mut rng = rand::rng();
+    let requests: Vec<(usize, i64, i64)> = (0..2_000)
+        .map(|_| {
+            let start = rng.random_range(1..120);
+            (
+                rng.random_range(0..properties.len()),
+                start,
+                start + rng.random_range(1..8),
+            )
+        })
+        .collect();
+    let results: Vec<(usize, i64, i64, u16)> =
+        futures_util::stream::iter(requests.iter().enumerate())
+            .map(|(n, &(p, a, b))| {
+                let (app, properties, guests) = (&app, &properties, &guests);
+                async move {
+                    let res = app
+                        .book(
+                            &guests[n % guests.len()],
+                            &properties[p],
+                            &days(a),
+                            &days(b),
+                        )
+                        .await;
+                    (p, a, b, res.status.as_u16())
+                }
+            })
+            .buffer_unordered(200)
+            .collect()
+            .await;
+    assert!(
+        results.iter().all(|r| r.3 == 201 || r.3 == 409),
+        "unexpected statuses"
+    );
+    let mut accepted: HashMap<usize, Vec<(i64, i64)>> = HashMap::new();
+    for &(p, a, b, status) in &results {
+        if status == 201 {
+            accepted.entry(p).or_default().push((a, b));
+        }
+    }
+    let overlaps = |x: (i64, i64), y: (i64, i64)| x.0 < y.1 && y.0 < x.1;
+    for stays in accepted.values() {
+        for (i, x) in stays.iter().enumerate() {
+            for y in &stays[i + 1..] {
+                assert!(!overlaps(*x, *y), "double booking: {x:?} and {y:?}");
+            }
+        }
+    }
+    for &(p, a, b, status) in &results {
+        if status == 409 {
+            let stays = accepted.get(&p).cloned().unwrap_or_default();
+            assert!(
+                stays.iter().any(|s| overlaps(*s, (a, b))),
+                "rejected ({a}, {b}) overlaps nothing accepted"
+            );
+        }
+    }
+    // What the calendars say is exactly what was accepted.
+    for (p, stays) in &accepted {
+        let mut ranges: Vec<(i64, i64)> = stays.clone();
+        ranges.sort();
+        let nights: usize = ranges.iter().map(|(a, b)| (b - a) as usize).sum();
+        let shown = app.unavailable(&properties[*p], 0, 200).await;
+        let shown_nights: i64 = shown
+            .as_array()
+            .map(|r| {
+                r.iter()
+                    .map(|x| {
+                        let s: chrono::NaiveDate = x["start"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .parse()
+                            .unwrap_or_default();
+                        let e: chrono::NaiveDate = x["end"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .parse()
+                            .unwrap_or_default();
+                        (e - s).num_days()
+                    })
+                    .sum()
+            })
+            .unwrap_or(0);
+        assert_eq!(shown_nights as usize, nights);
+    }
+}
+
+async fn one_idempotency_key_makes_one_booking(app: TestApp) {
+    let (host, _, _) = app.register("host").await;
+    let (guest, _, _) = app.register("guest").await;
+    let property = id(&app.create_property(&host, json!({})).await);
+    let body =
+        json!({"property_id": property, "check_in": days(10), "check_out": days(12), "guests": 1});
+    let send = |b: Value| {
+        app.client
+            .post(app.url("/api/v1/bookings"))
+            .bearer_auth(&guest)
+            .header("Idempotency-Key", "order-42")
+            .json(&b)
+            .send()
+    };
+    let results = join_all((0..50).map(|_| send(body.clone()))).await;
+    let mut ids = HashSet::new();
+    let mut replayed = 0;
+    for r in results {
+        let r = TestApp::read(r.unwrap_or_else(|e| panic!("{e}"))).await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        replayed += usize::from(r.headers.contains_key("idempotent-replayed"));
+        ids.insert(id(&r.body));
+    }
+    assert_eq!(ids.len(), 1, "one booking for one key");
+    assert_eq!(replayed, 49);
+    let mine = app
+        .get("/api/v1/bookings", Some(&guest))
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(mine["data"].as_array().map(|d| d.len()), Some(1));
+
+    // Same key, other body: refused. Other key, same dates: a real second attempt.
+    let other =
+        json!({"property_id": property, "check_in": days(20), "check_out": days(22), "guests": 1});
+    let reuse = TestApp::read(send(other).await.unwrap_or_else(|e| panic!("{e}"))).await;
+    assert_eq!(reuse.expect(422)["errors"][0]["field"], "Idempotency-Key");
+    let fresh = app
+        .client
+        .post(app.url("/api/v1/bookings"))
+        .bearer_auth(&guest)
+        .header("Idempotency-Key", "order-43")
+        .json(&body)
+        .send()
+        .await;
+    let fresh = TestApp::read(fresh.unwrap_or_else(|e| panic!("{e}"))).await;
+    fresh.expect(409);
+    // A refusal is replayed too.
+    let again = app
+        .client
+        .post(app.url("/api/v1/bookings"))
+        .bearer_auth(&guest)
+        .header("Idempotency-Key", "order-43")
+        .json(&body)
+        .send()
+        .await;
+    let again = TestApp::read(again.unwrap_or_else(|e| panic!("{e}"))).await;
+    again.expect(409);
+    assert!(again.headers.contains_key("idempotent-replayed"));
+}
+
+async fn unpaid_holds_expire_on_the_clock(app: TestApp) {
+    let (host, _, _) = app.register("host").await;
+    let (guest, _, registered) = app.register("guest").await;
+    let guest_email = registered["user"]["email"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let property = id(&app.create_property(&host, json!({})).await);
+    let booking = app
+        .book(&guest, &property, &days(50), &days(52))
+        .await
+        .expect(201)
+        .clone();
+    let paid_in_time = app
+        .book(&guest, &property, &days(60), &days(62))
+        .await
+        .expect(201)
+        .clone();
+    pay(&app, &paid_in_time, "succeed").await;
+
+    let later = (chrono::Utc::now() + chrono::Duration::minutes(16)).to_rfc3339();
+    app.send(
+        reqwest::Method::PUT,
+        "/api/v1/dev/clock",
+        None,
+        Some(json!({"now": later})),
+    )
+    .await
+    .expect(200);
+    // The access token (15 min) lapsed with the jump: sign in again.
+    let guest = app.login(&guest_email).await;
+    let expired = app.wait_for_status(&guest, &id(&booking), "expired").await;
+    assert_eq!(expired["payment"]["status"], "canceled");
+    assert_eq!(
+        app.unavailable(&property, 0, 90).await,
+        json!([{"start": days(60), "end": days(62)}])
+    );
+    app.book(&guest, &property, &days(50), &days(52))
+        .await
+        .expect(201);
+    let kept = app
+        .get(
+            &format!("/api/v1/bookings/{}", id(&paid_in_time)),
+            Some(&guest),
+        )
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(kept["status"], "confirmed");
+}
+
+async fn failed_and_late_payments_release_dates_and_money(app: TestApp) {
+    let (host, _, _) = app.register("host").await;
+    let (guest, _, _) = app.register("guest").await;
+    let property = id(&app.create_property(&host, json!({})).await);
+    let failing = app
+        .book(&guest, &property, &days(10), &days(12))
+        .await
+        .expect(201)
+        .clone();
+    let failed = pay(&app, &failing, "fail").await;
+    assert_eq!(failed["booking"]["status"], "payment_failed");
+    assert_eq!(app.unavailable(&property, 0, 30).await, json!([]));
+
+    // The guest cancels the hold; the card cannot be charged afterwards.
+    let late = app
+        .book(&guest, &property, &days(10), &days(12))
+        .await
+        .expect(201)
+        .clone();
+    let cancelled = app
+        .post(
+            &format!("/api/v1/bookings/{}/cancel", id(&late)),
+            Some(&guest),
+            json!({}),
+        )
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(cancelled["payment"]["status"], "canceled");
+    assert!(
+        cancelled["refund"].is_null(),
+        "nothing was charged, nothing to refund"
+    );
+    let intent = late["payment"]["payment_intent_id"]
+        .as_str()
+        .unwrap_or_default();
+    app.post(
+        &format!("/api/v1/dev/payment_intents/{intent}/succeed"),
+        None,
+        json!({}),
+    )
+    .await
+    .expect(409);
+    let after = app
+        .get(&format!("/api/v1/bookings/{}", id(&late)), Some(&guest))
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(after["status"], "cancelled");
+    assert_eq!(app.unavailable(&property, 0, 30).await, json!([]));
+}
+
+#[actix_web::test]
+async fn idle_calendars_passivate_and_come_back_with_their_state() {
+    let Some(app) = spawn_with(
+        Backend::Sqlite,
+        Options {
+            calendar_idle_secs: 1,
+            ..Options::default()
+        },
+    )
+    .await
+    else {
+        return;
+    };
+    let (host, _, _) = app.register("host").await;
+    let (guest, _, _) = app.register("guest").await;
+    let property = id(&app.create_property(&host, json!({})).await);
+    app.book(&guest, &property, &days(5), &days(7))
+        .await
+        .expect(201);
+    let live = async || {
+        let text = app
+            .client
+            .get(app.url("/metrics"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .text()
+            .await
+            .unwrap_or_default();
+        text.lines()
+            .find(|l| l.starts_with("innkeep_live_calendars "))
+            .and_then(|l| l.split(' ').nth(1))
+            .and_then(|n| n.parse::<i64>().ok())
+    };
+    assert_eq!(live().await, Some(1));
+    let mut gone = false;
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        if live().await == Some(0) {
+            gone = true;
+            break;
+        }
+    }
+    assert!(gone, "the idle calendar was not passivated");
+    // A fresh actor reloads the calendar: the nights are still taken.
+    app.book(&guest, &property, &days(6), &days(8))
+        .await
+        .expect(409);
+    assert_eq!(live().await, Some(1));
+}

@@ -1,0 +1,285 @@
+//! Real `innkeep` processes: two servers sharing one PostgreSQL database
+//! still sell a night once, and a server killed with SIGKILL mid-storm
+//! loses no acknowledged booking and leaves no overlap behind.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use futures_util::future::join_all;
+use rand::Rng;
+use serde_json::json;
+use sqlx::Connection;
+
+use crate::bookings::id;
+use crate::support::{Backend, TestApp, days, spawn};
+
+/// A server process on a random port.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(database_url: &str) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_innkeep"))
+            .arg("serve")
+            .env("INNKEEP_BIND", "127.0.0.1:0")
+            .env("DATABASE_URL", database_url)
+            .env("JWT_SECRET", crate::support::JWT_SECRET)
+            .env("RUST_LOG", "info")
+            .env("INNKEEP_WORKERS", "2")
+            .env_remove("REDIS_URL")
+            .env_remove("INNKEEP_DEV")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting innkeep: {e}"));
+        let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+        let (tx, rx) = mpsc::channel();
+        // Keeps draining the log so the server never blocks on a full pipe.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.contains("innkeep listening") {
+                    let port = serde_json::from_str::<serde_json::Value>(&line)
+                        .ok()
+                        .and_then(|v| v["port"].as_u64());
+                    let _ = tx.send(port);
+                }
+            }
+        });
+        let port = rx
+            .recv_timeout(Duration::from_secs(60))
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| panic!("innkeep did not start"));
+        Server {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    fn kill(mut self) {
+        // SIGKILL: no graceful shutdown, no flush.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn book(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    property: &str,
+    a: i64,
+    b: i64,
+) -> (u16, String) {
+    let res = client
+        .post(format!("{base}/api/v1/bookings"))
+        .bearer_auth(token)
+        .json(&json!({"property_id": property, "check_in": days(a), "check_out": days(b), "guests": 1}))
+        .send()
+        .await;
+    match res {
+        Ok(r) => {
+            let status = r.status().as_u16();
+            let body: serde_json::Value = r.json().await.unwrap_or_default();
+            (status, id(&body))
+        }
+        Err(_) => (0, String::new()), // the server died under us
+    }
+}
+
+/// Active calendar ranges of one property that overlap another: must be 0.
+async fn overlaps_in_database(database_url: &str) -> i64 {
+    let sql = "SELECT count(*) FROM calendar_entries a JOIN calendar_entries b \
+               ON a.property_id = b.property_id AND a.id < b.id \
+               WHERE a.active AND b.active AND a.start_date < b.end_date AND b.start_date < a.end_date";
+    if database_url.starts_with("postgres") {
+        let mut conn = sqlx::PgConnection::connect(database_url)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        sqlx::query_scalar(sql)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    } else {
+        let mut conn = sqlx::SqliteConnection::connect(database_url)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        sqlx::query_scalar(sql)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
+#[actix_web::test]
+async fn two_servers_on_one_postgres_sell_a_night_once() {
+    let Some(app) = spawn(Backend::Postgres).await else {
+        return;
+    };
+    let (host, _, _) = app.register("host").await;
+    let guests: Vec<String> = join_all((0..6).map(|_| app.register("guest")))
+        .await
+        .into_iter()
+        .map(|g| g.0)
+        .collect();
+    let property = id(&app.create_property(&host, json!({})).await);
+    let servers = [
+        Server::start(&app.database_url),
+        Server::start(&app.database_url),
+    ];
+    let client = reqwest::Client::new();
+    for round in 0..3 {
+        let (a, b) = (10 + round * 10, 13 + round * 10);
+        let storm = (0..200).map(|i| {
+            let base = &servers[i % 2].base;
+            book(&client, base, &guests[i % guests.len()], &property, a, b)
+        });
+        let results = join_all(storm).await;
+        let won: Vec<_> = results.iter().filter(|r| r.0 == 201).collect();
+        let lost = results.iter().filter(|r| r.0 == 409).count();
+        assert_eq!(
+            (won.len(), lost),
+            (1, 199),
+            "round {round}: {:?}",
+            results.iter().map(|r| r.0).collect::<Vec<_>>()
+        );
+    }
+    // A cancellation on one server frees the nights on the other (LISTEN/NOTIFY).
+    let (status, winner) = book(&client, &servers[0].base, &guests[0], &property, 100, 102).await;
+    assert_eq!(status, 201);
+    let (status, _) = book(&client, &servers[1].base, &guests[1], &property, 100, 102).await;
+    assert_eq!(status, 409);
+    let cancelled = client
+        .post(format!(
+            "{}/api/v1/bookings/{winner}/cancel",
+            servers[0].base
+        ))
+        .bearer_auth(&guests[0])
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0);
+    assert_eq!(cancelled, 200);
+    let mut freed = false;
+    for _ in 0..50 {
+        if book(&client, &servers[1].base, &guests[1], &property, 100, 102)
+            .await
+            .0
+            == 201
+        {
+            freed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(freed, "the other server never learnt the nights were free");
+    assert_eq!(overlaps_in_database(&app.database_url).await, 0);
+}
+
+async fn killed_mid_storm_keeps_every_acknowledged_booking(app: TestApp) {
+    let (host, _, _) = app.register("host").await;
+    let guests: Vec<String> = join_all((0..6).map(|_| app.register("guest")))
+        .await
+        .into_iter()
+        .map(|g| g.0)
+        .collect();
+    let properties: Vec<String> =
+        join_all((0..5).map(|_| app.create_property(&host, json!({"max_nights": 30}))))
+            .await
+            .iter()
+            .map(id)
+            .collect();
+    let server = Server::start(&app.database_url);
+    let base = server.base.clone();
+    let client = reqwest::Client::new();
+    let mut rng = rand::rng();
+    let requests: Vec<(usize, i64, i64)> = (0..600)
+        .map(|_| {
+            let a = rng.random_range(1..150);
+            (
+                rng.random_range(0..properties.len()),
+                a,
+                a + rng.random_range(1..6),
+            )
+        })
+        .collect();
+    let (client_ref, base_ref, guests_ref, properties_ref) = (&client, &base, &guests, &properties);
+    let mut stream = futures_util::stream::iter(requests.iter().enumerate())
+        .map(|(n, &(p, a, b))| async move {
+            let answer = book(
+                client_ref,
+                base_ref,
+                &guests_ref[n % guests_ref.len()],
+                &properties_ref[p],
+                a,
+                b,
+            )
+            .await;
+            (answer, (p, a, b))
+        })
+        .buffer_unordered(50);
+    let mut acknowledged = Vec::new();
+    let mut answered = 0;
+    let mut server = Some(server);
+    let mut taken = Vec::new();
+    while let Some(((status, booking), stay)) = stream.next().await {
+        answered += 1;
+        if status == 201 {
+            acknowledged.push(booking);
+            taken.push(stay);
+        }
+        if answered == 150
+            && let Some(s) = server.take()
+        {
+            s.kill();
+        }
+    }
+    drop(stream);
+    assert!(!acknowledged.is_empty());
+    let restarted = Server::start(&app.database_url);
+    for booking in &acknowledged {
+        let found = client
+            .get(format!("{}/api/v1/bookings/{booking}", restarted.base))
+            .bearer_auth(&guests[0])
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0);
+        // Visible to its own guest only; any of the guests may own it.
+        if found != 200 {
+            let mut seen = false;
+            for g in &guests {
+                let s = client
+                    .get(format!("{}/api/v1/bookings/{booking}", restarted.base))
+                    .bearer_auth(g)
+                    .send()
+                    .await;
+                seen |= s.map(|r| r.status() == 200).unwrap_or(false);
+            }
+            assert!(seen, "acknowledged booking {booking} lost in the crash");
+        }
+    }
+    assert_eq!(overlaps_in_database(&app.database_url).await, 0);
+    // And the restarted server still refuses what is taken.
+    for &(p, a, b) in taken.iter().take(20) {
+        let (status, _) = book(&client, &restarted.base, &guests[0], &properties[p], a, b).await;
+        assert_eq!(
+            status, 409,
+            "({a}, {b}) on property {p} was sold again after the restart"
+        );
+    }
+}
+
+crate::both_stores!(killed_mid_storm_keeps_every_acknowledged_booking);
