@@ -23,7 +23,12 @@ impl CalendarStore for NullStore {
         Ok(Vec::new())
     }
 
-    async fn apply_calendar(&self, _: Uuid, ops: &[CalendarOp], _: DateTime<Utc>) -> Result<Vec<OpOutcome>, PortError> {
+    async fn apply_calendar(
+        &self,
+        _: Uuid,
+        ops: &[CalendarOp],
+        _: DateTime<Utc>,
+    ) -> Result<Vec<OpOutcome>, PortError> {
         Ok(ops.iter().map(|_| OpOutcome::Applied(None)).collect())
     }
 }
@@ -68,17 +73,26 @@ fn registry() -> Arc<CalendarRegistry> {
     std::thread::spawn(move || {
         let system = actix::System::new();
         system.block_on(async {
-            let registry = CalendarRegistry::new(Arc::new(NullStore), Arc::new(SystemClock), Duration::from_secs(3600), 1);
+            let registry = CalendarRegistry::new(
+                Arc::new(NullStore),
+                Arc::new(SystemClock),
+                Duration::from_secs(3600),
+                1,
+            );
             let _ = tx.send(registry);
         });
         let _ = system.run();
     });
-    rx.recv().unwrap_or_else(|_| panic!("actor system did not start"))
+    rx.recv()
+        .unwrap_or_else(|_| panic!("actor system did not start"))
 }
 
 fn calendar(c: &mut Criterion) {
     let registry = registry();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap_or_else(|e| panic!("{e}"));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
     let hot = Uuid::now_v7();
     // A calendar with 300 stays on it.
     rt.block_on(async {
@@ -93,7 +107,10 @@ fn calendar(c: &mut Criterion) {
         b.iter(|| rt.block_on(registry.apply(hot, booking(hot, 450, 3))))
     });
     group.bench_function("availability_90_days", |b| {
-        let window = DateRange { start: date(400), end: date(490) };
+        let window = DateRange {
+            start: date(400),
+            end: date(490),
+        };
         b.iter(|| rt.block_on(registry.unavailable(hot, window)))
     });
     let next = AtomicI64::new(10_000);
@@ -115,9 +132,13 @@ fn calendar(c: &mut Criterion) {
         b.iter(|| {
             let property = Uuid::now_v7();
             rt.block_on(async {
-                let requests = (0..1_000).map(|_| registry.apply(property, booking(property, 5, 3)));
+                let requests =
+                    (0..1_000).map(|_| registry.apply(property, booking(property, 5, 3)));
                 let results = futures_util::future::join_all(requests).await;
-                let won = results.iter().filter(|r| matches!(r, Ok(OpOutcome::Applied(_)))).count();
+                let won = results
+                    .iter()
+                    .filter(|r| matches!(r, Ok(OpOutcome::Applied(_))))
+                    .count();
                 assert_eq!(won, 1);
             })
         })
