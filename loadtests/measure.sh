@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Runs every load measurement of loadtests/README.md against one store, side
+# by side in one run: starts a release `innkeep serve` on a fresh database,
+# the hello-world baseline, wrk and the goose scenarios, and pgbench for the
+# PostgreSQL ceiling. Prints a summary; full outputs go to $OUT.
+#
+#   bash loadtests/measure.sh sqlite
+#   bash loadtests/measure.sh postgres   # needs PostgreSQL on 127.0.0.1:5432 (trust)
+#
+# Needs wrk (apt-get install wrk) and, for postgres, pgbench. DURATION
+# (seconds per run, default 20) shortens or lengthens every run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+STORE=${1:-sqlite}
+DURATION=${DURATION:-20}
+PORT=${PORT:-18080}
+HELLO_PORT=${HELLO_PORT:-18090}
+PG=${PG:-postgres://postgres@127.0.0.1:5432}
+OUT=${OUT:-/tmp/innkeep-measure-$STORE}
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/innkeep-target}"
+BIN=$CARGO_TARGET_DIR/release
+HOST=http://127.0.0.1:$PORT
+
+mkdir -p "$OUT"
+rm -f "$OUT"/*.log "$OUT"/innkeep.db*
+cargo build --release --locked -p innkeep -p innkeep-loadtests >/dev/null
+
+case $STORE in
+  sqlite) DB="sqlite://$OUT/innkeep.db" ;;
+  postgres)
+    psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS innkeep_load" -qc "CREATE DATABASE innkeep_load" >/dev/null
+    DB="$PG/innkeep_load" ;;
+  *) echo "store: sqlite or postgres" >&2; exit 2 ;;
+esac
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+DATABASE_URL=$DB INNKEEP_BIND=127.0.0.1:$PORT RUST_LOG=warn \
+  JWT_SECRET=load-test-secret-load-test-secret-0123456789 \
+  "$BIN/innkeep" serve >"$OUT/server.log" 2>&1 &
+SERVER=$!; pids+=("$SERVER")
+"$BIN/hello" "127.0.0.1:$HELLO_PORT" >/dev/null 2>&1 &
+pids+=("$!")
+for _ in $(seq 1 100); do curl -sf "$HOST/readyz" >/dev/null && break; sleep 0.1; done
+
+rate() { grep -E "^Requests/sec" "$1" | awk '{print $2}'; }
+p99() { grep -E "^ +99%" "$1" | awk '{print $2}'; }
+p50() { grep -E "^ +50%" "$1" | awk '{print $2}'; }
+summary() { printf '%-44s %10s req/s  p50 %8s  p99 %8s\n' "$1" "$(rate "$2")" "$(p50 "$2")" "$(p99 "$2")"; }
+
+eval "$("$BIN/fixture" --host "$HOST")"
+export TOKEN PROPERTY
+
+echo "== $STORE, ${DURATION}s per run, $(nproc) cores shared by server and load generator"
+wrk -t2 -c100 -d"${DURATION}s" --latency "$HOST/api/v1/properties/$PROPERTY" >"$OUT/wrk-property.log"
+summary "wrk GET /properties/{id}, 100 conns" "$OUT/wrk-property.log"
+wrk -t2 -c1000 -d"${DURATION}s" --latency "http://127.0.0.1:$HELLO_PORT/" >"$OUT/wrk-hello.log"
+summary "wrk actix-web hello world, 1000 conns" "$OUT/wrk-hello.log"
+wrk -t2 -c1000 -d"${DURATION}s" --latency -s loadtests/wrk/book_conflict.lua "$HOST" >"$OUT/wrk-conflict.log"
+summary "wrk POST /bookings same nights, 1000 conns" "$OUT/wrk-conflict.log"
+grep -E "^201:" "$OUT/wrk-conflict.log" | sed 's/^/    /'
+wrk -t2 -c1000 -d"${DURATION}s" --latency -s loadtests/wrk/availability.lua "$HOST" >"$OUT/wrk-availability.log"
+summary "wrk GET availability (hot), 1000 conns" "$OUT/wrk-availability.log"
+
+goose() { # name, bin, users, extra...
+  local name=$1 bin=$2 users=$3; shift 3
+  "$BIN/$bin" --host "$HOST" --users "$users" --increase-rate "$users" --run-time "${DURATION}s" \
+    --report-file "$OUT/$name.html" "$@" >"$OUT/$name.log" 2>&1 || true
+  echo "-- goose $name ($users users): see $OUT/$name.log"
+  sed -n '/PER REQUEST METRICS/,/^ *Aggregated/p' "$OUT/$name.log" | tail -n +2 | head -20
+  sed -n '/Slowest page load within specified percentile/,/^ *Aggregated/p' "$OUT/$name.log" | head -20
+}
+goose hot_property hot_property 1000
+goose browse browse 100
+
+if [ "$STORE" = postgres ]; then
+  psql "$PG/innkeep_load" -qc "CREATE TABLE IF NOT EXISTS pgbench_one_insert (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())" >/dev/null
+  echo "INSERT INTO pgbench_one_insert DEFAULT VALUES;" >"$OUT/insert.sql"
+  pgbench -n -c 64 -j 2 -T "$DURATION" -f "$OUT/insert.sql" "$PG/innkeep_load" >"$OUT/pgbench.log" 2>&1
+  echo "-- pgbench one-row INSERT transactions, 64 clients: $(grep -E '^tps' "$OUT/pgbench.log")"
+fi
+goose spread spread 200
+if [ "$STORE" = postgres ]; then
+  pgbench -n -c 64 -j 2 -T "$DURATION" -f "$OUT/insert.sql" "$PG/innkeep_load" >"$OUT/pgbench-after.log" 2>&1
+  echo "-- pgbench again, after spread: $(grep -E '^tps' "$OUT/pgbench-after.log")"
+fi
+
+echo "-- server RSS after the runs: $(ps -o rss= -p "$SERVER") KiB"
