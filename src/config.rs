@@ -24,6 +24,18 @@ pub enum Command {
         #[arg(long, default_value_t = 50)]
         properties: u32,
     },
+    /// Check the ledger: every transaction balances and each booking's
+    /// money matches its state. Exits non-zero otherwise.
+    Ledger {
+        #[command(subcommand)]
+        command: LedgerCommand,
+    },
+}
+
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum LedgerCommand {
+    /// Verify the whole ledger.
+    Verify,
 }
 
 #[derive(Debug, Clone, Args)]

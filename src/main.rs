@@ -1,7 +1,7 @@
-//! The `innkeep` command: `serve` (default), `migrate`, `seed`.
+//! The `innkeep` command: `serve` (default), `migrate`, `seed`, `ledger verify`.
 
 use clap::Parser;
-use innkeep::config::{Cli, Command};
+use innkeep::config::{Cli, Command, LedgerCommand};
 
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
@@ -21,6 +21,28 @@ async fn main() -> anyhow::Result<()> {
             let store = innkeep::store::connect(&cli.config).await?;
             store.migrate().await?;
             innkeep::seed::run(store.as_ref(), properties).await?;
+        }
+        Command::Ledger {
+            command: LedgerCommand::Verify,
+        } => {
+            let store = innkeep::store::connect(&cli.config).await?;
+            store.migrate().await?;
+            let report = innkeep::payments::ledger::verify(store.as_ref())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            for problem in &report.problems {
+                tracing::error!(problem = %problem, "ledger");
+            }
+            tracing::info!(
+                transactions = report.transactions,
+                bookings = report.bookings,
+                refunds_owed = report.refunds_owed,
+                problems = report.problems.len(),
+                "ledger verify"
+            );
+            if !report.is_clean() {
+                std::process::exit(1);
+            }
         }
     }
     Ok(())

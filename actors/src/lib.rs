@@ -8,6 +8,7 @@
 pub mod calendar;
 pub mod clock;
 pub mod domain;
+pub mod ledger;
 pub mod ports;
 pub mod registry;
 

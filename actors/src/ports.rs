@@ -7,6 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 use crate::domain::{Booking, BookingStatus, Currency, DateRange};
+use crate::ledger::Posting;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EntryKind {
@@ -42,6 +43,9 @@ pub struct Transition {
     pub expires_at: Option<DateTime<Utc>>,
     pub payment_status: Option<String>,
     pub refund_amount: Option<i64>,
+    /// Ledger transactions to post in the same database transaction, only
+    /// if the change applies (each posts at most once, by its key).
+    pub postings: Vec<Posting>,
 }
 
 /// A change to a property's calendar. The calendar actor checks it against

@@ -6,11 +6,13 @@
 use chrono::Duration;
 use innkeep_actors::CalendarError;
 use innkeep_actors::domain::{Booking, BookingStatus, Canceller, StayDates, refund_amount};
+use innkeep_actors::ledger;
 use innkeep_actors::ports::{CalendarOp, CreateIntent, OpOutcome, Transition};
 use uuid::Uuid;
 
 use super::CreateBooking;
 use crate::error::{AppError, AppResult};
+use crate::payments;
 use crate::properties;
 use crate::state::AppState;
 use crate::store::BookingQuery;
@@ -49,6 +51,7 @@ pub fn to(from: &[BookingStatus], to: BookingStatus, booking_id: Uuid) -> Transi
         expires_at: None,
         payment_status: None,
         refund_amount: None,
+        postings: Vec::new(),
     }
 }
 
@@ -182,17 +185,21 @@ pub async fn cancel(state: &AppState, user: Uuid, id: Uuid) -> AppResult<Booking
     let refund = captured.then(|| refund_amount(&booking, by, now));
     let mut t = to(&[booking.status], BookingStatus::Cancelled, id);
     t.refund_amount = refund;
+    t.postings
+        .extend(refund.and_then(|amount| ledger::refund(&booking, amount)));
     let Some(mut cancelled) = transition(state, &booking, t).await? else {
         return Err(AppError::conflict(
             "the booking changed meanwhile; reload it",
         ));
     };
     if let Some(intent) = &booking.payment_intent_id {
+        let mut sent = 0;
         let status = match refund {
             Some(amount) if amount > 0 => state
                 .payments
                 .refund(intent, amount, &format!("booking-{id}-refund"))
                 .await
+                .inspect(|_| sent = amount)
                 .map(|_| {
                     if amount == booking.total {
                         "refunded"
@@ -209,6 +216,7 @@ pub async fn cancel(state: &AppState, user: Uuid, id: Uuid) -> AppResult<Booking
         };
         match status {
             Ok(status) => {
+                payments::ledger::refund_sent(state, &booking, sent).await?;
                 state.store.set_payment_status(id, status).await?;
                 cancelled.payment_status = status.to_owned();
             }
@@ -238,14 +246,20 @@ pub async fn accept(state: &AppState, user: Uuid, id: Uuid) -> AppResult<Booking
         })?;
     let mut t = to(&[BookingStatus::AwaitingHost], BookingStatus::Confirmed, id);
     t.payment_status = Some("succeeded".into());
+    t.postings.push(ledger::capture(&booking));
     match transition(state, &booking, t).await? {
         Some(confirmed) => Ok(confirmed),
         None => {
             // Captured, but the guest cancelled meanwhile: give it all back.
-            let _ = state
+            payments::ledger::returned_in_full(state, &booking).await?;
+            if state
                 .payments
                 .refund(&intent, booking.total, &format!("booking-{id}-refund"))
-                .await;
+                .await
+                .is_ok()
+            {
+                payments::ledger::refund_sent(state, &booking, booking.total).await?;
+            }
             Err(AppError::conflict(
                 "the booking changed meanwhile; reload it",
             ))

@@ -20,10 +20,7 @@ pub fn api_v1(cfg: &mut web::ServiceConfig, dev: bool) {
         .service(auth::http::logout)
         .service(users::http::get_me)
         .service(users::http::patch_me)
-        .route(
-            "/users/me/balance",
-            web::get().to(not_implemented("the host balance (ledger)")),
-        )
+        .service(payments::http::balance)
         .service(properties::http::create)
         .service(properties::http::search)
         .service(properties::http::get)
@@ -60,10 +57,7 @@ pub fn root(cfg: &mut web::ServiceConfig) {
     cfg.service(ops::healthz)
         .service(ops::readyz)
         .service(ops::metrics)
-        .route(
-            "/webhooks/stripe",
-            web::post().to(not_implemented("Stripe webhooks")),
-        )
+        .service(payments::webhook::stripe)
         .route("/graphql", web::to(not_implemented("GraphQL")))
         .route("/graphiql", web::get().to(not_implemented("GraphQL")));
 }

@@ -28,6 +28,7 @@ impl Modify for BearerAuth {
     auth::http::logout,
     users::http::get_me,
     users::http::patch_me,
+    payments::http::balance,
     properties::http::create,
     properties::http::search,
     properties::http::get,
@@ -53,7 +54,7 @@ struct V1;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "innkeep", description = "A property-rental backend: users, properties, bookings, payments."),
-    paths(ops::healthz, ops::readyz, ops::metrics),
+    paths(ops::healthz, ops::readyz, ops::metrics, payments::webhook::stripe),
     nest((path = "/api/v1", api = V1)),
     modifiers(&BearerAuth),
     tags(
@@ -61,6 +62,7 @@ struct V1;
         (name = "users", description = "The caller's profile"),
         (name = "properties", description = "Listings, search, quotes, calendars"),
         (name = "bookings", description = "Holding dates, paying, cancelling"),
+        (name = "payments", description = "Balances and Stripe webhooks"),
         (name = "ops", description = "Health, readiness, metrics"),
         (name = "dev", description = "Only with INNKEEP_DEV=1"),
     )

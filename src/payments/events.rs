@@ -1,7 +1,10 @@
 //! What a payment event does to its booking. One path for every source:
-//! the dev endpoints today, Stripe's signed webhooks later.
+//! the dev endpoints and Stripe's signed webhooks. Every event may arrive
+//! twice, late or out of order: each change is conditional on the booking's
+//! current state and each ledger posting is keyed, so a repeat does nothing.
 
 use innkeep_actors::domain::{Booking, BookingStatus};
+use innkeep_actors::ledger;
 
 use crate::bookings::service::{to, transition};
 use crate::error::AppResult;
@@ -15,6 +18,10 @@ pub enum PaymentEvent {
     AmountCapturable,
     /// `payment_intent.payment_failed`.
     Failed,
+    /// `payment_intent.canceled` (by us on expiry or decline, or by Stripe).
+    Canceled,
+    /// `charge.refunded`: `amount` in total has gone back to the guest.
+    Refunded { amount: i64 },
 }
 
 /// Applies `event` for the booking whose intent is `intent_id`. Returns the
@@ -38,9 +45,22 @@ pub async fn apply(
         }
         PaymentEvent::AmountCapturable => (BookingStatus::AwaitingHost, "requires_capture"),
         PaymentEvent::Failed => (BookingStatus::PaymentFailed, "requires_payment_method"),
+        PaymentEvent::Canceled => (BookingStatus::PaymentFailed, "canceled"),
+        PaymentEvent::Refunded { amount } => {
+            super::ledger::refund_sent(state, &booking, amount).await?;
+            return Ok(Some(booking));
+        }
     };
-    let mut t = to(&[BookingStatus::PendingPayment], target, id);
+    let from: &[BookingStatus] = if event == PaymentEvent::Canceled {
+        &[BookingStatus::PendingPayment, BookingStatus::AwaitingHost]
+    } else {
+        &[BookingStatus::PendingPayment]
+    };
+    let mut t = to(from, target, id);
     t.payment_status = Some(payment_status.into());
+    if target == BookingStatus::Confirmed {
+        t.postings.push(ledger::capture(&booking));
+    }
     if let Some(moved) = transition(state, &booking, t).await? {
         return Ok(Some(moved));
     }
@@ -50,16 +70,23 @@ pub async fn apply(
     if current.status == target {
         return Ok(Some(current));
     }
-    if !current.status.holds_dates() && event != PaymentEvent::Failed {
+    let money = matches!(
+        event,
+        PaymentEvent::Succeeded | PaymentEvent::AmountCapturable
+    );
+    if !current.status.holds_dates() && money {
         // Money (or an authorisation) for a booking that no longer holds
         // its dates: never keep it.
         let key = format!("booking-{id}-late-payment");
         let released = match event {
-            PaymentEvent::Succeeded => state
-                .payments
-                .refund(intent_id, current.total, &key)
-                .await
-                .map(|_| "refunded"),
+            PaymentEvent::Succeeded => {
+                super::ledger::returned_in_full(state, &current).await?;
+                let refunded = state.payments.refund(intent_id, current.total, &key).await;
+                if refunded.is_ok() {
+                    super::ledger::refund_sent(state, &current, current.total).await?;
+                }
+                refunded.map(|_| "refunded")
+            }
             _ => state
                 .payments
                 .cancel_intent(intent_id, &key)

@@ -2,13 +2,14 @@
 //! stand-in for a card holder paying (or failing to). Mounted only with
 //! `INNKEEP_DEV=1`, and answering 404 unless the dev gateway is in use.
 
-use actix_web::{HttpResponse, post, web};
+use actix_web::{HttpResponse, get, post, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::events::{self, PaymentEvent};
 use crate::bookings::BookingView;
 use crate::error::AppError;
+use crate::http::extract::AuthUser;
 use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
@@ -73,4 +74,11 @@ pub async fn fail(
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     settle(&state, &id, false).await
+}
+
+/// The caller's money as a host, from the ledger.
+#[utoipa::path(tag = "payments", security(("bearer" = [])), responses((status = 200, body = super::ledger::Balance)))]
+#[get("/users/me/balance")]
+pub async fn balance(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(super::ledger::balance(&state, user.id).await?))
 }

@@ -5,3 +5,5 @@
 pub mod dev;
 pub mod events;
 pub mod http;
+pub mod ledger;
+pub mod webhook;

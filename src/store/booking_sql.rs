@@ -103,6 +103,9 @@ macro_rules! impl_booking_store {
                                 .map_err(fail)?;
                             match updated {
                                 Some(booking) => {
+                                    for posting in &t.postings {
+                                        insert_posting(&mut tx, posting, now).await.map_err(fail)?;
+                                    }
                                     if !t.to.holds_dates() {
                                         sqlx::query("UPDATE calendar_entries SET active = FALSE WHERE id = $1")
                                             .bind(t.booking_id)

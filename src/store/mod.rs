@@ -4,6 +4,7 @@
 //! its dialect does differently and its own migrations.
 
 mod booking_sql;
+mod ledger_sql;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -13,6 +14,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use innkeep_actors::domain::{Booking, BookingStatus};
+use innkeep_actors::ledger::{Posting, StoredTransaction};
 use innkeep_actors::ports::CalendarStore;
 use uuid::Uuid;
 
@@ -165,11 +167,45 @@ pub trait BookingStore: Send + Sync + 'static {
     ) -> StoreResult<bool>;
 }
 
+/// One sum of a host's payable account: by currency, payout or not, and
+/// whether the stay has begun (`due`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BalanceRow {
+    pub currency: String,
+    pub payout: bool,
+    pub due: bool,
+    pub amount: i64,
+}
+
+/// The ledger (append only) and the Stripe events seen.
+#[async_trait]
+pub trait LedgerStore: Send + Sync + 'static {
+    /// Posts one balanced transaction unless its key was posted; `true` if new.
+    async fn post(&self, posting: &Posting, now: DateTime<Utc>) -> StoreResult<bool>;
+    /// Sums of the host's payable account; `due` when check-in ≤ `payable_from`.
+    async fn host_balance_rows(
+        &self,
+        host_id: Uuid,
+        payable_from: NaiveDate,
+    ) -> StoreResult<Vec<BalanceRow>>;
+    /// Every booking that has or should have money in the ledger, and every
+    /// ledger transaction, read in one snapshot.
+    async fn ledger_snapshot(&self) -> StoreResult<(Vec<Booking>, Vec<StoredTransaction>)>;
+    async fn webhook_event_seen(&self, id: &str) -> StoreResult<bool>;
+    /// Records a handled event id; `false` if it was recorded before.
+    async fn record_webhook_event(
+        &self,
+        id: &str,
+        kind: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+}
+
 /// Called with a property id when another process changed its calendar.
 pub type ChangeListener = Arc<dyn Fn(Uuid) + Send + Sync>;
 
 #[async_trait]
-pub trait Store: CalendarStore + BookingStore + Send + Sync + 'static {
+pub trait Store: CalendarStore + BookingStore + LedgerStore + Send + Sync + 'static {
     /// `postgres` or `sqlite`.
     fn backend(&self) -> &'static str;
     async fn migrate(&self) -> anyhow::Result<()>;

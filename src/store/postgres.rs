@@ -12,6 +12,7 @@ use sqlx::{Postgres, QueryBuilder, Transaction};
 use uuid::Uuid;
 
 use super::booking_sql::{BOOKING_COLUMNS, impl_booking_store};
+use super::ledger_sql::impl_ledger_store;
 use super::sql::{PROPERTY_COLUMNS, RATING_KEY, USER_COLUMNS, impl_store, is_unique_violation};
 use super::{
     BookingQuery, ChangeListener, DevIntent, IdempotencyStart, NewRefreshToken, NewUser,
@@ -58,6 +59,13 @@ impl PgStore {
 
     async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
         self.pool.begin().await
+    }
+
+    /// A consistent read of several tables, without blocking writers.
+    async fn begin_snapshot(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        self.pool
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await
     }
 
     /// Tells other processes, at commit, that this property's calendar changed.
@@ -128,3 +136,4 @@ impl_store!(PgStore, Postgres, {
 });
 
 impl_booking_store!(PgStore, Postgres);
+impl_ledger_store!(PgStore, Postgres);

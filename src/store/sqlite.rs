@@ -16,6 +16,7 @@ use sqlx::{QueryBuilder, Sqlite, Transaction};
 use uuid::Uuid;
 
 use super::booking_sql::{BOOKING_COLUMNS, impl_booking_store};
+use super::ledger_sql::impl_ledger_store;
 use super::sql::{PROPERTY_COLUMNS, RATING_KEY, USER_COLUMNS, impl_store, is_unique_violation};
 use super::{
     BookingQuery, ChangeListener, DevIntent, IdempotencyStart, NewRefreshToken, NewUser,
@@ -70,6 +71,11 @@ impl SqliteStore {
         self.writer.begin_with("BEGIN IMMEDIATE").await
     }
 
+    /// A consistent read of several tables: the write lock holds writers off.
+    async fn begin_snapshot(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+        self.begin_write().await
+    }
+
     /// One process owns a SQLite file: nobody else to tell.
     async fn announce_change(
         &self,
@@ -109,3 +115,4 @@ impl_store!(SqliteStore, Sqlite, {
 });
 
 impl_booking_store!(SqliteStore, Sqlite);
+impl_ledger_store!(SqliteStore, Sqlite);

@@ -161,6 +161,7 @@ async fn instant_book_pay_cancel_and_rebook(app: TestApp) {
     app.get("/api/v1/bookings?status=happy", Some(&guest))
         .await
         .expect(422);
+    app.assert_ledger_clean().await;
 }
 
 async fn request_to_book_accept_and_decline(app: TestApp) {
@@ -232,6 +233,7 @@ async fn request_to_book_accept_and_decline(app: TestApp) {
         app.unavailable(&property, 0, 30).await,
         json!([{"start": days(10), "end": days(12)}])
     );
+    app.assert_ledger_clean().await;
 }
 
 async fn booking_rules_and_visibility(app: TestApp) {
@@ -358,6 +360,7 @@ async fn storm_of_500_on_one_property_has_one_winner(app: TestApp) {
         app.unavailable(&property, 0, 60).await,
         json!([{"start": check_in, "end": check_out}])
     );
+    app.assert_ledger_clean().await;
 }
 
 async fn random_storm_accepts_only_non_overlapping_stays(app: TestApp) {
@@ -519,6 +522,7 @@ async fn one_idempotency_key_makes_one_booking(app: TestApp) {
     let again = TestApp::read(again.unwrap_or_else(|e| panic!("{e}"))).await;
     again.expect(409);
     assert!(again.headers.contains_key("idempotent-replayed"));
+    app.assert_ledger_clean().await;
 }
 
 async fn unpaid_holds_expire_on_the_clock(app: TestApp) {
@@ -570,6 +574,7 @@ async fn unpaid_holds_expire_on_the_clock(app: TestApp) {
         .expect(200)
         .clone();
     assert_eq!(kept["status"], "confirmed");
+    app.assert_ledger_clean().await;
 }
 
 async fn failed_and_late_payments_release_dates_and_money(app: TestApp) {
@@ -622,6 +627,7 @@ async fn failed_and_late_payments_release_dates_and_money(app: TestApp) {
         .clone();
     assert_eq!(after["status"], "cancelled");
     assert_eq!(app.unavailable(&property, 0, 30).await, json!([]));
+    app.assert_ledger_clean().await;
 }
 
 #[actix_web::test]

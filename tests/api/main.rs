@@ -6,5 +6,6 @@ mod auth;
 mod bad_input;
 mod bookings;
 mod ops;
+mod payments;
 mod processes;
 mod properties;

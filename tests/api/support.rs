@@ -31,6 +31,9 @@ pub struct TestApp {
 /// The secret every test server (and process) signs tokens with.
 pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";
 
+/// The Stripe webhook secret of every test server, unless a test says none.
+pub const WEBHOOK_SECRET: &str = "whsec_innkeep_test_0123456789";
+
 pub struct Response {
     pub status: StatusCode,
     pub headers: HeaderMap,
@@ -75,6 +78,7 @@ impl Response {
 pub struct Options {
     pub dev: bool,
     pub calendar_idle_secs: u64,
+    pub webhook_secret: Option<&'static str>,
 }
 
 impl Default for Options {
@@ -82,6 +86,7 @@ impl Default for Options {
         Self {
             dev: true,
             calendar_idle_secs: 300,
+            webhook_secret: Some(WEBHOOK_SECRET),
         }
     }
 }
@@ -131,6 +136,7 @@ pub async fn spawn_with(backend: Backend, options: Options) -> Option<TestApp> {
     config.workers = Some(2);
     config.db_pool = 8;
     config.calendar_idle_secs = options.calendar_idle_secs;
+    config.stripe_webhook_secret = options.webhook_secret.map(str::to_owned);
     if let Ok(redis) = std::env::var("TEST_REDIS_URL") {
         config.redis_url = Some(redis);
         config.redis_prefix = format!("innkeep-test:{}:", Uuid::now_v7().simple());
@@ -374,6 +380,74 @@ macro_rules! both_stores {
 }
 
 impl TestApp {
+    /// Runs `innkeep ledger verify` on this test's database; panics unless
+    /// it exits 0.
+    pub async fn assert_ledger_clean(&self) {
+        let url = self.database_url.clone();
+        let output = tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_innkeep"))
+                .args(["ledger", "verify"])
+                .env("DATABASE_URL", url)
+                .env("RUST_LOG", "info")
+                .output()
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|e| panic!("running innkeep ledger verify: {e}"));
+        assert!(
+            output.status.success(),
+            "ledger verify failed:\n{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    /// Runs one SQL statement straight on this test's database (to count
+    /// rows, or to try what the API would never do).
+    pub async fn sql(&self, statement: &str) -> Result<u64, String> {
+        let statement = sqlx::AssertSqlSafe(statement.to_owned());
+        if self.database_url.starts_with("postgres") {
+            let mut conn = sqlx::PgConnection::connect(&self.database_url)
+                .await
+                .map_err(|e| e.to_string())?;
+            sqlx::query(statement)
+                .execute(&mut conn)
+                .await
+                .map(|r| r.rows_affected())
+                .map_err(|e| e.to_string())
+        } else {
+            let mut conn = sqlx::SqliteConnection::connect(&self.database_url)
+                .await
+                .map_err(|e| e.to_string())?;
+            sqlx::query(statement)
+                .execute(&mut conn)
+                .await
+                .map(|r| r.rows_affected())
+                .map_err(|e| e.to_string())
+        }
+    }
+
+    /// `SELECT COUNT(*) …` on this test's database.
+    pub async fn count(&self, query: &str) -> i64 {
+        let query = sqlx::AssertSqlSafe(query.to_owned());
+        let result = if self.database_url.starts_with("postgres") {
+            let mut conn = sqlx::PgConnection::connect(&self.database_url)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            sqlx::query_scalar::<_, i64>(query)
+                .fetch_one(&mut conn)
+                .await
+        } else {
+            let mut conn = sqlx::SqliteConnection::connect(&self.database_url)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            sqlx::query_scalar::<_, i64>(query)
+                .fetch_one(&mut conn)
+                .await
+        };
+        result.unwrap_or_else(|e| panic!("counting: {e}"))
+    }
+
     /// Books `property` for [check_in, check_out) as `token`'s user.
     pub async fn book(
         &self,

@@ -1,0 +1,98 @@
+//! The ledger seen from the service layer: a host's balance, `ledger
+//! verify`, and posting the money events that do not ride on a booking's
+//! state change (refunds confirmed by the processor, late payments returned).
+
+use chrono::Days;
+use innkeep_actors::domain::Booking;
+use innkeep_actors::ledger::{self, Posting, Report};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::error::AppResult;
+use crate::state::AppState;
+use crate::store::Store;
+
+/// A host's money, from the ledger: `pending` for stays not begun a day
+/// ago, `available` once payable (24 h after check-in) and not yet paid,
+/// `paid_out` already sent. Minor units of `currency`.
+#[derive(Debug, Serialize, ToSchema, PartialEq, Eq)]
+pub struct Balance {
+    pub currency: String,
+    pub pending: i64,
+    pub available: i64,
+    pub paid_out: i64,
+}
+
+/// The balance in the currency the host earns most in (a host earning in
+/// several currencies sees the largest; the others stay in the ledger).
+pub async fn balance(state: &AppState, user: Uuid) -> AppResult<Balance> {
+    let payable_from = state
+        .clock
+        .today()
+        .checked_sub_days(Days::new(1))
+        .unwrap_or(chrono::NaiveDate::MIN);
+    let rows = state.store.host_balance_rows(user, payable_from).await?;
+    let mut balances: Vec<Balance> = Vec::new();
+    for row in rows {
+        let i = match balances.iter().position(|b| b.currency == row.currency) {
+            Some(i) => i,
+            None => {
+                balances.push(Balance {
+                    currency: row.currency.clone(),
+                    pending: 0,
+                    available: 0,
+                    paid_out: 0,
+                });
+                balances.len() - 1
+            }
+        };
+        let b = &mut balances[i];
+        // Credits to the host's account are negative; payouts are debits.
+        match (row.payout, row.due) {
+            (true, _) => {
+                b.paid_out += row.amount;
+                b.available -= row.amount;
+            }
+            (false, true) => b.available -= row.amount,
+            (false, false) => b.pending -= row.amount,
+        }
+    }
+    Ok(balances
+        .into_iter()
+        .max_by_key(|b| b.pending + b.available + b.paid_out)
+        .unwrap_or(Balance {
+            currency: "EUR".into(),
+            pending: 0,
+            available: 0,
+            paid_out: 0,
+        }))
+}
+
+/// `innkeep ledger verify`.
+pub async fn verify(store: &dyn Store) -> AppResult<Report> {
+    let (bookings, transactions) = store.ledger_snapshot().await?;
+    Ok(ledger::verify(&bookings, &transactions))
+}
+
+/// Posts `posting` on its own (it is keyed, so a repeat is a no-op).
+pub async fn post(state: &AppState, posting: Option<Posting>) -> AppResult<()> {
+    if let Some(posting) = posting {
+        state.store.post(&posting, state.clock.now()).await?;
+    }
+    Ok(())
+}
+
+/// The processor confirmed `amount` went back to the guest.
+pub async fn refund_sent(state: &AppState, booking: &Booking, amount: i64) -> AppResult<()> {
+    post(state, ledger::refund_sent(booking, amount)).await
+}
+
+/// Money captured for a booking that no longer keeps it (a payment that
+/// arrived after its hold lapsed, or a capture that lost a race with a
+/// cancellation): capture and full refund, both recorded, so the ledger
+/// shows the money came and went.
+pub async fn returned_in_full(state: &AppState, booking: &Booking) -> AppResult<()> {
+    post(state, Some(ledger::capture(booking))).await?;
+    post(state, ledger::refund(booking, booking.total)).await
+}

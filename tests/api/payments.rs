@@ -1,0 +1,433 @@
+//! Money over HTTP: the ledger behind captures, refunds and a host's
+//! balance; Stripe's signed webhooks (forged, stale, malformed, repeated,
+//! late); and `innkeep ledger verify` clean after every story.
+
+use futures_util::future::join_all;
+use innkeep::payments::webhook::sign;
+use serde_json::{Value, json};
+
+use crate::bookings::id;
+use crate::both_stores;
+use crate::support::{Backend, Options, TestApp, WEBHOOK_SECRET, days, spawn_with};
+
+both_stores!(
+    capture_and_late_cancellation_move_the_host_balance,
+    request_to_book_captures_on_accept_only,
+    webhooks_are_verified_and_applied_once,
+    a_payment_after_the_hold_lapsed_is_given_back,
+    the_ledger_is_append_only,
+);
+
+fn intent(booking: &Value) -> String {
+    booking["payment"]["payment_intent_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+async fn dev_pay(app: &TestApp, booking: &Value) -> Value {
+    app.post(
+        &format!("/api/v1/dev/payment_intents/{}/succeed", intent(booking)),
+        None,
+        json!({}),
+    )
+    .await
+    .expect(200)
+    .clone()
+}
+
+async fn balance(app: &TestApp, token: &str) -> Value {
+    app.get("/api/v1/users/me/balance", Some(token))
+        .await
+        .expect(200)
+        .clone()
+}
+
+fn event(id: &str, kind: &str, object: Value) -> Vec<u8> {
+    json!({
+        "id": id, "object": "event", "api_version": "2024-06-20", "created": 1,
+        "livemode": false, "type": kind, "data": {"object": object}
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// Posts `body` to the webhook with `signature` (none when `None`).
+async fn deliver(
+    app: &TestApp,
+    body: &[u8],
+    signature: Option<String>,
+) -> crate::support::Response {
+    let mut req = app
+        .client
+        .post(app.url("/webhooks/stripe"))
+        .header("content-type", "application/json")
+        .body(body.to_vec());
+    if let Some(s) = signature {
+        req = req.header("Stripe-Signature", s);
+    }
+    TestApp::read(req.send().await.unwrap_or_else(|e| panic!("webhook: {e}"))).await
+}
+
+fn signed_now(body: &[u8]) -> String {
+    sign(body, WEBHOOK_SECRET, chrono::Utc::now().timestamp())
+}
+
+async fn status_of(app: &TestApp, token: &str, booking: &Value) -> Value {
+    app.get(&format!("/api/v1/bookings/{}", id(booking)), Some(token))
+        .await
+        .expect(200)
+        .clone()
+}
+
+async fn capture_and_late_cancellation_move_the_host_balance(app: TestApp) {
+    let (host, _, _) = app.register("host").await;
+    let (guest, _, _) = app.register("guest").await;
+    let property = id(&app
+        .create_property(&host, json!({"cancellation_policy": "moderate"}))
+        .await);
+    assert_eq!(
+        balance(&app, &host).await,
+        json!({"currency": "EUR", "pending": 0, "available": 0, "paid_out": 0})
+    );
+
+    // Three nights in three days: inside moderate's five-day window.
+    let booking = app
+        .book(&guest, &property, &days(3), &days(6))
+        .await
+        .expect(201)
+        .clone();
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM ledger_transactions").await,
+        0
+    );
+    dev_pay(&app, &booking).await;
+    // The host is owed subtotal + cleaning − 3 % host fee: 30_150 + 2_500 − 905.
+    assert_eq!(balance(&app, &host).await["pending"], 31_745);
+    assert_eq!(balance(&app, &guest).await["pending"], 0);
+    app.assert_ledger_clean().await;
+
+    let cancelled = app
+        .post(
+            &format!("/api/v1/bookings/{}/cancel", id(&booking)),
+            Some(&guest),
+            json!({}),
+        )
+        .await
+        .expect(200)
+        .clone();
+    // 50 % of subtotal + cleaning; the service fee is kept.
+    assert_eq!(
+        cancelled["refund"],
+        json!({"amount": 16_325, "currency": "EUR"})
+    );
+    // The host gives back half its share (15_872.5, rounded up): 15_872 left.
+    assert_eq!(balance(&app, &host).await["pending"], 15_872);
+    // capture, refund owed, refund sent: one transaction each.
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM ledger_transactions WHERE booking_id IS NOT NULL")
+            .await,
+        3
+    );
+    app.assert_ledger_clean().await;
+}
+
+async fn request_to_book_captures_on_accept_only(app: TestApp) {
+    let (host, _, _) = app.register("host").await;
+    let (guest, _, _) = app.register("guest").await;
+    let property = id(&app
+        .create_property(&host, json!({"instant_book": false}))
+        .await);
+    let accepted = app
+        .book(&guest, &property, &days(20), &days(23))
+        .await
+        .expect(201)
+        .clone();
+    let declined = app
+        .book(&guest, &property, &days(30), &days(33))
+        .await
+        .expect(201)
+        .clone();
+    for b in [&accepted, &declined] {
+        assert_eq!(dev_pay(&app, b).await["booking"]["status"], "awaiting_host");
+    }
+    // An authorisation is not money yet.
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM ledger_transactions").await,
+        0
+    );
+    assert_eq!(balance(&app, &host).await["pending"], 0);
+
+    app.post(
+        &format!("/api/v1/bookings/{}/accept", id(&accepted)),
+        Some(&host),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &format!("/api/v1/bookings/{}/decline", id(&declined)),
+        Some(&host),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM ledger_transactions WHERE kind = 'capture'")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM ledger_transactions").await,
+        1
+    );
+    assert_eq!(balance(&app, &host).await["pending"], 31_745);
+    app.assert_ledger_clean().await;
+}
+
+async fn webhooks_are_verified_and_applied_once(app: TestApp) {
+    let (host, _, _) = app.register("host").await;
+    let (guest, _, _) = app.register("guest").await;
+    let property = id(&app
+        .create_property(&host, json!({"cancellation_policy": "flexible"}))
+        .await);
+    let booking = app
+        .book(&guest, &property, &days(40), &days(43))
+        .await
+        .expect(201)
+        .clone();
+    let succeeded = event(
+        "evt_succeeded_1",
+        "payment_intent.succeeded",
+        json!({"id": intent(&booking), "object": "payment_intent", "amount": booking["total"], "status": "succeeded"}),
+    );
+    let now = chrono::Utc::now().timestamp();
+
+    // Every bad delivery is a 400 problem and changes nothing.
+    let forged = sign(&succeeded, "whsec_someone_else", now);
+    let stale = sign(&succeeded, WEBHOOK_SECRET, now - 301);
+    let other_body = sign(b"{}", WEBHOOK_SECRET, now);
+    for signature in [
+        Some(forged),
+        Some(stale),
+        Some(other_body),
+        Some(String::new()),
+        Some("t=abc,v1=00".into()),
+        None,
+    ] {
+        deliver(&app, &succeeded, signature).await.expect(400);
+    }
+    let malformed = b"{\"id\": \"evt_x\", \"type\": ".to_vec();
+    deliver(&app, &malformed, Some(signed_now(&malformed)))
+        .await
+        .expect(400);
+    let no_object = event("evt_no_object", "payment_intent.succeeded", json!({}));
+    deliver(&app, &no_object, Some(signed_now(&no_object)))
+        .await
+        .expect(400);
+    assert_eq!(
+        status_of(&app, &guest, &booking).await["status"],
+        "pending_payment"
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM webhook_events").await, 0);
+
+    // A type innkeep does not handle is acknowledged and ignored.
+    let unknown = event(
+        "evt_unknown",
+        "customer.created",
+        json!({"id": "cus_1", "object": "customer"}),
+    );
+    deliver(&app, &unknown, Some(signed_now(&unknown)))
+        .await
+        .expect(200);
+    assert_eq!(
+        status_of(&app, &guest, &booking).await["status"],
+        "pending_payment"
+    );
+
+    // Twenty deliveries of one event at once: one state change, one posting.
+    let answers =
+        join_all((0..20).map(|_| deliver(&app, &succeeded, Some(signed_now(&succeeded))))).await;
+    for a in &answers {
+        a.expect(200);
+    }
+    assert_eq!(
+        status_of(&app, &guest, &booking).await["status"],
+        "confirmed"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM ledger_transactions").await,
+        1
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM webhook_events WHERE id = 'evt_succeeded_1'")
+            .await,
+        1
+    );
+    let again = deliver(&app, &succeeded, Some(signed_now(&succeeded))).await;
+    assert_eq!(again.expect(200)["duplicate"], true);
+
+    // Cancelled a month ahead: a full refund, sent by the gateway; Stripe's
+    // charge.refunded confirming it (twice, under two event ids) posts nothing more.
+    let cancelled = app
+        .post(
+            &format!("/api/v1/bookings/{}/cancel", id(&booking)),
+            Some(&guest),
+            json!({}),
+        )
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(cancelled["refund"]["amount"], booking["total"]);
+    for evt in ["evt_refunded_1", "evt_refunded_2"] {
+        let refunded = event(
+            evt,
+            "charge.refunded",
+            json!({"id": "ch_1", "object": "charge", "payment_intent": intent(&booking),
+                   "amount": booking["total"], "amount_refunded": booking["total"], "refunded": true}),
+        );
+        deliver(&app, &refunded, Some(signed_now(&refunded)))
+            .await
+            .expect(200);
+    }
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM ledger_transactions WHERE kind = 'refund_sent'")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM ledger_transactions").await,
+        3
+    );
+    assert_eq!(balance(&app, &host).await["pending"], 0);
+
+    // payment_failed on another hold releases its dates.
+    let failing = app
+        .book(&guest, &property, &days(50), &days(52))
+        .await
+        .expect(201)
+        .clone();
+    let failed = event(
+        "evt_failed_1",
+        "payment_intent.payment_failed",
+        json!({"id": intent(&failing), "object": "payment_intent"}),
+    );
+    deliver(&app, &failed, Some(signed_now(&failed)))
+        .await
+        .expect(200);
+    assert_eq!(
+        status_of(&app, &guest, &failing).await["status"],
+        "payment_failed"
+    );
+    assert_eq!(app.unavailable(&property, 0, 90).await, json!([]));
+    app.assert_ledger_clean().await;
+}
+
+fn email(registered: &Value) -> String {
+    registered["user"]["email"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+async fn a_payment_after_the_hold_lapsed_is_given_back(app: TestApp) {
+    let (host, _, host_registered) = app.register("host").await;
+    let (guest, _, guest_registered) = app.register("guest").await;
+    let property = id(&app.create_property(&host, json!({})).await);
+    let booking = app
+        .book(&guest, &property, &days(10), &days(13))
+        .await
+        .expect(201)
+        .clone();
+    let later = chrono::Utc::now() + chrono::Duration::minutes(16);
+    app.send(
+        reqwest::Method::PUT,
+        "/api/v1/dev/clock",
+        None,
+        Some(json!({"now": later.to_rfc3339()})),
+    )
+    .await
+    .expect(200);
+    // The access tokens (15 min) lapsed with the jump: sign in again.
+    let guest = app.login(&email(&guest_registered)).await;
+    let host = app.login(&email(&host_registered)).await;
+    app.wait_for_status(&guest, &id(&booking), "expired").await;
+
+    // The card holder's payment reached the processor just before our cancel
+    // did, and Stripe's `succeeded` arrives after the expiry (signed on the
+    // moved clock). The dev gateway's record stands for the processor's.
+    app.sql(&format!(
+        "UPDATE dev_payment_intents SET status = 'succeeded' WHERE id = '{}'",
+        intent(&booking)
+    ))
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let succeeded = event(
+        "evt_late_1",
+        "payment_intent.succeeded",
+        json!({"id": intent(&booking), "object": "payment_intent", "status": "succeeded"}),
+    );
+    deliver(
+        &app,
+        &succeeded,
+        Some(sign(&succeeded, WEBHOOK_SECRET, later.timestamp())),
+    )
+    .await
+    .expect(200);
+    let after = status_of(&app, &guest, &booking).await;
+    assert_eq!(after["status"], "expired");
+    assert_eq!(after["payment"]["status"], "refunded");
+    // The money came and went, and the ledger says so.
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM ledger_transactions").await,
+        3
+    );
+    assert_eq!(balance(&app, &host).await["pending"], 0);
+    app.assert_ledger_clean().await;
+}
+
+async fn the_ledger_is_append_only(app: TestApp) {
+    let (host, _, _) = app.register("host").await;
+    let (guest, _, _) = app.register("guest").await;
+    let property = id(&app.create_property(&host, json!({})).await);
+    let booking = app
+        .book(&guest, &property, &days(10), &days(13))
+        .await
+        .expect(201)
+        .clone();
+    dev_pay(&app, &booking).await;
+    for statement in [
+        "UPDATE ledger_entries SET amount = amount + 1",
+        "DELETE FROM ledger_entries",
+        "UPDATE ledger_transactions SET kind = 'payout'",
+        "DELETE FROM ledger_transactions",
+    ] {
+        let refused = app.sql(statement).await;
+        assert!(
+            refused.as_ref().is_err_and(|e| e.contains("append-only")),
+            "{statement}: {refused:?}"
+        );
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM ledger_entries").await, 3);
+    assert_eq!(balance(&app, &host).await["pending"], 31_745);
+    app.assert_ledger_clean().await;
+}
+
+#[actix_web::test]
+async fn webhooks_answer_503_until_a_secret_is_configured() {
+    let Some(app) = spawn_with(
+        Backend::Sqlite,
+        Options {
+            webhook_secret: None,
+            ..Options::default()
+        },
+    )
+    .await
+    else {
+        return;
+    };
+    let body = event("evt_1", "payment_intent.succeeded", json!({"id": "pi_1"}));
+    deliver(&app, &body, Some(signed_now(&body)))
+        .await
+        .expect(503);
+}
