@@ -426,9 +426,9 @@ mod tests {
         let b = booking(30_000, 5_000);
         let p = capture(&b);
         assert!(p.is_balanced());
-        assert_eq!(balance(&[&p], &Account::ProcessorClearing), 42_600);
+        assert_eq!(balance(&[&p], &Account::ProcessorClearing), 38_600);
         assert_eq!(balance(&[&p], &Account::HostPayable(b.host_id)), -34_100);
-        assert_eq!(balance(&[&p], &Account::PlatformRevenue), -8_500);
+        assert_eq!(balance(&[&p], &Account::PlatformRevenue), -4_500);
     }
 
     #[test]
