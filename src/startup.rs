@@ -32,10 +32,12 @@ impl Application {
         let state = web::Data::new(AppState::build(config, store).await?);
         let server = serve(listener, state.clone())?;
         let calendars = state.calendars.clone();
+        let properties = state.properties.clone();
         state
             .store
             .watch_calendars(std::sync::Arc::new(move |property_id| {
-                calendars.invalidate(property_id)
+                calendars.invalidate(property_id);
+                properties.invalidate(&property_id);
             }))
             .await?;
         crate::bookings::jobs::spawn(state.clone());

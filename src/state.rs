@@ -14,7 +14,9 @@ use crate::auth::TokenService;
 use crate::cache::{Cache, FailureLimiter, LocalCache, RedisCache};
 use crate::config::Config;
 use crate::http::metrics::Metrics;
+use crate::properties::Property;
 use crate::store::Store;
+use uuid::Uuid;
 
 pub struct AppState {
     pub store: Arc<dyn Store>,
@@ -23,6 +25,11 @@ pub struct AppState {
     /// The dev gateway (Stripe comes with the payments slice).
     pub payments: Arc<dyn PaymentGateway>,
     pub cache: Arc<dyn Cache>,
+    /// Properties as the booking path reads them (price, rules, host), kept
+    /// in this process: booking and availability requests make no store
+    /// round trip for them. Dropped on change here, on other processes'
+    /// changes (PostgreSQL NOTIFY), and after a minute whatever happens.
+    pub properties: moka::sync::Cache<Uuid, Arc<Property>>,
     pub limits: FailureLimiter,
     pub tokens: TokenService,
     pub clock: Arc<dyn Clock>,
@@ -31,6 +38,9 @@ pub struct AppState {
     pub config: Config,
     pub metrics: Metrics,
 }
+
+/// How long a property stays in [`AppState::properties`] at most.
+pub const PROPERTY_TTL: Duration = Duration::from_secs(60);
 
 /// Failed logins allowed per e-mail per window before 429.
 pub const LOGIN_MAX_FAILURES: u64 = 5;
@@ -66,6 +76,10 @@ impl AppState {
             store,
             limits: FailureLimiter::new(cache.clone(), LOGIN_MAX_FAILURES, LOGIN_WINDOW),
             cache,
+            properties: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(PROPERTY_TTL)
+                .build(),
             tokens: TokenService::new(secret.as_bytes()),
             clock,
             dev_clock,

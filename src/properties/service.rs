@@ -1,6 +1,7 @@
 //! The property service: listing, reading (cached), editing, unlisting,
 //! search, quotes, host blocks and availability. Shared by REST and GraphQL.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Duration as Days;
@@ -75,12 +76,32 @@ pub async fn create(
 
 /// A listed property; unknown and unlisted ones are both 404.
 pub async fn listed(state: &AppState, id: Uuid) -> AppResult<Property> {
-    state
-        .store
-        .property(id)
-        .await?
-        .filter(|p| p.listed)
-        .ok_or(AppError::NotFound("property"))
+    let property = match state.properties.get(&id) {
+        Some(hit) => hit,
+        None => {
+            let Some(loaded) = state.store.property(id).await? else {
+                return Err(AppError::NotFound("property"));
+            };
+            let loaded = Arc::new(loaded);
+            state.properties.insert(id, loaded.clone());
+            loaded
+        }
+    };
+    if property.listed {
+        Ok(Property::clone(&property))
+    } else {
+        Err(AppError::NotFound("property"))
+    }
+}
+
+/// Drops every cached copy of the property, here and in other processes.
+async fn forget(state: &AppState, id: Uuid) {
+    state.properties.invalidate(&id);
+    state.cache.delete(&cache_key(id)).await;
+    if let Err(e) = state.store.announce_property_change(id).await {
+        // Other processes still drop it within PROPERTY_TTL.
+        tracing::warn!(property_id = %id, error = %e, "announcing a property change failed");
+    }
 }
 
 pub async fn get(state: &AppState, id: Uuid) -> AppResult<PropertyView> {
@@ -120,7 +141,7 @@ pub async fn update(
     let current = hosted_by(state, user, id).await?;
     let updated = input.into_property(Some(&current), user, state.clock.now())?;
     state.store.update_property(&updated).await?;
-    state.cache.delete(&cache_key(id)).await;
+    forget(state, id).await;
     Ok(updated.into())
 }
 
@@ -130,7 +151,7 @@ pub async fn unlist(state: &AppState, user: Uuid, id: Uuid) -> AppResult<()> {
         .store
         .unlist_property(id, state.clock.today(), state.clock.now())
         .await?;
-    state.cache.delete(&cache_key(id)).await;
+    forget(state, id).await;
     Ok(())
 }
 

@@ -253,6 +253,11 @@ pub trait Store: CalendarStore + BookingStore + LedgerStore + Send + Sync + 'sta
     /// Starts telling `listener` about calendar changes made by other
     /// processes (PostgreSQL LISTEN/NOTIFY); SQLite is single-process.
     async fn watch_calendars(&self, listener: ChangeListener) -> anyhow::Result<()>;
+
+    /// Tells other processes that a property changed (its price, rules or
+    /// listing), so they drop what they cached of it; the same channel as
+    /// calendar changes. A no-op on SQLite.
+    async fn announce_property_change(&self, id: Uuid) -> anyhow::Result<()>;
 }
 
 /// Opens the store that `DATABASE_URL` names and applies its migrations.

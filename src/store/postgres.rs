@@ -104,6 +104,15 @@ impl_store!(PgStore, Postgres, {
         Ok(())
     }
 
+    async fn announce_property_change(&self, id: Uuid) -> anyhow::Result<()> {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CALENDAR_CHANNEL)
+            .bind(format!("{id}:{}", self.instance))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     async fn watch_calendars(&self, listener: ChangeListener) -> anyhow::Result<()> {
         let mut pg = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
         pg.listen(CALENDAR_CHANNEL).await?;

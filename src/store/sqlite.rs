@@ -112,6 +112,10 @@ impl_store!(SqliteStore, Sqlite, {
     async fn watch_calendars(&self, _listener: ChangeListener) -> anyhow::Result<()> {
         Ok(())
     }
+
+    async fn announce_property_change(&self, _id: Uuid) -> anyhow::Result<()> {
+        Ok(())
+    }
 });
 
 impl_booking_store!(SqliteStore, Sqlite);

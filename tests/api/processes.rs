@@ -186,6 +186,47 @@ async fn two_servers_on_one_postgres_sell_a_night_once() {
     }
     assert!(freed, "the other server never learnt the nights were free");
     assert_eq!(overlaps_in_database(&app.database_url).await, 0);
+
+    // A price change on one server reaches the other's quotes (and so its
+    // charges) at once: its cached copy of the property is dropped.
+    let quote = |base: &str| {
+        let url = format!(
+            "{base}/api/v1/properties/{property}/quote?check_in={}&check_out={}&guests=1",
+            days(200),
+            days(202)
+        );
+        let client = client.clone();
+        async move {
+            let body: serde_json::Value = client
+                .get(url)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+                .json()
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            body["subtotal"].as_i64()
+        }
+    };
+    assert_eq!(quote(&servers[1].base).await, Some(20_100));
+    let patched = client
+        .patch(format!("{}/api/v1/properties/{property}", servers[0].base))
+        .bearer_auth(&host)
+        .json(&json!({"price_per_night": 20_000}))
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0);
+    assert_eq!(patched, 200);
+    let mut repriced = false;
+    for _ in 0..50 {
+        if quote(&servers[1].base).await == Some(40_000) {
+            repriced = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(repriced, "the other server kept quoting the old price");
 }
 
 async fn killed_mid_storm_keeps_every_acknowledged_booking(app: TestApp) {
