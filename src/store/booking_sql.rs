@@ -121,10 +121,10 @@ macro_rules! impl_booking_store {
                     };
                     outcomes.push(outcome);
                 }
-                if outcomes.iter().any(|o| matches!(o, OpOutcome::Applied(_))) {
-                    self.announce_change(&mut tx, property_id).await.map_err(fail)?;
-                }
                 tx.commit().await.map_err(fail)?;
+                if outcomes.iter().any(|o| matches!(o, OpOutcome::Applied(_))) {
+                    self.announce_change(property_id);
+                }
                 Ok(outcomes)
             }
         }

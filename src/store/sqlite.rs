@@ -77,13 +77,7 @@ impl SqliteStore {
     }
 
     /// One process owns a SQLite file: nobody else to tell.
-    async fn announce_change(
-        &self,
-        _tx: &mut Transaction<'static, Sqlite>,
-        _property_id: Uuid,
-    ) -> Result<(), sqlx::Error> {
-        Ok(())
-    }
+    fn announce_change(&self, _property_id: Uuid) {}
 
     fn push_has_amenity(qb: &mut QueryBuilder<Sqlite>, amenity: String) {
         qb.push("EXISTS (SELECT 1 FROM json_each(p.amenities) WHERE json_each.value = ")
