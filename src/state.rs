@@ -6,14 +6,16 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix::{Actor, Addr};
 use anyhow::{Context, bail};
-use innkeep_actors::ports::PaymentGateway;
-use innkeep_actors::{CalendarRegistry, Clock, DevClock, SystemClock};
+use innkeep_actors::ports::{PaymentGateway, PaymentJobStore};
+use innkeep_actors::{CalendarRegistry, Clock, DevClock, PaymentsActor, SystemClock};
 
 use crate::auth::TokenService;
 use crate::cache::{Cache, FailureLimiter, LocalCache, RedisCache};
 use crate::config::Config;
 use crate::http::metrics::Metrics;
+use crate::payments::dev::DevGateway;
 use crate::properties::Property;
 use crate::store::Store;
 use uuid::Uuid;
@@ -24,6 +26,10 @@ pub struct AppState {
     pub calendars: Arc<CalendarRegistry>,
     /// The dev gateway (Stripe comes with the payments slice).
     pub payments: Arc<dyn PaymentGateway>,
+    /// The same gateway when it is the dev one, for its dev-only controls.
+    pub dev_gateway: Option<Arc<DevGateway>>,
+    /// Carries out the payments outbox (refunds, releases, payouts).
+    pub payments_actor: Addr<PaymentsActor>,
     pub cache: Arc<dyn Cache>,
     /// Properties as the booking path reads them (price, rules, host), kept
     /// in this process: booking and availability requests make no store
@@ -66,13 +72,15 @@ impl AppState {
             Duration::from_secs(config.calendar_idle_secs.max(1)),
             threads,
         );
-        let payments: Arc<dyn PaymentGateway> = Arc::new(crate::payments::dev::DevGateway::new(
-            store.clone(),
-            clock.clone(),
-        ));
+        let dev = Arc::new(DevGateway::new(store.clone(), clock.clone()));
+        let payments: Arc<dyn PaymentGateway> = dev.clone();
+        let jobs: Arc<dyn PaymentJobStore> = store.clone();
+        let payments_actor = PaymentsActor::new(jobs, payments.clone(), clock.clone()).start();
         Ok(Self {
             calendars,
             payments,
+            dev_gateway: Some(dev),
+            payments_actor,
             store,
             limits: FailureLimiter::new(cache.clone(), LOGIN_MAX_FAILURES, LOGIN_WINDOW),
             cache,

@@ -277,6 +277,7 @@ pub fn verify(bookings: &[Booking], transactions: &[StoredTransaction]) -> Repor
         refunded: i64,
         sent: i64,
         host: i64,
+        paid: i64,
     }
     let mut sums: HashMap<Uuid, Sums> = HashMap::new();
     for tx in transactions {
@@ -315,6 +316,9 @@ pub fn verify(bookings: &[Booking], transactions: &[StoredTransaction]) -> Repor
                 ("refund_sent", Account::Refunds) => sum.sent += amount,
                 ("capture" | "refund", Account::HostPayable(host)) if *host == booking.host_id => {
                     sum.host -= amount
+                }
+                ("payout", Account::HostPayable(host)) if *host == booking.host_id => {
+                    sum.paid += amount
                 }
                 (_, Account::HostPayable(host)) if *host != booking.host_id => report
                     .problems
@@ -360,6 +364,12 @@ pub fn verify(bookings: &[Booking], transactions: &[StoredTransaction]) -> Repor
             report.problems.push(format!(
                 "booking {id}: host owed {} in the ledger, {host_due} by the booking",
                 sum.host
+            ));
+        }
+        if sum.paid > host_due {
+            report.problems.push(format!(
+                "booking {id}: {} paid out to the host, only {host_due} owed",
+                sum.paid
             ));
         }
         if sum.sent > sum.refunded {
@@ -554,5 +564,27 @@ mod tests {
         assert!(!verify(&[b.clone()], &[stored(&c)]).is_clean());
         let full = refund(&b, b.total).unwrap_or_else(|| panic!("refund"));
         assert!(verify(&[b], &[stored(&c), stored(&full)]).is_clean());
+    }
+
+    #[test]
+    fn verify_allows_paying_the_host_what_it_is_owed_and_no_more() {
+        let mut b = booking(20_000, 3_000);
+        let c = capture(&b);
+        let paid = payout(&b, b.host_payout).unwrap_or_else(|| panic!("payout"));
+        assert!(paid.is_balanced());
+        assert!(verify(&[b.clone()], &[stored(&c), stored(&paid)]).is_clean());
+
+        // Cancelled with half the stay back: the host is owed half its share.
+        b.status = BookingStatus::Cancelled;
+        b.refund_amount = Some(11_500);
+        let r = refund(&b, 11_500).unwrap_or_else(|| panic!("refund"));
+        let owed = host_net(&b, 11_500);
+        let fair = payout(&b, owed).unwrap_or_else(|| panic!("payout"));
+        assert!(verify(&[b.clone()], &[stored(&c), stored(&r), stored(&fair)]).is_clean());
+        let report = verify(&[b], &[stored(&c), stored(&r), stored(&paid)]);
+        assert!(
+            !report.is_clean(),
+            "paying the whole share after a refund is caught"
+        );
     }
 }

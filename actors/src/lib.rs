@@ -9,9 +9,11 @@ pub mod calendar;
 pub mod clock;
 pub mod domain;
 pub mod ledger;
+pub mod payments;
 pub mod ports;
 pub mod registry;
 
 pub use calendar::{CalendarActor, CalendarError};
 pub use clock::{Clock, DevClock, SystemClock};
+pub use payments::PaymentsActor;
 pub use registry::CalendarRegistry;

@@ -46,6 +46,9 @@ pub struct Transition {
     /// Ledger transactions to post in the same database transaction, only
     /// if the change applies (each posts at most once, by its key).
     pub postings: Vec<Posting>,
+    /// Gateway calls the change decides (the outbox), recorded in the same
+    /// transaction, only if it applies; the PaymentsActor carries them out.
+    pub jobs: Vec<NewPaymentJob>,
 }
 
 /// A change to a property's calendar. The calendar actor checks it against
@@ -138,4 +141,126 @@ pub trait PaymentGateway: Send + Sync + 'static {
         amount: i64,
         idempotency_key: &str,
     ) -> Result<String, GatewayError>;
+
+    /// Pays `amount` of the host's share out to the host (a Stripe
+    /// Transfer to their connected account); returns the transfer id.
+    async fn transfer(
+        &self,
+        host_id: Uuid,
+        amount: i64,
+        currency: Currency,
+        idempotency_key: &str,
+    ) -> Result<String, GatewayError>;
+}
+
+/// A gateway call the PaymentsActor carries out after the decision that
+/// asked for it has committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentJobKind {
+    /// Send `amount` back to the guest.
+    Refund,
+    /// Release the authorisation (or the unpaid intent).
+    CancelIntent,
+    /// Transfer `amount` to the host.
+    Payout,
+}
+
+impl PaymentJobKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Refund => "refund",
+            Self::CancelIntent => "cancel_intent",
+            Self::Payout => "payout",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "refund" => Some(Self::Refund),
+            "cancel_intent" => Some(Self::CancelIntent),
+            "payout" => Some(Self::Payout),
+            _ => None,
+        }
+    }
+}
+
+/// A job to record; its key (`booking:<id>:<kind>`) makes it once per decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPaymentJob {
+    pub kind: PaymentJobKind,
+    pub booking_id: Uuid,
+    pub amount: i64,
+}
+
+impl NewPaymentJob {
+    pub fn new(kind: PaymentJobKind, booking_id: Uuid, amount: i64) -> Self {
+        Self {
+            kind,
+            booking_id,
+            amount,
+        }
+    }
+
+    pub fn key(&self) -> String {
+        format!("booking:{}:{}", self.booking_id, self.kind.as_str())
+    }
+}
+
+/// A recorded job, as the actor runs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentJob {
+    pub id: Uuid,
+    pub key: String,
+    pub kind: PaymentJobKind,
+    pub booking_id: Uuid,
+    pub amount: i64,
+    /// Attempts made before this one.
+    pub attempts: i32,
+    pub intent_id: Option<String>,
+    pub host_id: Uuid,
+    pub currency: Currency,
+}
+
+/// What became of one attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobOutcome {
+    /// Done: the gateway's id for it.
+    Succeeded(String),
+    /// Will not succeed: stop, and say so.
+    Failed(String),
+    /// Try again at `retry_at`.
+    Retry {
+        error: String,
+        retry_at: DateTime<Utc>,
+    },
+}
+
+#[async_trait]
+pub trait PaymentJobStore: Send + Sync + 'static {
+    /// Leases up to `limit` jobs due at `now` (not done, `run_at <= now`):
+    /// their `run_at` moves to `lease_until` and `attempts` goes up, so a
+    /// crash mid-call leaves them to run again once the lease lapses, and
+    /// another process does not take them meanwhile.
+    async fn lease_payment_jobs(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<PaymentJob>, PortError>;
+    /// Leases one job by key if it is due at `now` and not done (to run it
+    /// at once after the decision that recorded it).
+    async fn lease_payment_job(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Option<PaymentJob>, PortError>;
+    /// Records the outcome. For a success, in the same transaction, what it
+    /// means for the books: a refund sent, an intent released, a payout made.
+    async fn finish_payment_job(
+        &self,
+        job: &PaymentJob,
+        outcome: &JobOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<(), PortError>;
 }

@@ -1,11 +1,15 @@
-//! Time-driven booking changes: unpaid holds lapse at `expires_at`, and
-//! confirmed stays complete after check-out. A sweep reads what is due
+//! Time-driven booking changes: unpaid holds lapse at `expires_at`,
+//! confirmed stays complete after check-out, and hosts are paid 24 h after
+//! check-in (a payout job in the outbox, carried out by the PaymentsActor). A sweep reads what is due
 //! from the store each second, so nothing is lost across a restart, and
 //! the injected clock decides what "due" means.
 
 use std::time::Duration;
 
 use actix_web::web;
+
+use innkeep_actors::ledger;
+use innkeep_actors::ports::{NewPaymentJob, PaymentJobKind};
 
 use super::service;
 use crate::error::AppResult;
@@ -42,6 +46,16 @@ pub async fn sweep(state: &AppState) -> AppResult<usize> {
         .await?
     {
         if service::complete(state, booking_id).await?.is_some() {
+            changed += 1;
+        }
+    }
+    let checked_in_by = crate::payments::ledger::payable_from(state.clock.now());
+    for booking in state.store.payouts_due(checked_in_by, BATCH).await? {
+        let amount = ledger::host_net(&booking, booking.refund_amount.unwrap_or(0));
+        let job = NewPaymentJob::new(PaymentJobKind::Payout, booking.id, amount);
+        if amount > 0 {
+            tracing::info!(booking_id = %booking.id, amount, "host payout due");
+            crate::payments::outbox::enqueue_and_run(state, job).await?;
             changed += 1;
         }
     }

@@ -7,7 +7,9 @@ use chrono::Duration;
 use innkeep_actors::CalendarError;
 use innkeep_actors::domain::{Booking, BookingStatus, Canceller, StayDates, refund_amount};
 use innkeep_actors::ledger;
-use innkeep_actors::ports::{CalendarOp, CreateIntent, OpOutcome, Transition};
+use innkeep_actors::ports::{
+    CalendarOp, CreateIntent, NewPaymentJob, OpOutcome, PaymentJobKind, Transition,
+};
 use uuid::Uuid;
 
 use super::CreateBooking;
@@ -52,6 +54,7 @@ pub fn to(from: &[BookingStatus], to: BookingStatus, booking_id: Uuid) -> Transi
         payment_status: None,
         refund_amount: None,
         postings: Vec::new(),
+        jobs: Vec::new(),
     }
 }
 
@@ -187,47 +190,37 @@ pub async fn cancel(state: &AppState, user: Uuid, id: Uuid) -> AppResult<Booking
     t.refund_amount = refund;
     t.postings
         .extend(refund.and_then(|amount| ledger::refund(&booking, amount)));
-    let Some(mut cancelled) = transition(state, &booking, t).await? else {
+    // The gateway call goes in the outbox with the decision: refund what
+    // was captured, or release what was only authorised.
+    let job = match (refund, &booking.payment_intent_id) {
+        (Some(amount), Some(_)) if amount > 0 => {
+            Some(NewPaymentJob::new(PaymentJobKind::Refund, id, amount))
+        }
+        (None, Some(_)) => Some(NewPaymentJob::new(PaymentJobKind::CancelIntent, id, 0)),
+        _ => None,
+    };
+    t.jobs.extend(job.clone());
+    let Some(cancelled) = transition(state, &booking, t).await? else {
         return Err(AppError::conflict(
             "the booking changed meanwhile; reload it",
         ));
     };
-    if let Some(intent) = &booking.payment_intent_id {
-        let mut sent = 0;
-        let status = match refund {
-            Some(amount) if amount > 0 => state
-                .payments
-                .refund(intent, amount, &format!("booking-{id}-refund"))
-                .await
-                .inspect(|_| sent = amount)
-                .map(|_| {
-                    if amount == booking.total {
-                        "refunded"
-                    } else {
-                        "partially_refunded"
-                    }
-                }),
-            Some(_) => Ok("succeeded"),
-            None => state
-                .payments
-                .cancel_intent(intent, &format!("booking-{id}-cancel"))
-                .await
-                .map(|_| "canceled"),
-        };
-        match status {
-            Ok(status) => {
-                payments::ledger::refund_sent(state, &booking, sent).await?;
-                state.store.set_payment_status(id, status).await?;
-                cancelled.payment_status = status.to_owned();
-            }
-            // The booking is cancelled either way; the payments slice's
-            // outbox retries gateway calls. Until then, say it loudly.
-            Err(e) => {
-                tracing::error!(booking_id = %id, error = %e, "gateway call after cancellation failed")
-            }
-        }
-    }
-    Ok(cancelled)
+    settle(state, cancelled, job).await
+}
+
+/// Runs the decision's gateway job now and answers with the booking as it
+/// stands afterwards (its payment status moved if the job went through; if
+/// not, the PaymentsActor retries it and the status follows).
+async fn settle(
+    state: &AppState,
+    booking: Booking,
+    job: Option<NewPaymentJob>,
+) -> AppResult<Booking> {
+    let Some(job) = job else {
+        return Ok(booking);
+    };
+    payments::outbox::run_now(state, &job).await;
+    Ok(state.store.booking(booking.id).await?.unwrap_or(booking))
 }
 
 /// Host accepts a request to book: capture, then confirm.
@@ -252,14 +245,11 @@ pub async fn accept(state: &AppState, user: Uuid, id: Uuid) -> AppResult<Booking
         None => {
             // Captured, but the guest cancelled meanwhile: give it all back.
             payments::ledger::returned_in_full(state, &booking).await?;
-            if state
-                .payments
-                .refund(&intent, booking.total, &format!("booking-{id}-refund"))
-                .await
-                .is_ok()
-            {
-                payments::ledger::refund_sent(state, &booking, booking.total).await?;
-            }
+            payments::outbox::enqueue_and_run(
+                state,
+                NewPaymentJob::new(PaymentJobKind::Refund, id, booking.total),
+            )
+            .await?;
             Err(AppError::conflict(
                 "the booking changed meanwhile; reload it",
             ))
@@ -270,19 +260,20 @@ pub async fn accept(state: &AppState, user: Uuid, id: Uuid) -> AppResult<Booking
 pub async fn decline(state: &AppState, user: Uuid, id: Uuid) -> AppResult<Booking> {
     let booking = host_decision(state, user, id).await?;
     let mut t = to(&[BookingStatus::AwaitingHost], BookingStatus::Declined, id);
-    t.payment_status = Some("canceled".into());
+    let job = release(&booking);
+    t.jobs.extend(job.clone());
     let declined = transition(state, &booking, t)
         .await?
         .ok_or_else(|| AppError::conflict("the booking changed meanwhile; reload it"))?;
-    if let Some(intent) = &booking.payment_intent_id
-        && let Err(e) = state
-            .payments
-            .cancel_intent(intent, &format!("booking-{id}-cancel"))
-            .await
-    {
-        tracing::error!(booking_id = %id, error = %e, "releasing the authorisation failed");
-    }
-    Ok(declined)
+    settle(state, declined, job).await
+}
+
+/// The job that releases the booking's payment intent, if it has one.
+fn release(booking: &Booking) -> Option<NewPaymentJob> {
+    booking
+        .payment_intent_id
+        .as_ref()
+        .map(|_| NewPaymentJob::new(PaymentJobKind::CancelIntent, booking.id, 0))
 }
 
 async fn host_decision(state: &AppState, user: Uuid, id: Uuid) -> AppResult<Booking> {
@@ -309,18 +300,12 @@ pub async fn expire(state: &AppState, booking_id: Uuid) -> AppResult<Option<Book
         BookingStatus::Expired,
         booking_id,
     );
-    t.payment_status = Some("canceled".into());
-    let expired = transition(state, &booking, t).await?;
-    if expired.is_some()
-        && let Some(intent) = &booking.payment_intent_id
-        && let Err(e) = state
-            .payments
-            .cancel_intent(intent, &format!("booking-{booking_id}-cancel"))
-            .await
-    {
-        tracing::warn!(%booking_id, error = %e, "cancelling the intent of an expired hold failed");
+    let job = release(&booking);
+    t.jobs.extend(job.clone());
+    match transition(state, &booking, t).await? {
+        Some(expired) => Ok(Some(settle(state, expired, job).await?)),
+        None => Ok(None),
     }
-    Ok(expired)
 }
 
 pub async fn complete(state: &AppState, booking_id: Uuid) -> AppResult<Option<Booking>> {

@@ -48,7 +48,8 @@ pub fn api_v1(cfg: &mut web::ServiceConfig, dev: bool) {
     if dev {
         cfg.service(ops::set_clock)
             .service(payments::http::succeed)
-            .service(payments::http::fail);
+            .service(payments::http::fail)
+            .service(payments::http::faults);
     }
 }
 

@@ -48,6 +48,7 @@ impl Modify for BearerAuth {
     ops::set_clock,
     payments::http::succeed,
     payments::http::fail,
+    payments::http::faults,
 ))]
 struct V1;
 

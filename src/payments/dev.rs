@@ -4,10 +4,13 @@
 //! the card holder.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use async_trait::async_trait;
 use innkeep_actors::Clock;
+use innkeep_actors::domain::Currency;
 use innkeep_actors::ports::{CreateIntent, GatewayError, PaymentGateway, PaymentIntent};
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::store::{DevIntent, Store};
@@ -15,11 +18,36 @@ use crate::store::{DevIntent, Store};
 pub struct DevGateway {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    /// Calls that will fail as if the provider timed out, for the next N
+    /// captures, cancels, refunds and transfers (`POST /dev/gateway/faults`).
+    faults: AtomicU32,
 }
 
 impl DevGateway {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock }
+        Self {
+            store,
+            clock,
+            faults: AtomicU32::new(0),
+        }
+    }
+
+    /// The next `n` money-moving calls fail transiently.
+    pub fn inject_faults(&self, n: u32) {
+        self.faults.store(n, Ordering::SeqCst);
+    }
+
+    /// Uses up one injected fault, if any is left.
+    fn fault(&self) -> Result<(), GatewayError> {
+        let took = self
+            .faults
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        match took {
+            Ok(_) => Err(GatewayError::Transient(
+                "dev gateway: injected fault (as a provider timeout)".into(),
+            )),
+            Err(_) => Ok(()),
+        }
     }
 
     async fn moved(
@@ -96,6 +124,7 @@ impl PaymentGateway for DevGateway {
         intent_id: &str,
         _key: &str,
     ) -> Result<PaymentIntent, GatewayError> {
+        self.fault()?;
         self.moved(intent_id, &["requires_capture"], "succeeded", 0)
             .await
     }
@@ -105,6 +134,7 @@ impl PaymentGateway for DevGateway {
         intent_id: &str,
         _key: &str,
     ) -> Result<PaymentIntent, GatewayError> {
+        self.fault()?;
         self.moved(
             intent_id,
             &[
@@ -122,10 +152,33 @@ impl PaymentGateway for DevGateway {
         &self,
         intent_id: &str,
         amount: i64,
-        _key: &str,
+        key: &str,
     ) -> Result<String, GatewayError> {
-        self.moved(intent_id, &["succeeded"], "succeeded", amount)
-            .await?;
-        Ok(format!("re_dev_{}", Uuid::now_v7().simple()))
+        self.fault()?;
+        // Once per idempotency key, as Stripe: a retry returns the first refund.
+        self.store
+            .dev_refund(intent_id, amount, key, self.clock.now())
+            .await
+            .map_err(|e| GatewayError::Transient(e.to_string()))?
+            .ok_or_else(|| {
+                GatewayError::Permanent(format!(
+                    "payment intent {intent_id} cannot be refunded {amount}"
+                ))
+            })
+    }
+
+    async fn transfer(
+        &self,
+        _host_id: Uuid,
+        _amount: i64,
+        _currency: Currency,
+        key: &str,
+    ) -> Result<String, GatewayError> {
+        self.fault()?;
+        // Moves nothing; the id is derived from the key, so a retry
+        // returns the same transfer. The ledger is the record.
+        let digest = Sha256::digest(key.as_bytes());
+        let hex: String = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
+        Ok(format!("tr_dev_{hex}"))
     }
 }

@@ -5,6 +5,7 @@
 
 use innkeep_actors::domain::{Booking, BookingStatus};
 use innkeep_actors::ledger;
+use innkeep_actors::ports::{NewPaymentJob, PaymentJobKind};
 
 use crate::bookings::service::{to, transition};
 use crate::error::AppResult;
@@ -76,29 +77,17 @@ pub async fn apply(
     );
     if !current.status.holds_dates() && money {
         // Money (or an authorisation) for a booking that no longer holds
-        // its dates: never keep it.
-        let key = format!("booking-{id}-late-payment");
-        let released = match event {
+        // its dates: never keep it. The ledger records the money came, and
+        // the outbox gives it back (retried until the gateway has).
+        let job = match event {
             PaymentEvent::Succeeded => {
                 super::ledger::returned_in_full(state, &current).await?;
-                let refunded = state.payments.refund(intent_id, current.total, &key).await;
-                if refunded.is_ok() {
-                    super::ledger::refund_sent(state, &current, current.total).await?;
-                }
-                refunded.map(|_| "refunded")
+                state.store.set_payment_status(id, "succeeded").await?;
+                NewPaymentJob::new(PaymentJobKind::Refund, id, current.total)
             }
-            _ => state
-                .payments
-                .cancel_intent(intent_id, &key)
-                .await
-                .map(|_| "canceled"),
+            _ => NewPaymentJob::new(PaymentJobKind::CancelIntent, id, 0),
         };
-        match released {
-            Ok(status) => state.store.set_payment_status(id, status).await?,
-            Err(e) => {
-                tracing::error!(booking_id = %id, error = %e, "returning a late payment failed")
-            }
-        }
+        super::outbox::enqueue_and_run(state, job).await?;
         tracing::warn!(booking_id = %id, status = %current.status, ?event, "late payment returned");
     }
     Ok(state.store.booking(id).await?)

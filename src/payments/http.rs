@@ -3,7 +3,7 @@
 //! `INNKEEP_DEV=1`, and answering 404 unless the dev gateway is in use.
 
 use actix_web::{HttpResponse, get, post, web};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::events::{self, PaymentEvent};
@@ -81,4 +81,28 @@ pub async fn fail(
 #[get("/users/me/balance")]
 pub async fn balance(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(super::ledger::balance(&state, user.id).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Faults {
+    /// How many of the next captures, cancels, refunds and transfers fail
+    /// as if the provider timed out (0 clears).
+    pub transient: u32,
+}
+
+/// Dev gateway: makes the next gateway calls fail, to watch the outbox retry.
+#[utoipa::path(tag = "dev", request_body = Faults, responses((status = 200, description = "Armed")))]
+#[post("/dev/gateway/faults")]
+pub async fn faults(
+    state: web::Data<AppState>,
+    body: crate::http::extract::ApiJson<Faults>,
+) -> Result<HttpResponse, AppError> {
+    let gateway = state
+        .dev_gateway
+        .as_ref()
+        .ok_or(AppError::NotFound("dev gateway"))?;
+    let faults = body.into_inner();
+    gateway.inject_faults(faults.transient);
+    Ok(HttpResponse::Ok().json(serde_json::json!({"transient": faults.transient})))
 }

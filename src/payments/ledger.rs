@@ -2,7 +2,7 @@
 //! verify`, and posting the money events that do not ride on a booking's
 //! state change (refunds confirmed by the processor, late payments returned).
 
-use chrono::Days;
+use chrono::{DateTime, NaiveDate, Utc};
 use innkeep_actors::domain::Booking;
 use innkeep_actors::ledger::{self, Posting, Report};
 use serde::Serialize;
@@ -27,11 +27,7 @@ pub struct Balance {
 /// The balance in the currency the host earns most in (a host earning in
 /// several currencies sees the largest; the others stay in the ledger).
 pub async fn balance(state: &AppState, user: Uuid) -> AppResult<Balance> {
-    let payable_from = state
-        .clock
-        .today()
-        .checked_sub_days(Days::new(1))
-        .unwrap_or(chrono::NaiveDate::MIN);
+    let payable_from = payable_from(state.clock.now());
     let rows = state.store.host_balance_rows(user, payable_from).await?;
     let mut balances: Vec<Balance> = Vec::new();
     for row in rows {
@@ -67,6 +63,13 @@ pub async fn balance(state: &AppState, user: Uuid) -> AppResult<Balance> {
             available: 0,
             paid_out: 0,
         }))
+}
+
+/// Stays whose host is payable at `now`: those checked in on or before the
+/// returned date. Check-in is 15:00 UTC and the host is paid 24 h later, so
+/// a stay is payable 39 h after the start of its check-in day.
+pub fn payable_from(now: DateTime<Utc>) -> NaiveDate {
+    (now - chrono::Duration::hours(39)).date_naive()
 }
 
 /// `innkeep ledger verify`.

@@ -6,4 +6,5 @@ pub mod dev;
 pub mod events;
 pub mod http;
 pub mod ledger;
+pub mod outbox;
 pub mod webhook;

@@ -106,6 +106,9 @@ macro_rules! impl_booking_store {
                                     for posting in &t.postings {
                                         insert_posting(&mut tx, posting, now).await.map_err(fail)?;
                                     }
+                                    for job in &t.jobs {
+                                        insert_payment_job(&mut tx, job, now).await.map_err(fail)?;
+                                    }
                                     if !t.to.holds_dates() {
                                         sqlx::query("UPDATE calendar_entries SET active = FALSE WHERE id = $1")
                                             .bind(t.booking_id)

@@ -5,6 +5,7 @@
 
 mod booking_sql;
 mod ledger_sql;
+mod payment_jobs_sql;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -15,7 +16,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use innkeep_actors::domain::{Booking, BookingStatus};
 use innkeep_actors::ledger::{Posting, StoredTransaction};
-use innkeep_actors::ports::CalendarStore;
+use innkeep_actors::ports::{CalendarStore, NewPaymentJob, PaymentJobStore};
 use uuid::Uuid;
 
 use crate::config::Config;
@@ -204,8 +205,47 @@ pub trait LedgerStore: Send + Sync + 'static {
 /// Called with a property id when another process changed its calendar.
 pub type ChangeListener = Arc<dyn Fn(Uuid) + Send + Sync>;
 
+/// One outbox job as tests and operators see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentJobRow {
+    pub kind: String,
+    pub amount: i64,
+    pub attempts: i32,
+    pub outcome: Option<String>,
+    pub last_error: Option<String>,
+    pub done: bool,
+}
+
+/// The payments outbox as the service layer uses it, and the dev
+/// gateway's refunds (kept by idempotency key, as Stripe does).
 #[async_trait]
-pub trait Store: CalendarStore + BookingStore + LedgerStore + Send + Sync + 'static {
+pub trait OutboxStore: Send + Sync + 'static {
+    /// Records a job on its own (for decisions not tied to a booking's
+    /// state change); `false` if its key exists.
+    async fn enqueue_payment_job(
+        &self,
+        job: &NewPaymentJob,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Bookings checked in by `checked_in_by` whose host has money coming
+    /// and no payout job yet.
+    async fn payouts_due(&self, checked_in_by: NaiveDate, limit: u32) -> StoreResult<Vec<Booking>>;
+    async fn payment_jobs_of(&self, booking_id: Uuid) -> StoreResult<Vec<PaymentJobRow>>;
+    /// Refunds `amount` of a succeeded dev intent once per `key`; the
+    /// refund id, or `None` if the intent cannot be refunded that much.
+    async fn dev_refund(
+        &self,
+        intent_id: &str,
+        amount: i64,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<String>>;
+}
+
+#[async_trait]
+pub trait Store:
+    CalendarStore + BookingStore + LedgerStore + OutboxStore + PaymentJobStore + Send + Sync + 'static
+{
     /// `postgres` or `sqlite`.
     fn backend(&self) -> &'static str;
     async fn migrate(&self) -> anyhow::Result<()>;

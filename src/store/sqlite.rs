@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use super::booking_sql::{BOOKING_COLUMNS, impl_booking_store};
 use super::ledger_sql::impl_ledger_store;
+use super::payment_jobs_sql::impl_payment_job_store;
 use super::sql::{PROPERTY_COLUMNS, RATING_KEY, USER_COLUMNS, impl_store, is_unique_violation};
 use super::{
     BookingQuery, ChangeListener, DevIntent, IdempotencyStart, NewRefreshToken, NewUser,
@@ -114,3 +115,4 @@ impl_store!(SqliteStore, Sqlite, {
 
 impl_booking_store!(SqliteStore, Sqlite);
 impl_ledger_store!(SqliteStore, Sqlite);
+impl_payment_job_store!(SqliteStore, Sqlite);

@@ -16,6 +16,8 @@ both_stores!(
     webhooks_are_verified_and_applied_once,
     a_payment_after_the_hold_lapsed_is_given_back,
     the_ledger_is_append_only,
+    a_refund_that_times_out_is_retried_until_sent_once,
+    hosts_are_paid_24_hours_after_check_in,
 );
 
 fn intent(booking: &Value) -> String {
@@ -430,4 +432,172 @@ async fn webhooks_answer_503_until_a_secret_is_configured() {
     deliver(&app, &body, Some(signed_now(&body)))
         .await
         .expect(503);
+}
+
+async fn set_clock(app: &TestApp, now: chrono::DateTime<chrono::Utc>) {
+    app.send(
+        reqwest::Method::PUT,
+        "/api/v1/dev/clock",
+        None,
+        Some(json!({"now": now.to_rfc3339()})),
+    )
+    .await
+    .expect(200);
+}
+
+async fn a_refund_that_times_out_is_retried_until_sent_once(app: TestApp) {
+    let (host, _, _) = app.register("host").await;
+    let (guest, _, _) = app.register("guest").await;
+    let property = id(&app
+        .create_property(&host, json!({"cancellation_policy": "flexible"}))
+        .await);
+    let booking = app
+        .book(&guest, &property, &days(30), &days(33))
+        .await
+        .expect(201)
+        .clone();
+    dev_pay(&app, &booking).await;
+
+    // The provider times out on the next two calls.
+    app.post("/api/v1/dev/gateway/faults", None, json!({"transient": 2}))
+        .await
+        .expect(200);
+    let cancelled = app
+        .post(
+            &format!("/api/v1/bookings/{}/cancel", id(&booking)),
+            Some(&guest),
+            json!({}),
+        )
+        .await
+        .expect(200)
+        .clone();
+    // Cancelled at once, dates free; the refund is owed, not yet sent.
+    assert_eq!(cancelled["status"], "cancelled");
+    assert_eq!(cancelled["refund"]["amount"], booking["total"]);
+    assert_eq!(cancelled["payment"]["status"], "succeeded");
+    assert_eq!(app.unavailable(&property, 0, 60).await, json!([]));
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM ledger_transactions WHERE kind = 'refund_sent'")
+            .await,
+        0
+    );
+    app.assert_ledger_clean().await;
+
+    // The PaymentsActor retries (1 s, then 2 s) until the gateway answers.
+    let refunded = app
+        .wait_for_payment_status(&guest, &id(&booking), "refunded")
+        .await;
+    assert_eq!(refunded["status"], "cancelled");
+    let intent_id = intent(&booking);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM dev_refunds WHERE intent_id = '{intent_id}'"
+        ))
+        .await,
+        1,
+        "refunded once"
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT CAST(amount_refunded AS BIGINT) FROM dev_payment_intents WHERE id = '{intent_id}'"
+        ))
+        .await,
+        booking["total"].as_i64().unwrap_or_default()
+    );
+    assert_eq!(
+        app.count("SELECT CAST(attempts AS BIGINT) FROM payment_jobs WHERE kind = 'refund'")
+            .await,
+        3,
+        "two timeouts, then the refund"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM ledger_transactions WHERE kind = 'refund_sent'")
+            .await,
+        1
+    );
+    app.assert_ledger_clean().await;
+}
+
+async fn hosts_are_paid_24_hours_after_check_in(app: TestApp) {
+    let (host, _, host_registered) = app.register("host").await;
+    let (guest, _, guest_registered) = app.register("guest").await;
+    let kept = id(&app
+        .create_property(&host, json!({"cancellation_policy": "moderate"}))
+        .await);
+    let halved = id(&app
+        .create_property(&host, json!({"cancellation_policy": "moderate"}))
+        .await);
+    let stay = app
+        .book(&guest, &kept, &days(2), &days(5))
+        .await
+        .expect(201)
+        .clone();
+    dev_pay(&app, &stay).await;
+    let cancelled = app
+        .book(&guest, &halved, &days(2), &days(5))
+        .await
+        .expect(201)
+        .clone();
+    dev_pay(&app, &cancelled).await;
+    // Two days ahead, moderate: half the stay back, the host keeps half its share.
+    app.post(
+        &format!("/api/v1/bookings/{}/cancel", id(&cancelled)),
+        Some(&guest),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        balance(&app, &host).await,
+        json!({"currency": "EUR", "pending": 31_745 + 15_872, "available": 0, "paid_out": 0})
+    );
+
+    // Check-in is 15:00 UTC; an hour before the 24 h are up, nothing is paid.
+    let check_in = crate::support::today() + chrono::Duration::days(2);
+    let at = |day_offset: i64, hour: u32| {
+        (check_in + chrono::Duration::days(day_offset))
+            .and_hms_opt(hour, 0, 0)
+            .map(|t| t.and_utc())
+            .unwrap_or_else(|| panic!("time"))
+    };
+    set_clock(&app, at(1, 14)).await;
+    let host = app.login(&email(&host_registered)).await;
+    let _guest = app.login(&email(&guest_registered)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    assert_eq!(balance(&app, &host).await["paid_out"], 0);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM payment_jobs WHERE kind = 'payout'")
+            .await,
+        0
+    );
+
+    // An hour after: both payouts go out, once each.
+    set_clock(&app, at(1, 16)).await;
+    let host = app.login(&email(&host_registered)).await;
+    let mut paid = Value::Null;
+    for _ in 0..50 {
+        paid = balance(&app, &host).await;
+        if paid["paid_out"] == 31_745 + 15_872 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        paid,
+        json!({"currency": "EUR", "pending": 0, "available": 0, "paid_out": 31_745 + 15_872})
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM ledger_transactions WHERE kind = 'payout'")
+            .await,
+        2
+    );
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM payment_jobs WHERE kind = 'payout' AND done_at IS NOT NULL"
+        )
+        .await,
+        2
+    );
+    app.assert_ledger_clean().await;
 }

@@ -480,6 +480,23 @@ impl TestApp {
         panic!("booking {id} never became {status}");
     }
 
+    /// Polls the booking until its payment status is `status` (the outbox
+    /// retries with backoff: up to 10 s).
+    pub async fn wait_for_payment_status(&self, token: &str, id: &str, status: &str) -> Value {
+        for _ in 0..100 {
+            let b = self
+                .get(&format!("/api/v1/bookings/{id}"), Some(token))
+                .await
+                .expect(200)
+                .clone();
+            if b["payment"]["status"] == status {
+                return b;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("booking {id}'s payment never became {status}");
+    }
+
     pub async fn unavailable(&self, property: &str, from: i64, to: i64) -> Value {
         self.get(
             &format!(

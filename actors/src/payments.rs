@@ -1,0 +1,209 @@
+//! The PaymentsActor carries out the payments outbox: gateway calls that a
+//! committed decision recorded (refund a cancelled stay, release an
+//! authorisation, pay a host out). It polls for due jobs, runs each with
+//! the job's key as the gateway's idempotency key, and records the outcome;
+//! a transient failure is retried with exponential backoff, a permanent one
+//! is recorded and logged. Jobs are leased before they run, so a crash
+//! mid-call leaves the job to run again when the lease lapses, and the
+//! idempotency key makes that second call return the first one's result
+//! instead of moving money twice.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use chrono::{DateTime, Utc};
+
+use crate::clock::Clock;
+use crate::ports::{
+    GatewayError, JobOutcome, PaymentGateway, PaymentJob, PaymentJobKind, PaymentJobStore,
+    PortError,
+};
+
+/// How often the actor looks for due jobs.
+pub const POLL_EVERY: Duration = Duration::from_secs(1);
+/// How long a leased job is left alone before another attempt may take it.
+pub const LEASE: Duration = Duration::from_secs(60);
+/// The longest wait between two attempts.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
+const BATCH: u32 = 50;
+
+/// Wait before attempt `attempts + 1`, after `attempts` failures: 1 s, 2 s,
+/// 4 s … up to [`MAX_BACKOFF`].
+pub fn backoff(attempts: i32) -> Duration {
+    let exponent = u32::try_from(attempts.saturating_sub(1).clamp(0, 16)).unwrap_or(16);
+    Duration::from_secs(1u64 << exponent).min(MAX_BACKOFF)
+}
+
+/// Runs one job against the gateway and says what became of it.
+pub async fn attempt(
+    gateway: &dyn PaymentGateway,
+    job: &PaymentJob,
+    now: DateTime<Utc>,
+) -> JobOutcome {
+    let result = match (job.kind, job.intent_id.as_deref()) {
+        (PaymentJobKind::Refund, Some(intent)) => {
+            gateway.refund(intent, job.amount, &job.key).await
+        }
+        (PaymentJobKind::CancelIntent, Some(intent)) => gateway
+            .cancel_intent(intent, &job.key)
+            .await
+            .map(|intent| intent.id),
+        (PaymentJobKind::Payout, _) => {
+            gateway
+                .transfer(job.host_id, job.amount, job.currency, &job.key)
+                .await
+        }
+        (_, None) => Err(GatewayError::Permanent(
+            "the booking has no payment intent".into(),
+        )),
+    };
+    match result {
+        Ok(reference) => JobOutcome::Succeeded(reference),
+        Err(GatewayError::Permanent(reason)) => JobOutcome::Failed(reason),
+        Err(GatewayError::Transient(error)) => {
+            let wait = chrono::Duration::from_std(backoff(job.attempts.saturating_add(1)))
+                .unwrap_or(chrono::Duration::seconds(300));
+            JobOutcome::Retry {
+                error,
+                retry_at: now + wait,
+            }
+        }
+    }
+}
+
+/// Runs `job` and records its outcome; returns the outcome.
+async fn run(
+    store: &dyn PaymentJobStore,
+    gateway: &dyn PaymentGateway,
+    clock: &dyn Clock,
+    job: PaymentJob,
+) -> Result<JobOutcome, PortError> {
+    let outcome = attempt(gateway, &job, clock.now()).await;
+    match &outcome {
+        JobOutcome::Succeeded(reference) => {
+            tracing::info!(key = %job.key, reference, "payment job done")
+        }
+        JobOutcome::Failed(reason) => {
+            tracing::error!(key = %job.key, reason, "payment job failed for good")
+        }
+        JobOutcome::Retry { error, retry_at } => {
+            tracing::warn!(key = %job.key, error, %retry_at, attempts = job.attempts + 1, "payment job will be retried")
+        }
+    }
+    store
+        .finish_payment_job(&job, &outcome, clock.now())
+        .await?;
+    Ok(outcome)
+}
+
+fn lease_until(clock: &dyn Clock) -> DateTime<Utc> {
+    clock.now() + chrono::Duration::from_std(LEASE).unwrap_or(chrono::Duration::seconds(60))
+}
+
+pub struct PaymentsActor {
+    store: Arc<dyn PaymentJobStore>,
+    gateway: Arc<dyn PaymentGateway>,
+    clock: Arc<dyn Clock>,
+    polling: bool,
+}
+
+impl PaymentsActor {
+    pub fn new(
+        store: Arc<dyn PaymentJobStore>,
+        gateway: Arc<dyn PaymentGateway>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            store,
+            gateway,
+            clock,
+            polling: false,
+        }
+    }
+
+    /// Runs every due job, one poll at a time.
+    fn poll(&mut self, ctx: &mut Context<Self>) {
+        if self.polling {
+            return;
+        }
+        self.polling = true;
+        let (store, gateway, clock) =
+            (self.store.clone(), self.gateway.clone(), self.clock.clone());
+        let work = async move {
+            let jobs = store
+                .lease_payment_jobs(clock.now(), lease_until(clock.as_ref()), BATCH)
+                .await?;
+            for job in jobs {
+                run(store.as_ref(), gateway.as_ref(), clock.as_ref(), job).await?;
+            }
+            Ok::<_, PortError>(())
+        };
+        ctx.spawn(work.into_actor(self).map(|result, act, _| {
+            act.polling = false;
+            if let Err(e) = result {
+                tracing::warn!(error = %e, "payments poll failed; retrying next tick");
+            }
+        }));
+    }
+}
+
+impl Actor for PaymentsActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.run_interval(POLL_EVERY, |act, ctx| act.poll(ctx));
+    }
+}
+
+/// Run the job recorded under `key` now, if it is not done, and answer
+/// with its outcome (`None`: no such job, or already done or running).
+#[derive(Message)]
+#[rtype(result = "Result<Option<JobOutcome>, PortError>")]
+pub struct RunNow(pub String);
+
+impl Handler<RunNow> for PaymentsActor {
+    type Result = ResponseFuture<Result<Option<JobOutcome>, PortError>>;
+
+    fn handle(&mut self, msg: RunNow, _: &mut Self::Context) -> Self::Result {
+        let (store, gateway, clock) =
+            (self.store.clone(), self.gateway.clone(), self.clock.clone());
+        Box::pin(async move {
+            let Some(job) = store
+                .lease_payment_job(&msg.0, clock.now(), lease_until(clock.as_ref()))
+                .await?
+            else {
+                return Ok(None);
+            };
+            run(store.as_ref(), gateway.as_ref(), clock.as_ref(), job)
+                .await
+                .map(Some)
+        })
+    }
+}
+
+/// Look for due jobs now rather than at the next tick.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Poll;
+
+impl Handler<Poll> for PaymentsActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Poll, ctx: &mut Self::Context) {
+        self.poll(ctx);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_five_minutes() {
+        let waits: Vec<u64> = (1..=11).map(|n| backoff(n).as_secs()).collect();
+        assert_eq!(waits, vec![1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300]);
+        assert_eq!(backoff(0).as_secs(), 1);
+        assert_eq!(backoff(i32::MAX), MAX_BACKOFF);
+    }
+}
