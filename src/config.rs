@@ -96,6 +96,10 @@ pub struct Config {
         global = true
     )]
     pub stripe_webhook_secret: Option<String>,
+    /// Seconds one Stripe API call may take before it counts as a timeout
+    /// (the outbox then retries it with the same idempotency key).
+    #[arg(long, env = "STRIPE_TIMEOUT_SECS", default_value_t = 20, global = true)]
+    pub stripe_timeout_secs: u64,
     /// Database connections in the pool.
     #[arg(long, env = "INNKEEP_DB_POOL", default_value_t = 16, global = true)]
     pub db_pool: u32,

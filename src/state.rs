@@ -16,6 +16,7 @@ use crate::cache::{Cache, FailureLimiter, LocalCache, RedisCache};
 use crate::config::Config;
 use crate::http::metrics::Metrics;
 use crate::payments::dev::DevGateway;
+use crate::payments::stripe::StripeGateway;
 use crate::properties::Property;
 use crate::store::Store;
 use uuid::Uuid;
@@ -72,14 +73,26 @@ impl AppState {
             Duration::from_secs(config.calendar_idle_secs.max(1)),
             threads,
         );
-        let dev = Arc::new(DevGateway::new(store.clone(), clock.clone()));
-        let payments: Arc<dyn PaymentGateway> = dev.clone();
+        let (payments, dev): (Arc<dyn PaymentGateway>, _) = match &config.stripe_secret_key {
+            Some(secret) => (
+                Arc::new(StripeGateway::new(
+                    secret,
+                    config.stripe_api_base.as_deref(),
+                    Duration::from_secs(config.stripe_timeout_secs.max(1)),
+                )?),
+                None,
+            ),
+            None => {
+                let dev = Arc::new(DevGateway::new(store.clone(), clock.clone()));
+                (dev.clone(), Some(dev))
+            }
+        };
         let jobs: Arc<dyn PaymentJobStore> = store.clone();
         let payments_actor = PaymentsActor::new(jobs, payments.clone(), clock.clone()).start();
         Ok(Self {
             calendars,
             payments,
-            dev_gateway: Some(dev),
+            dev_gateway: dev,
             payments_actor,
             store,
             limits: FailureLimiter::new(cache.clone(), LOGIN_MAX_FAILURES, LOGIN_WINDOW),

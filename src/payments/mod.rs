@@ -7,4 +7,5 @@ pub mod events;
 pub mod http;
 pub mod ledger;
 pub mod outbox;
+pub mod stripe;
 pub mod webhook;

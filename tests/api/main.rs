@@ -2,6 +2,8 @@
 
 mod support;
 
+mod fake_stripe;
+
 mod auth;
 mod bad_input;
 mod bookings;
@@ -9,3 +11,4 @@ mod ops;
 mod payments;
 mod processes;
 mod properties;
+mod stripe;

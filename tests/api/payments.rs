@@ -20,7 +20,7 @@ both_stores!(
     hosts_are_paid_24_hours_after_check_in,
 );
 
-fn intent(booking: &Value) -> String {
+pub(crate) fn intent(booking: &Value) -> String {
     booking["payment"]["payment_intent_id"]
         .as_str()
         .unwrap_or_default()
@@ -38,14 +38,14 @@ async fn dev_pay(app: &TestApp, booking: &Value) -> Value {
     .clone()
 }
 
-async fn balance(app: &TestApp, token: &str) -> Value {
+pub(crate) async fn balance(app: &TestApp, token: &str) -> Value {
     app.get("/api/v1/users/me/balance", Some(token))
         .await
         .expect(200)
         .clone()
 }
 
-fn event(id: &str, kind: &str, object: Value) -> Vec<u8> {
+pub(crate) fn event(id: &str, kind: &str, object: Value) -> Vec<u8> {
     json!({
         "id": id, "object": "event", "api_version": "2024-06-20", "created": 1,
         "livemode": false, "type": kind, "data": {"object": object}
@@ -55,7 +55,7 @@ fn event(id: &str, kind: &str, object: Value) -> Vec<u8> {
 }
 
 /// Posts `body` to the webhook with `signature` (none when `None`).
-async fn deliver(
+pub(crate) async fn deliver(
     app: &TestApp,
     body: &[u8],
     signature: Option<String>,
@@ -71,11 +71,11 @@ async fn deliver(
     TestApp::read(req.send().await.unwrap_or_else(|e| panic!("webhook: {e}"))).await
 }
 
-fn signed_now(body: &[u8]) -> String {
+pub(crate) fn signed_now(body: &[u8]) -> String {
     sign(body, WEBHOOK_SECRET, chrono::Utc::now().timestamp())
 }
 
-async fn status_of(app: &TestApp, token: &str, booking: &Value) -> Value {
+pub(crate) async fn status_of(app: &TestApp, token: &str, booking: &Value) -> Value {
     app.get(&format!("/api/v1/bookings/{}", id(booking)), Some(token))
         .await
         .expect(200)
@@ -325,7 +325,7 @@ async fn webhooks_are_verified_and_applied_once(app: TestApp) {
     app.assert_ledger_clean().await;
 }
 
-fn email(registered: &Value) -> String {
+pub(crate) fn email(registered: &Value) -> String {
     registered["user"]["email"]
         .as_str()
         .unwrap_or_default()
@@ -434,7 +434,7 @@ async fn webhooks_answer_503_until_a_secret_is_configured() {
         .expect(503);
 }
 
-async fn set_clock(app: &TestApp, now: chrono::DateTime<chrono::Utc>) {
+pub(crate) async fn set_clock(app: &TestApp, now: chrono::DateTime<chrono::Utc>) {
     app.send(
         reqwest::Method::PUT,
         "/api/v1/dev/clock",

@@ -79,6 +79,8 @@ pub struct Options {
     pub dev: bool,
     pub calendar_idle_secs: u64,
     pub webhook_secret: Option<&'static str>,
+    /// A (fake) Stripe API base: the Stripe gateway instead of the dev one.
+    pub stripe_api_base: Option<String>,
 }
 
 impl Default for Options {
@@ -87,6 +89,7 @@ impl Default for Options {
             dev: true,
             calendar_idle_secs: 300,
             webhook_secret: Some(WEBHOOK_SECRET),
+            stripe_api_base: None,
         }
     }
 }
@@ -137,6 +140,11 @@ pub async fn spawn_with(backend: Backend, options: Options) -> Option<TestApp> {
     config.db_pool = 8;
     config.calendar_idle_secs = options.calendar_idle_secs;
     config.stripe_webhook_secret = options.webhook_secret.map(str::to_owned);
+    if let Some(base) = options.stripe_api_base {
+        config.stripe_secret_key = Some("sk_test_innkeep_fake".into());
+        config.stripe_api_base = Some(base);
+        config.stripe_timeout_secs = 1;
+    }
     if let Ok(redis) = std::env::var("TEST_REDIS_URL") {
         config.redis_url = Some(redis);
         config.redis_prefix = format!("innkeep-test:{}:", Uuid::now_v7().simple());

@@ -1,0 +1,311 @@
+//! innkeep on the Stripe gateway (async-stripe) against the fake Stripe:
+//! instant book and request to book end to end through signed webhooks,
+//! refunds, captures and payouts as Stripe API calls, and Stripe failing
+//! (500s, answers that come too late) without anything charged, refunded
+//! or paid twice. `ledger verify` is clean after each.
+
+use serde_json::{Value, json};
+
+use crate::bookings::id;
+use crate::fake_stripe::{FakeStripe, Fault};
+use crate::payments::{balance, deliver, email, event, intent, set_clock, signed_now, status_of};
+use crate::support::{Backend, Options, TestApp, days, spawn_with};
+
+macro_rules! with_fake_stripe {
+    ($($story:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[actix_web::test]
+                async fn $story() {
+                    super::run(crate::support::Backend::Sqlite, super::$story).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[actix_web::test]
+                async fn $story() {
+                    super::run(crate::support::Backend::Postgres, super::$story).await;
+                }
+            )*
+        }
+    };
+}
+
+with_fake_stripe!(
+    instant_book_through_stripe,
+    request_to_book_through_stripe,
+    stripe_failures_are_retried_and_nothing_moves_twice,
+    hosts_are_paid_by_stripe_transfers,
+);
+
+async fn run<F, Fut>(backend: Backend, story: F)
+where
+    F: FnOnce(TestApp, FakeStripe) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let stripe = FakeStripe::start().await;
+    let options = Options {
+        stripe_api_base: Some(stripe.base.clone()),
+        ..Options::default()
+    };
+    if let Some(app) = spawn_with(backend, options).await {
+        story(app, stripe).await;
+    }
+}
+
+/// Stripe tells innkeep about the intent, as a signed webhook.
+async fn notify(app: &TestApp, kind: &str, object: Value) {
+    let body = event(
+        &format!("evt_{}", uuid::Uuid::now_v7().simple()),
+        kind,
+        object,
+    );
+    deliver(app, &body, Some(signed_now(&body)))
+        .await
+        .expect(200);
+}
+
+async fn instant_book_through_stripe(app: TestApp, stripe: FakeStripe) {
+    let (host, _, _) = app.register("host").await;
+    let (guest, _, _) = app.register("guest").await;
+    let property = id(&app
+        .create_property(&host, json!({"cancellation_policy": "flexible"}))
+        .await);
+    let booking = app
+        .book(&guest, &property, &days(30), &days(33))
+        .await
+        .expect(201)
+        .clone();
+    assert_eq!(booking["payment"]["provider"], "stripe");
+    let pi = intent(&booking);
+    assert!(pi.starts_with("pi_fake"), "{pi}");
+    assert_eq!(
+        booking["payment"]["client_secret"],
+        format!("{pi}_secret_fake")
+    );
+    // The intent Stripe holds is the booking's charge, tagged with it.
+    let at_stripe = stripe.intent(&pi);
+    assert_eq!(at_stripe["amount"], booking["total"]);
+    assert_eq!(at_stripe["currency"], "eur");
+    assert_eq!(at_stripe["capture_method"], "automatic");
+    assert_eq!(at_stripe["metadata"]["booking_id"], booking["id"]);
+    // Dev endpoints do not drive a Stripe intent.
+    app.post(
+        &format!("/api/v1/dev/payment_intents/{pi}/succeed"),
+        None,
+        json!({}),
+    )
+    .await
+    .expect(404);
+
+    let paid = stripe.pay(&pi);
+    notify(&app, "payment_intent.succeeded", paid).await;
+    assert_eq!(
+        status_of(&app, &guest, &booking).await["status"],
+        "confirmed"
+    );
+    assert_eq!(balance(&app, &host).await["pending"], 31_745);
+
+    let cancelled = app
+        .post(
+            &format!("/api/v1/bookings/{}/cancel", id(&booking)),
+            Some(&guest),
+            json!({}),
+        )
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(cancelled["payment"]["status"], "refunded");
+    let refunds = stripe.refunds();
+    assert_eq!(refunds.len(), 1);
+    assert_eq!(refunds[0]["payment_intent"], pi.as_str());
+    assert_eq!(refunds[0]["amount"], booking["total"]);
+    assert_eq!(balance(&app, &host).await["pending"], 0);
+    app.assert_ledger_clean().await;
+}
+
+async fn request_to_book_through_stripe(app: TestApp, stripe: FakeStripe) {
+    let (host, _, _) = app.register("host").await;
+    let (guest, _, _) = app.register("guest").await;
+    let property = id(&app
+        .create_property(&host, json!({"instant_book": false}))
+        .await);
+    let book = |from: i64| {
+        let (app, guest, property) = (&app, &guest, &property);
+        async move {
+            app.book(guest, property, &days(from), &days(from + 3))
+                .await
+                .expect(201)
+                .clone()
+        }
+    };
+    let accepted = book(10).await;
+    let declined = book(20).await;
+    let refused = book(30).await;
+    assert_eq!(
+        stripe.intent(&intent(&accepted))["capture_method"],
+        "manual"
+    );
+
+    for b in [&accepted, &declined] {
+        let authorised = stripe.pay(&intent(b));
+        notify(&app, "payment_intent.amount_capturable_updated", authorised).await;
+        assert_eq!(status_of(&app, &guest, b).await["status"], "awaiting_host");
+    }
+    let card_declined = stripe.decline(&intent(&refused));
+    notify(&app, "payment_intent.payment_failed", card_declined).await;
+    assert_eq!(
+        status_of(&app, &guest, &refused).await["status"],
+        "payment_failed"
+    );
+
+    let confirmed = app
+        .post(
+            &format!("/api/v1/bookings/{}/accept", id(&accepted)),
+            Some(&host),
+            json!({}),
+        )
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(confirmed["status"], "confirmed");
+    let captured = stripe.intent(&intent(&accepted));
+    assert_eq!(captured["status"], "succeeded");
+    assert_eq!(captured["amount_received"], accepted["total"]);
+
+    let gone = app
+        .post(
+            &format!("/api/v1/bookings/{}/decline", id(&declined)),
+            Some(&host),
+            json!({}),
+        )
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(gone["status"], "declined");
+    assert_eq!(gone["payment"]["status"], "canceled");
+    assert_eq!(stripe.intent(&intent(&declined))["status"], "canceled");
+    assert_eq!(
+        app.unavailable(&property, 0, 60).await,
+        json!([{"start": days(10), "end": days(13)}])
+    );
+    app.assert_ledger_clean().await;
+}
+
+async fn stripe_failures_are_retried_and_nothing_moves_twice(app: TestApp, stripe: FakeStripe) {
+    let (host, _, _) = app.register("host").await;
+    let (guest, _, _) = app.register("guest").await;
+    let flexible = id(&app
+        .create_property(&host, json!({"cancellation_policy": "flexible"}))
+        .await);
+    let booking = app
+        .book(&guest, &flexible, &days(30), &days(33))
+        .await
+        .expect(201)
+        .clone();
+    let pi = intent(&booking);
+    notify(&app, "payment_intent.succeeded", stripe.pay(&pi)).await;
+
+    // Stripe answers 500, then does the refund but answers too late.
+    stripe.fail_next(&[Fault::ServerError, Fault::Timeout]);
+    let posts_before = stripe.posts();
+    let cancelled = app
+        .post(
+            &format!("/api/v1/bookings/{}/cancel", id(&booking)),
+            Some(&guest),
+            json!({}),
+        )
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(cancelled["status"], "cancelled");
+    assert_eq!(
+        cancelled["payment"]["status"], "succeeded",
+        "refund owed, not yet sent"
+    );
+    app.wait_for_payment_status(&guest, &id(&booking), "refunded")
+        .await;
+    // Three attempts under one idempotency key: one refund at Stripe.
+    let refunds = stripe.refunds();
+    assert_eq!(refunds.len(), 1, "{refunds:?}");
+    assert_eq!(refunds[0]["amount"], booking["total"]);
+    assert_eq!(stripe.posts() - posts_before, 3, "three POST /v1/refunds");
+    assert_eq!(
+        app.count("SELECT CAST(attempts AS BIGINT) FROM payment_jobs WHERE kind = 'refund'")
+            .await,
+        3
+    );
+
+    // A capture that fails is the host's to retry; it captures once.
+    let request = id(&app
+        .create_property(&host, json!({"instant_book": false}))
+        .await);
+    let asked = app
+        .book(&guest, &request, &days(40), &days(42))
+        .await
+        .expect(201)
+        .clone();
+    notify(
+        &app,
+        "payment_intent.amount_capturable_updated",
+        stripe.pay(&intent(&asked)),
+    )
+    .await;
+    stripe.fail_next(&[Fault::ServerError]);
+    let accept = format!("/api/v1/bookings/{}/accept", id(&asked));
+    app.post(&accept, Some(&host), json!({})).await.expect(503);
+    assert_eq!(
+        status_of(&app, &guest, &asked).await["status"],
+        "awaiting_host"
+    );
+    app.post(&accept, Some(&host), json!({})).await.expect(200);
+    assert_eq!(
+        stripe.intent(&intent(&asked))["amount_received"],
+        asked["total"]
+    );
+    app.post(&accept, Some(&host), json!({})).await.expect(409);
+    app.assert_ledger_clean().await;
+}
+
+async fn hosts_are_paid_by_stripe_transfers(app: TestApp, stripe: FakeStripe) {
+    let (host, host_id, registered) = app.register("host").await;
+    let (guest, _, _) = app.register("guest").await;
+    let property = id(&app.create_property(&host, json!({})).await);
+    let booking = app
+        .book(&guest, &property, &days(2), &days(5))
+        .await
+        .expect(201)
+        .clone();
+    notify(
+        &app,
+        "payment_intent.succeeded",
+        stripe.pay(&intent(&booking)),
+    )
+    .await;
+    assert!(stripe.transfers().is_empty());
+
+    let check_in = crate::support::today() + chrono::Duration::days(2);
+    let paid_at = (check_in + chrono::Duration::days(1))
+        .and_hms_opt(16, 0, 0)
+        .map(|t| t.and_utc())
+        .unwrap_or_else(|| panic!("time"));
+    set_clock(&app, paid_at).await;
+    let host = app.login(&email(&registered)).await;
+    let mut paid = Value::Null;
+    for _ in 0..50 {
+        paid = balance(&app, &host).await;
+        if paid["paid_out"] == 31_745 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(paid["paid_out"], 31_745, "{paid}");
+    let transfers = stripe.transfers();
+    assert_eq!(transfers.len(), 1, "{transfers:?}");
+    assert_eq!(transfers[0]["amount"], 31_745);
+    assert_eq!(transfers[0]["currency"], "eur");
+    let host_simple = host_id.replace('-', "");
+    assert_eq!(transfers[0]["destination"], format!("acct_{host_simple}"));
+    app.assert_ledger_clean().await;
+}
