@@ -112,14 +112,11 @@ pub async fn create(state: &AppState, guest_id: Uuid, input: CreateBooking) -> A
             )));
         }
     }
-    let request = CreateIntent {
-        booking_id: booking.id,
-        amount: booking.total,
-        currency: booking.currency,
-        manual_capture: !booking.instant_book,
-        idempotency_key: format!("booking-{}-create", booking.id),
-    };
-    match state.payments.create_intent(&request).await {
+    match state
+        .payments
+        .create_intent(&intent_request(&booking))
+        .await
+    {
         Ok(intent) => {
             state.store.set_payment(booking.id, &intent).await?;
             booking.payment_intent_id = Some(intent.id);
@@ -290,11 +287,41 @@ async fn host_decision(state: &AppState, user: Uuid, id: Uuid) -> AppResult<Book
     Ok(booking)
 }
 
+/// The booking's one payment intent: the key is derived from the booking,
+/// so asking again returns the intent created the first time.
+fn intent_request(booking: &Booking) -> CreateIntent {
+    CreateIntent {
+        booking_id: booking.id,
+        amount: booking.total,
+        currency: booking.currency,
+        manual_capture: !booking.instant_book,
+        idempotency_key: format!("booking-{}-create", booking.id),
+    }
+}
+
 /// Lets an unpaid hold lapse: `expired`, dates free, intent cancelled.
 pub async fn expire(state: &AppState, booking_id: Uuid) -> AppResult<Option<Booking>> {
-    let Some(booking) = state.store.booking(booking_id).await? else {
+    let Some(mut booking) = state.store.booking(booking_id).await? else {
         return Ok(None);
     };
+    if booking.payment_intent_id.is_none() {
+        // The process stopped between creating the intent and recording it:
+        // the same idempotency key finds that intent, so it can be released.
+        match state
+            .payments
+            .create_intent(&intent_request(&booking))
+            .await
+        {
+            Ok(intent) => {
+                state.store.set_payment(booking.id, &intent).await?;
+                tracing::warn!(%booking_id, intent_id = %intent.id, "recovered an unrecorded payment intent");
+                booking.payment_intent_id = Some(intent.id);
+            }
+            Err(e) => {
+                tracing::warn!(%booking_id, error = %e, "looking up an unrecorded payment intent failed")
+            }
+        }
+    }
     let mut t = to(
         &[BookingStatus::PendingPayment],
         BookingStatus::Expired,

@@ -356,6 +356,10 @@ impl FakeStripe {
             .unwrap_or(Value::Null)
     }
 
+    pub fn intent_count(&self) -> usize {
+        lock(&self.books).intents.len()
+    }
+
     pub fn refunds(&self) -> Vec<Value> {
         lock(&self.books).refunds.clone()
     }

@@ -37,6 +37,8 @@ with_fake_stripe!(
     request_to_book_through_stripe,
     stripe_failures_are_retried_and_nothing_moves_twice,
     hosts_are_paid_by_stripe_transfers,
+    each_policy_refunds_by_its_deadlines,
+    an_intent_created_but_never_recorded_is_found_and_released,
 );
 
 async fn run<F, Fut>(backend: Backend, story: F)
@@ -307,5 +309,155 @@ async fn hosts_are_paid_by_stripe_transfers(app: TestApp, stripe: FakeStripe) {
     assert_eq!(transfers[0]["currency"], "eur");
     let host_simple = host_id.replace('-', "");
     assert_eq!(transfers[0]["destination"], format!("acct_{host_simple}"));
+    app.assert_ledger_clean().await;
+}
+
+async fn each_policy_refunds_by_its_deadlines(app: TestApp, stripe: FakeStripe) {
+    let (host, _, _) = app.register("host").await;
+    let (guest, _, registered) = app.register("guest").await;
+    let booked_at = chrono::Utc::now();
+    // Check-in is 15:00 UTC on the check-in day, 20 days out.
+    let check_in = (crate::support::today() + chrono::Duration::days(20))
+        .and_hms_opt(15, 0, 0)
+        .map(|t| t.and_utc())
+        .unwrap_or_else(|| panic!("time"));
+    let minute = chrono::Duration::minutes(1);
+    let (full, half, none) = (36_268, 16_325, 0);
+    // (policy, when the guest cancels, refund expected), in time order.
+    let cases = [
+        (
+            "strict",
+            booked_at + chrono::Duration::hours(48) - minute,
+            full,
+        ),
+        (
+            "strict",
+            booked_at + chrono::Duration::hours(48) + minute,
+            half,
+        ),
+        (
+            "strict",
+            check_in - chrono::Duration::days(7) - minute,
+            half,
+        ),
+        (
+            "strict",
+            check_in - chrono::Duration::days(7) + minute,
+            none,
+        ),
+        (
+            "moderate",
+            check_in - chrono::Duration::days(5) - minute,
+            full,
+        ),
+        (
+            "moderate",
+            check_in - chrono::Duration::days(5) + minute,
+            half,
+        ),
+        (
+            "flexible",
+            check_in - chrono::Duration::hours(24) - minute,
+            full,
+        ),
+        (
+            "flexible",
+            check_in - chrono::Duration::hours(24) + minute,
+            none,
+        ),
+    ];
+    let mut bookings = Vec::new();
+    for (policy, _, _) in &cases {
+        let property = id(&app
+            .create_property(&host, json!({"cancellation_policy": policy}))
+            .await);
+        let booking = app
+            .book(&guest, &property, &days(20), &days(23))
+            .await
+            .expect(201)
+            .clone();
+        assert_eq!(booking["total"], full);
+        notify(
+            &app,
+            "payment_intent.succeeded",
+            stripe.pay(&intent(&booking)),
+        )
+        .await;
+        bookings.push(booking);
+    }
+    for ((policy, at, expected), booking) in cases.iter().zip(&bookings) {
+        set_clock(&app, *at).await;
+        let guest = app.login(&email(&registered)).await;
+        let cancelled = app
+            .post(
+                &format!("/api/v1/bookings/{}/cancel", id(booking)),
+                Some(&guest),
+                json!({}),
+            )
+            .await
+            .expect(200)
+            .clone();
+        assert_eq!(
+            cancelled["refund"]["amount"], *expected,
+            "{policy} cancelled at {at}: {cancelled}"
+        );
+        let refunded: i64 = stripe
+            .refunds()
+            .iter()
+            .filter(|r| r["payment_intent"] == intent(booking).as_str())
+            .filter_map(|r| r["amount"].as_i64())
+            .sum();
+        assert_eq!(
+            refunded, *expected,
+            "{policy} at {at}: Stripe refunded {refunded}"
+        );
+    }
+    assert_eq!(stripe.refunds().len(), 6);
+    app.assert_ledger_clean().await;
+}
+
+async fn an_intent_created_but_never_recorded_is_found_and_released(
+    app: TestApp,
+    stripe: FakeStripe,
+) {
+    let (host, _, _) = app.register("host").await;
+    let (guest, _, registered) = app.register("guest").await;
+    let property = id(&app.create_property(&host, json!({})).await);
+    let booking = app
+        .book(&guest, &property, &days(10), &days(12))
+        .await
+        .expect(201)
+        .clone();
+    let pi = intent(&booking);
+    // The state a crash between Stripe's answer and our UPDATE leaves: the
+    // hold is committed, the intent exists at Stripe, the booking lacks it.
+    let lost = app
+        .sql(&format!(
+            "UPDATE bookings SET payment_intent_id = NULL, payment_client_secret = NULL, \
+             payment_status = 'pending' WHERE payment_intent_id = '{pi}'"
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(lost, 1);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM bookings WHERE payment_intent_id = '{pi}'"
+        ))
+        .await,
+        0
+    );
+
+    set_clock(&app, chrono::Utc::now() + chrono::Duration::minutes(16)).await;
+    let guest = app.login(&email(&registered)).await;
+    let expired = app.wait_for_status(&guest, &id(&booking), "expired").await;
+    assert_eq!(
+        intent(&expired),
+        pi,
+        "the same intent, found by its idempotency key"
+    );
+    app.wait_for_payment_status(&guest, &id(&booking), "canceled")
+        .await;
+    assert_eq!(stripe.intent(&pi)["status"], "canceled");
+    assert_eq!(stripe.intent_count(), 1, "no second intent");
     app.assert_ledger_clean().await;
 }
