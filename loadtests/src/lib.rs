@@ -74,7 +74,7 @@ pub fn fixture() -> Result<&'static Fixture, Box<TransactionError>> {
         .ok_or_else(|| Box::new(TransactionError::Custom("fixture not prepared".into())))
 }
 
-async fn register(client: &reqwest::Client, base: &str, who: &str) -> Result<String, SetupError> {
+pub async fn register(client: &reqwest::Client, base: &str, who: &str) -> Result<String, SetupError> {
     let response = client
         .post(format!("{base}/api/v1/auth/register"))
         .json(&json!({
@@ -92,7 +92,7 @@ async fn register(client: &reqwest::Client, base: &str, who: &str) -> Result<Str
         .ok_or_else(|| "register answered without an access_token".into())
 }
 
-async fn create_property(
+pub async fn create_property(
     client: &reqwest::Client,
     base: &str,
     token: &str,
