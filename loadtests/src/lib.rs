@@ -74,7 +74,11 @@ pub fn fixture() -> Result<&'static Fixture, Box<TransactionError>> {
         .ok_or_else(|| Box::new(TransactionError::Custom("fixture not prepared".into())))
 }
 
-pub async fn register(client: &reqwest::Client, base: &str, who: &str) -> Result<String, SetupError> {
+pub async fn register(
+    client: &reqwest::Client,
+    base: &str,
+    who: &str,
+) -> Result<String, SetupError> {
     let response = client
         .post(format!("{base}/api/v1/auth/register"))
         .json(&json!({

@@ -7,6 +7,7 @@ mod fake_stripe;
 mod auth;
 mod bad_input;
 mod bookings;
+mod ledger_property;
 mod ops;
 mod payments;
 mod processes;

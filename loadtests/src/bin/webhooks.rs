@@ -102,7 +102,11 @@ async fn main() -> Result<(), SetupError> {
         .await;
     let booked = booked.into_iter().collect::<Result<Vec<_>, _>>()?;
     let expected: i64 = booked.iter().map(host_share).sum();
-    println!("prepared {} unpaid bookings on {} properties", booked.len(), ids.len());
+    println!(
+        "prepared {} unpaid bookings on {} properties",
+        booked.len(),
+        ids.len()
+    );
 
     let started = Instant::now();
     let results: Vec<Result<(u16, Duration), SetupError>> = futures_util::stream::iter(&booked)
@@ -163,7 +167,11 @@ async fn main() -> Result<(), SetupError> {
     println!(
         "ledger: host pending {pending}, expected {expected} from {} captures: {}",
         booked.len(),
-        if pending == expected { "every event posted once" } else { "MISMATCH" }
+        if pending == expected {
+            "every event posted once"
+        } else {
+            "MISMATCH"
+        }
     );
     Ok(())
 }
