@@ -24,7 +24,13 @@ struct Server {
 
 impl Server {
     fn start(database_url: &str) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_innkeep"))
+        Self::start_with(database_url, false)
+    }
+
+    /// With `dev`, the dev endpoints (dev gateway controls) are mounted.
+    fn start_with(database_url: &str, dev: bool) -> Server {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_innkeep"));
+        command
             .arg("serve")
             .env("INNKEEP_BIND", "127.0.0.1:0")
             .env("DATABASE_URL", database_url)
@@ -32,7 +38,13 @@ impl Server {
             .env("RUST_LOG", "info")
             .env("INNKEEP_WORKERS", "2")
             .env_remove("REDIS_URL")
-            .env_remove("INNKEEP_DEV")
+            .env_remove("STRIPE_SECRET_KEY");
+        if dev {
+            command.env("INNKEEP_DEV", "1");
+        } else {
+            command.env_remove("INNKEEP_DEV");
+        }
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -323,4 +335,101 @@ async fn killed_mid_storm_keeps_every_acknowledged_booking(app: TestApp) {
     }
 }
 
-crate::both_stores!(killed_mid_storm_keeps_every_acknowledged_booking);
+crate::both_stores!(
+    killed_mid_storm_keeps_every_acknowledged_booking,
+    a_refund_owed_when_the_server_dies_is_sent_after_restart,
+);
+
+/// The outbox is durable: a refund decided, failing at the gateway, then
+/// the process killed (SIGKILL) is carried out by the next process, once.
+async fn a_refund_owed_when_the_server_dies_is_sent_after_restart(app: TestApp) {
+    let (host, _, _) = app.register("host").await;
+    let (guest, _, _) = app.register("guest").await;
+    let property = id(&app
+        .create_property(&host, json!({"cancellation_policy": "flexible"}))
+        .await);
+    let client = reqwest::Client::new();
+    let first = Server::start_with(&app.database_url, true);
+    let post = |base: String, path: String, token: Option<String>, body: serde_json::Value| {
+        let client = client.clone();
+        async move {
+            let mut req = client.post(format!("{base}{path}")).json(&body);
+            if let Some(t) = token {
+                req = req.bearer_auth(t);
+            }
+            let res = req.send().await.unwrap_or_else(|e| panic!("{path}: {e}"));
+            let status = res.status().as_u16();
+            let body: serde_json::Value = res.json().await.unwrap_or_default();
+            (status, body)
+        }
+    };
+    let (status, booking) = post(
+        first.base.clone(),
+        "/api/v1/bookings".into(),
+        Some(guest.clone()),
+        json!({"property_id": property, "check_in": days(30), "check_out": days(33), "guests": 1}),
+    )
+    .await;
+    assert_eq!(status, 201, "{booking}");
+    let intent = booking["payment"]["payment_intent_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let (status, _) = post(
+        first.base.clone(),
+        format!("/api/v1/dev/payment_intents/{intent}/succeed"),
+        None,
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    // Every gateway call of this process fails from now on.
+    let (status, _) = post(
+        first.base.clone(),
+        "/api/v1/dev/gateway/faults".into(),
+        None,
+        json!({"transient": 1000}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, cancelled) = post(
+        first.base.clone(),
+        format!("/api/v1/bookings/{}/cancel", id(&booking)),
+        Some(guest.clone()),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(cancelled["payment"]["status"], "succeeded", "refund owed");
+    first.kill();
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM payment_jobs WHERE kind = 'refund' AND done_at IS NULL")
+            .await,
+        1
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM dev_refunds").await, 0);
+
+    // A new process (no faults) finds the job and sends the refund once.
+    let second = Server::start_with(&app.database_url, true);
+    let mut refunded = false;
+    for _ in 0..100 {
+        let status = client
+            .get(format!("{}/api/v1/bookings/{}", second.base, id(&booking)))
+            .bearer_auth(&guest)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .json::<serde_json::Value>()
+            .await
+            .unwrap_or_default();
+        if status["payment"]["status"] == "refunded" {
+            refunded = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(refunded, "the refund was never sent after the restart");
+    assert_eq!(app.count("SELECT COUNT(*) FROM dev_refunds").await, 1);
+    drop(second);
+    app.assert_ledger_clean().await;
+}
