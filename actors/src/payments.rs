@@ -16,8 +16,8 @@ use chrono::{DateTime, Utc};
 
 use crate::clock::Clock;
 use crate::ports::{
-    GatewayError, JobOutcome, PaymentGateway, PaymentJob, PaymentJobKind, PaymentJobStore,
-    PortError,
+    CreateIntent, GatewayError, JobOutcome, PaymentGateway, PaymentIntent, PaymentJob,
+    PaymentJobKind, PaymentJobStore, PortError,
 };
 
 /// How often the actor looks for due jobs.
@@ -178,6 +178,35 @@ impl Handler<RunNow> for PaymentsActor {
             run(store.as_ref(), gateway.as_ref(), clock.as_ref(), job)
                 .await
                 .map(Some)
+        })
+    }
+}
+
+/// A gateway call the caller waits for (creating a booking's intent,
+/// capturing on accept): made here too, so this actor is the one place
+/// that talks to the gateway. Idempotent by the request's key.
+#[derive(Debug, Clone)]
+pub enum GatewayCall {
+    CreateIntent(CreateIntent),
+    Capture { intent_id: String, key: String },
+}
+
+#[derive(Message)]
+#[rtype(result = "Result<PaymentIntent, GatewayError>")]
+pub struct Call(pub GatewayCall);
+
+impl Handler<Call> for PaymentsActor {
+    type Result = ResponseFuture<Result<PaymentIntent, GatewayError>>;
+
+    fn handle(&mut self, msg: Call, _: &mut Self::Context) -> Self::Result {
+        let gateway = self.gateway.clone();
+        Box::pin(async move {
+            match msg.0 {
+                GatewayCall::CreateIntent(request) => gateway.create_intent(&request).await,
+                GatewayCall::Capture { intent_id, key } => {
+                    gateway.capture_intent(&intent_id, &key).await
+                }
+            }
         })
     }
 }

@@ -112,11 +112,7 @@ pub async fn create(state: &AppState, guest_id: Uuid, input: CreateBooking) -> A
             )));
         }
     }
-    match state
-        .payments
-        .create_intent(&intent_request(&booking))
-        .await
-    {
+    match payments::outbox::create_intent(state, intent_request(&booking)).await {
         Ok(intent) => {
             state.store.set_payment(booking.id, &intent).await?;
             booking.payment_intent_id = Some(intent.id);
@@ -226,9 +222,7 @@ pub async fn accept(state: &AppState, user: Uuid, id: Uuid) -> AppResult<Booking
     let intent = booking.payment_intent_id.clone().ok_or_else(|| {
         AppError::Internal(anyhow::anyhow!("awaiting_host booking without intent"))
     })?;
-    state
-        .payments
-        .capture_intent(&intent, &format!("booking-{id}-capture"))
+    payments::outbox::capture(state, &intent, &format!("booking-{id}-capture"))
         .await
         .map_err(|e| {
             tracing::error!(booking_id = %id, error = %e, "capture failed");

@@ -5,8 +5,8 @@
 //! backoff; the job's key is the gateway's idempotency key, so no retry
 //! moves money twice.
 
-use innkeep_actors::payments::RunNow;
-use innkeep_actors::ports::{JobOutcome, NewPaymentJob};
+use innkeep_actors::payments::{Call, GatewayCall, RunNow};
+use innkeep_actors::ports::{CreateIntent, GatewayError, JobOutcome, NewPaymentJob, PaymentIntent};
 
 use crate::error::AppResult;
 use crate::state::AppState;
@@ -38,4 +38,37 @@ pub async fn enqueue_and_run(
         .enqueue_payment_job(&job, state.clock.now())
         .await?;
     Ok(run_now(state, &job).await)
+}
+
+/// A gateway call the caller waits for, made by the PaymentsActor.
+async fn call(state: &AppState, call: GatewayCall) -> Result<PaymentIntent, GatewayError> {
+    state
+        .payments_actor
+        .send(Call(call))
+        .await
+        .map_err(|e| GatewayError::Transient(format!("payments actor unreachable: {e}")))?
+}
+
+/// Creates (or, with the same key, finds) a booking's payment intent.
+pub async fn create_intent(
+    state: &AppState,
+    request: CreateIntent,
+) -> Result<PaymentIntent, GatewayError> {
+    call(state, GatewayCall::CreateIntent(request)).await
+}
+
+/// Captures an authorised intent (request to book, on accept).
+pub async fn capture(
+    state: &AppState,
+    intent_id: &str,
+    key: &str,
+) -> Result<PaymentIntent, GatewayError> {
+    call(
+        state,
+        GatewayCall::Capture {
+            intent_id: intent_id.to_owned(),
+            key: key.to_owned(),
+        },
+    )
+    .await
 }
