@@ -109,15 +109,7 @@ async fn capture_and_late_cancellation_move_the_host_balance(app: TestApp) {
     assert_eq!(balance(&app, &guest).await["pending"], 0);
     app.assert_ledger_clean().await;
 
-    let cancelled = app
-        .post(
-            &format!("/api/v1/bookings/{}/cancel", id(&booking)),
-            Some(&guest),
-            json!({}),
-        )
-        .await
-        .expect(200)
-        .clone();
+    let cancelled = app.cancel(&guest, &booking).await;
     // 50 % of subtotal + cleaning; the service fee is kept.
     assert_eq!(
         cancelled["refund"],
@@ -271,15 +263,7 @@ async fn webhooks_are_verified_and_applied_once(app: TestApp) {
 
     // Cancelled a month ahead: a full refund, sent by the gateway; Stripe's
     // charge.refunded confirming it (twice, under two event ids) posts nothing more.
-    let cancelled = app
-        .post(
-            &format!("/api/v1/bookings/{}/cancel", id(&booking)),
-            Some(&guest),
-            json!({}),
-        )
-        .await
-        .expect(200)
-        .clone();
+    let cancelled = app.cancel(&guest, &booking).await;
     assert_eq!(cancelled["refund"]["amount"], booking["total"]);
     for evt in ["evt_refunded_1", "evt_refunded_2"] {
         let refunded = event(
@@ -462,15 +446,7 @@ async fn a_refund_that_times_out_is_retried_until_sent_once(app: TestApp) {
     app.post("/api/v1/dev/gateway/faults", None, json!({"transient": 2}))
         .await
         .expect(200);
-    let cancelled = app
-        .post(
-            &format!("/api/v1/bookings/{}/cancel", id(&booking)),
-            Some(&guest),
-            json!({}),
-        )
-        .await
-        .expect(200)
-        .clone();
+    let cancelled = app.cancel(&guest, &booking).await;
     // Cancelled at once, dates free; the refund is owed, not yet sent.
     assert_eq!(cancelled["status"], "cancelled");
     assert_eq!(cancelled["refund"]["amount"], booking["total"]);
@@ -540,13 +516,7 @@ async fn hosts_are_paid_24_hours_after_check_in(app: TestApp) {
         .clone();
     dev_pay(&app, &cancelled).await;
     // Two days ahead, moderate: half the stay back, the host keeps half its share.
-    app.post(
-        &format!("/api/v1/bookings/{}/cancel", id(&cancelled)),
-        Some(&guest),
-        json!({}),
-    )
-    .await
-    .expect(200);
+    app.cancel(&guest, &cancelled).await;
     assert_eq!(
         balance(&app, &host).await,
         json!({"currency": "EUR", "pending": 31_745 + 15_872, "available": 0, "paid_out": 0})
@@ -574,14 +544,9 @@ async fn hosts_are_paid_24_hours_after_check_in(app: TestApp) {
     // An hour after: both payouts go out, once each.
     set_clock(&app, at(1, 16)).await;
     let host = app.login(&email(&host_registered)).await;
-    let mut paid = Value::Null;
-    for _ in 0..50 {
-        paid = balance(&app, &host).await;
-        if paid["paid_out"] == 31_745 + 15_872 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let paid = app
+        .wait_for_balance(&host, "paid_out", 31_745 + 15_872)
+        .await;
     assert_eq!(
         paid,
         json!({"currency": "EUR", "pending": 0, "available": 0, "paid_out": 31_745 + 15_872})

@@ -109,15 +109,7 @@ async fn instant_book_through_stripe(app: TestApp, stripe: FakeStripe) {
     );
     assert_eq!(balance(&app, &host).await["pending"], 31_745);
 
-    let cancelled = app
-        .post(
-            &format!("/api/v1/bookings/{}/cancel", id(&booking)),
-            Some(&guest),
-            json!({}),
-        )
-        .await
-        .expect(200)
-        .clone();
+    let cancelled = app.cancel(&guest, &booking).await;
     assert_eq!(cancelled["payment"]["status"], "refunded");
     let refunds = stripe.refunds();
     assert_eq!(refunds.len(), 1);
@@ -212,15 +204,7 @@ async fn stripe_failures_are_retried_and_nothing_moves_twice(app: TestApp, strip
     // Stripe answers 500, then does the refund but answers too late.
     stripe.fail_next(&[Fault::ServerError, Fault::Timeout]);
     let posts_before = stripe.posts();
-    let cancelled = app
-        .post(
-            &format!("/api/v1/bookings/{}/cancel", id(&booking)),
-            Some(&guest),
-            json!({}),
-        )
-        .await
-        .expect(200)
-        .clone();
+    let cancelled = app.cancel(&guest, &booking).await;
     assert_eq!(cancelled["status"], "cancelled");
     assert_eq!(
         cancelled["payment"]["status"], "succeeded",
@@ -294,14 +278,7 @@ async fn hosts_are_paid_by_stripe_transfers(app: TestApp, stripe: FakeStripe) {
         .unwrap_or_else(|| panic!("time"));
     set_clock(&app, paid_at).await;
     let host = app.login(&email(&registered)).await;
-    let mut paid = Value::Null;
-    for _ in 0..50 {
-        paid = balance(&app, &host).await;
-        if paid["paid_out"] == 31_745 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let paid = app.wait_for_balance(&host, "paid_out", 31_745).await;
     assert_eq!(paid["paid_out"], 31_745, "{paid}");
     let transfers = stripe.transfers();
     assert_eq!(transfers.len(), 1, "{transfers:?}");
@@ -388,15 +365,7 @@ async fn each_policy_refunds_by_its_deadlines(app: TestApp, stripe: FakeStripe) 
     for ((policy, at, expected), booking) in cases.iter().zip(&bookings) {
         set_clock(&app, *at).await;
         let guest = app.login(&email(&registered)).await;
-        let cancelled = app
-            .post(
-                &format!("/api/v1/bookings/{}/cancel", id(booking)),
-                Some(&guest),
-                json!({}),
-            )
-            .await
-            .expect(200)
-            .clone();
+        let cancelled = app.cancel(&guest, booking).await;
         assert_eq!(
             cancelled["refund"]["amount"], *expected,
             "{policy} cancelled at {at}: {cancelled}"

@@ -472,37 +472,70 @@ impl TestApp {
         .await
     }
 
-    /// Polls the booking until its status is `status` (the sweeps run each second).
-    pub async fn wait_for_status(&self, token: &str, id: &str, status: &str) -> Value {
+    /// Polls the booking (up to 10 s) until `done` holds for it; `what`
+    /// names the wait in the failure.
+    async fn wait_for_booking(
+        &self,
+        token: &str,
+        id: &str,
+        what: &str,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
         for _ in 0..100 {
             let b = self
                 .get(&format!("/api/v1/bookings/{id}"), Some(token))
                 .await
                 .expect(200)
                 .clone();
-            if b["status"] == status {
+            if done(&b) {
                 return b;
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
-        panic!("booking {id} never became {status}");
+        panic!("booking {id} never reached {what}");
+    }
+
+    /// Polls the booking until its status is `status` (the sweeps run each second).
+    pub async fn wait_for_status(&self, token: &str, id: &str, status: &str) -> Value {
+        self.wait_for_booking(token, id, status, |b| b["status"] == status)
+            .await
     }
 
     /// Polls the booking until its payment status is `status` (the outbox
-    /// retries with backoff: up to 10 s).
+    /// retries with backoff).
     pub async fn wait_for_payment_status(&self, token: &str, id: &str, status: &str) -> Value {
+        self.wait_for_booking(token, id, status, |b| b["payment"]["status"] == status)
+            .await
+    }
+
+    /// Polls `GET /users/me/balance` until `field` is `value`; returns the balance.
+    pub async fn wait_for_balance(&self, token: &str, field: &str, value: i64) -> Value {
+        let mut balance = Value::Null;
         for _ in 0..100 {
-            let b = self
-                .get(&format!("/api/v1/bookings/{id}"), Some(token))
+            balance = self
+                .get("/api/v1/users/me/balance", Some(token))
                 .await
                 .expect(200)
                 .clone();
-            if b["payment"]["status"] == status {
-                return b;
+            if balance[field] == value {
+                break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
-        panic!("booking {id}'s payment never became {status}");
+        balance
+    }
+
+    /// `POST /bookings/{id}/cancel` as `token`'s user, expecting 200.
+    pub async fn cancel(&self, token: &str, booking: &Value) -> Value {
+        let id = booking["id"].as_str().unwrap_or_default();
+        self.post(
+            &format!("/api/v1/bookings/{id}/cancel"),
+            Some(token),
+            json!({}),
+        )
+        .await
+        .expect(200)
+        .clone()
     }
 
     pub async fn unavailable(&self, property: &str, from: i64, to: i64) -> Value {
