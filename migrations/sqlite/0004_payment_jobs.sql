@@ -14,6 +14,10 @@ CREATE TABLE payment_jobs (
     last_error  TEXT,
     created_at  TEXT NOT NULL
 );
+-- The payout sweep: stays by check-in among those that may owe a host money.
+CREATE INDEX bookings_payout_idx ON bookings (check_in)
+    WHERE status IN ('confirmed', 'completed', 'cancelled');
+
 -- The actor's poll: jobs not done, by due time.
 CREATE INDEX payment_jobs_due_idx ON payment_jobs (run_at) WHERE done_at IS NULL;
 

@@ -17,6 +17,9 @@ use crate::state::AppState;
 
 pub const SWEEP_EVERY: Duration = Duration::from_secs(1);
 const BATCH: u32 = 500;
+/// How old a hold without a payment intent must be before the sweep looks
+/// its intent up (a booking request records it within its own request).
+const INTENT_GRACE_SECS: i64 = 30;
 
 pub fn spawn(state: web::Data<AppState>) {
     actix_web::rt::spawn(async move {
@@ -46,6 +49,16 @@ pub async fn sweep(state: &AppState) -> AppResult<usize> {
         .await?
     {
         if service::complete(state, booking_id).await?.is_some() {
+            changed += 1;
+        }
+    }
+    // Holds whose intent was created but not recorded (a crash in between):
+    // past a grace period for requests still in flight, find and record it.
+    let grace = state.clock.now() - chrono::Duration::seconds(INTENT_GRACE_SECS);
+    for booking_id in state.store.holds_without_intent(grace, BATCH).await? {
+        if let Some(mut booking) = state.store.booking(booking_id).await?
+            && service::recover_intent(state, &mut booking).await?
+        {
             changed += 1;
         }
     }

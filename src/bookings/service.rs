@@ -293,29 +293,37 @@ fn intent_request(booking: &Booking) -> CreateIntent {
     }
 }
 
+/// Records the intent of a hold that lacks one. The process stopped between
+/// creating the intent and recording it: the same idempotency key finds
+/// that intent (no second one is made), so the guest can still pay it, or
+/// it can be released. `true` if the booking has an intent afterwards.
+pub async fn recover_intent(state: &AppState, booking: &mut Booking) -> AppResult<bool> {
+    if booking.payment_intent_id.is_some() {
+        return Ok(true);
+    }
+    match payments::outbox::create_intent(state, intent_request(booking)).await {
+        Ok(intent) => {
+            state.store.set_payment(booking.id, &intent).await?;
+            tracing::warn!(booking_id = %booking.id, intent_id = %intent.id, "recovered an unrecorded payment intent");
+            booking.payment_intent_id = Some(intent.id);
+            booking.payment_client_secret = intent.client_secret;
+            booking.payment_status = intent.status;
+            Ok(true)
+        }
+        Err(e) => {
+            tracing::warn!(booking_id = %booking.id, error = %e, "recovering an unrecorded payment intent failed; retried next sweep");
+            Ok(false)
+        }
+    }
+}
+
 /// Lets an unpaid hold lapse: `expired`, dates free, intent cancelled.
 pub async fn expire(state: &AppState, booking_id: Uuid) -> AppResult<Option<Booking>> {
     let Some(mut booking) = state.store.booking(booking_id).await? else {
         return Ok(None);
     };
-    if booking.payment_intent_id.is_none() {
-        // The process stopped between creating the intent and recording it:
-        // the same idempotency key finds that intent, so it can be released.
-        match state
-            .payments
-            .create_intent(&intent_request(&booking))
-            .await
-        {
-            Ok(intent) => {
-                state.store.set_payment(booking.id, &intent).await?;
-                tracing::warn!(%booking_id, intent_id = %intent.id, "recovered an unrecorded payment intent");
-                booking.payment_intent_id = Some(intent.id);
-            }
-            Err(e) => {
-                tracing::warn!(%booking_id, error = %e, "looking up an unrecorded payment intent failed")
-            }
-        }
-    }
+    // An intent never recorded is found first, so that it can be released.
+    recover_intent(state, &mut booking).await?;
     let mut t = to(
         &[BookingStatus::PendingPayment],
         BookingStatus::Expired,

@@ -263,6 +263,18 @@ macro_rules! impl_booking_store {
                 .await?)
             }
 
+            async fn holds_without_intent(&self, created_before: DateTime<Utc>, limit: u32) -> StoreResult<Vec<Uuid>> {
+                // Pending holds are few; bookings_expiring_idx covers them.
+                Ok(sqlx::query_scalar(
+                    "SELECT id FROM bookings WHERE status = 'pending_payment' \
+                     AND payment_intent_id IS NULL AND created_at <= $1 ORDER BY created_at LIMIT $2",
+                )
+                .bind(created_before)
+                .bind(i64::from(limit))
+                .fetch_all(self.reader())
+                .await?)
+            }
+
             async fn finished_stays(&self, today: NaiveDate, limit: u32) -> StoreResult<Vec<(Uuid, Uuid)>> {
                 Ok(sqlx::query_as(
                     "SELECT id, property_id FROM bookings WHERE status = 'confirmed' \

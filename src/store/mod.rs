@@ -135,6 +135,13 @@ pub trait BookingStore: Send + Sync + 'static {
     async fn set_payment_status(&self, booking_id: Uuid, status: &str) -> StoreResult<()>;
     /// Unpaid holds whose time is up: (booking id, property id).
     async fn due_holds(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<(Uuid, Uuid)>>;
+    /// Unpaid holds made before `created_before` that never recorded their
+    /// payment intent (the process stopped between creating and recording it).
+    async fn holds_without_intent(
+        &self,
+        created_before: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<Uuid>>;
     /// Confirmed stays checked out by `today`: (booking id, property id).
     async fn finished_stays(&self, today: NaiveDate, limit: u32) -> StoreResult<Vec<(Uuid, Uuid)>>;
 

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::bookings::id;
 use crate::fake_stripe::{FakeStripe, Fault};
-use crate::payments::{balance, deliver, email, event, intent, set_clock, signed_now, status_of};
+use crate::payments::{balance, deliver, email, event, intent, set_clock, status_of};
 use crate::support::{Backend, Options, TestApp, days, spawn_with};
 
 macro_rules! with_fake_stripe {
@@ -58,14 +58,19 @@ where
 
 /// Stripe tells innkeep about the intent, as a signed webhook.
 async fn notify(app: &TestApp, kind: &str, object: Value) {
+    notify_at(app, kind, object, chrono::Utc::now()).await;
+}
+
+/// The same, signed at `at` (the server's clock, when a test has moved it).
+async fn notify_at(app: &TestApp, kind: &str, object: Value, at: chrono::DateTime<chrono::Utc>) {
     let body = event(
         &format!("evt_{}", uuid::Uuid::now_v7().simple()),
         kind,
         object,
     );
-    deliver(app, &body, Some(signed_now(&body)))
-        .await
-        .expect(200);
+    let signature =
+        innkeep::payments::webhook::sign(&body, crate::support::WEBHOOK_SECRET, at.timestamp());
+    deliver(app, &body, Some(signature)).await.expect(200);
 }
 
 async fn instant_book_through_stripe(app: TestApp, stripe: FakeStripe) {
@@ -385,21 +390,9 @@ async fn each_policy_refunds_by_its_deadlines(app: TestApp, stripe: FakeStripe) 
     app.assert_ledger_clean().await;
 }
 
-async fn an_intent_created_but_never_recorded_is_found_and_released(
-    app: TestApp,
-    stripe: FakeStripe,
-) {
-    let (host, _, _) = app.register("host").await;
-    let (guest, _, registered) = app.register("guest").await;
-    let property = id(&app.create_property(&host, json!({})).await);
-    let booking = app
-        .book(&guest, &property, &days(10), &days(12))
-        .await
-        .expect(201)
-        .clone();
-    let pi = intent(&booking);
-    // The state a crash between Stripe's answer and our UPDATE leaves: the
-    // hold is committed, the intent exists at Stripe, the booking lacks it.
+/// The state a crash between Stripe's answer and our UPDATE leaves: the
+/// hold is committed, the intent exists at Stripe, the booking lacks it.
+async fn lose_intent(app: &TestApp, pi: &str) {
     let lost = app
         .sql(&format!(
             "UPDATE bookings SET payment_intent_id = NULL, payment_client_secret = NULL, \
@@ -408,25 +401,60 @@ async fn an_intent_created_but_never_recorded_is_found_and_released(
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(lost, 1);
-    assert_eq!(
-        app.count(&format!(
-            "SELECT COUNT(*) FROM bookings WHERE payment_intent_id = '{pi}'"
-        ))
-        .await,
-        0
-    );
+}
 
-    set_clock(&app, chrono::Utc::now() + chrono::Duration::minutes(16)).await;
+async fn an_intent_created_but_never_recorded_is_found_and_released(
+    app: TestApp,
+    stripe: FakeStripe,
+) {
+    let (host, _, _) = app.register("host").await;
+    let (guest, _, registered) = app.register("guest").await;
+    let property = id(&app.create_property(&host, json!({})).await);
+
+    // Lapsed before anyone noticed: expiry finds the intent and releases it.
+    let lapsed = app
+        .book(&guest, &property, &days(10), &days(12))
+        .await
+        .expect(201)
+        .clone();
+    let pi = intent(&lapsed);
+    lose_intent(&app, &pi).await;
+    let mut clock = chrono::Utc::now() + chrono::Duration::minutes(16);
+    set_clock(&app, clock).await;
     let guest = app.login(&email(&registered)).await;
-    let expired = app.wait_for_status(&guest, &id(&booking), "expired").await;
+    let expired = app.wait_for_status(&guest, &id(&lapsed), "expired").await;
     assert_eq!(
         intent(&expired),
         pi,
         "the same intent, found by its idempotency key"
     );
-    app.wait_for_payment_status(&guest, &id(&booking), "canceled")
+    app.wait_for_payment_status(&guest, &id(&lapsed), "canceled")
         .await;
     assert_eq!(stripe.intent(&pi)["status"], "canceled");
-    assert_eq!(stripe.intent_count(), 1, "no second intent");
+
+    // Still held: the sweep finds the intent and records it, and the guest
+    // pays it. Nothing lost, nothing made twice.
+    let held = app
+        .book(&guest, &property, &days(20), &days(22))
+        .await
+        .expect(201)
+        .clone();
+    let pi = intent(&held);
+    lose_intent(&app, &pi).await;
+    clock += chrono::Duration::minutes(1);
+    set_clock(&app, clock).await;
+    let recovered = app
+        .wait_for_booking(&guest, &id(&held), "a recorded intent", |b| {
+            b["payment"]["payment_intent_id"].is_string()
+        })
+        .await;
+    assert_eq!(intent(&recovered), pi);
+    assert_eq!(
+        recovered["payment"]["client_secret"],
+        format!("{pi}_secret_fake")
+    );
+    notify_at(&app, "payment_intent.succeeded", stripe.pay(&pi), clock).await;
+    assert_eq!(status_of(&app, &guest, &held).await["status"], "confirmed");
+    assert_eq!(stripe.intent_count(), 2, "one intent per booking");
     app.assert_ledger_clean().await;
 }

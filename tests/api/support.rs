@@ -474,7 +474,7 @@ impl TestApp {
 
     /// Polls the booking (up to 10 s) until `done` holds for it; `what`
     /// names the wait in the failure.
-    async fn wait_for_booking(
+    pub async fn wait_for_booking(
         &self,
         token: &str,
         id: &str,
