@@ -14,6 +14,10 @@ CREATE TABLE payment_jobs (
     last_error  TEXT,
     created_at  TEXT NOT NULL
 );
+-- The expiry sweep: requests to book the host has not answered in time
+-- (pending holds use bookings_expiring_idx).
+CREATE INDEX bookings_request_expiring_idx ON bookings (expires_at) WHERE status = 'awaiting_host';
+
 -- The payout sweep: stays by check-in among those that may owe a host money.
 CREATE INDEX bookings_payout_idx ON bookings (check_in)
     WHERE status IN ('confirmed', 'completed', 'cancelled');

@@ -317,15 +317,17 @@ pub async fn recover_intent(state: &AppState, booking: &mut Booking) -> AppResul
     }
 }
 
-/// Lets an unpaid hold lapse: `expired`, dates free, intent cancelled.
+/// Lets an unpaid hold, or an unanswered request to book, lapse: `expired`,
+/// dates free, intent cancelled (the authorisation released).
 pub async fn expire(state: &AppState, booking_id: Uuid) -> AppResult<Option<Booking>> {
     let Some(mut booking) = state.store.booking(booking_id).await? else {
         return Ok(None);
     };
     // An intent never recorded is found first, so that it can be released.
     recover_intent(state, &mut booking).await?;
+    // An unpaid hold, or a request to book the host never answered.
     let mut t = to(
-        &[BookingStatus::PendingPayment],
+        &[BookingStatus::PendingPayment, BookingStatus::AwaitingHost],
         BookingStatus::Expired,
         booking_id,
     );

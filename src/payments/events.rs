@@ -11,6 +11,9 @@ use crate::bookings::service::{to, transition};
 use crate::error::AppResult;
 use crate::state::AppState;
 
+/// How long a host has to accept or decline a request to book.
+pub const HOST_RESPONSE_HOURS: i64 = 24;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PaymentEvent {
     /// `payment_intent.succeeded`: money captured (instant book).
@@ -61,6 +64,11 @@ pub async fn apply(
     t.payment_status = Some(payment_status.into());
     if target == BookingStatus::Confirmed {
         t.postings.push(ledger::capture(&booking));
+    }
+    if target == BookingStatus::AwaitingHost {
+        // The host has this long to answer; then the request expires and
+        // the authorisation is released.
+        t.expires_at = Some(state.clock.now() + chrono::Duration::hours(HOST_RESPONSE_HOURS));
     }
     if let Some(moved) = transition(state, &booking, t).await? {
         return Ok(Some(moved));

@@ -254,7 +254,8 @@ macro_rules! impl_booking_store {
 
             async fn due_holds(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<(Uuid, Uuid)>> {
                 Ok(sqlx::query_as(
-                    "SELECT id, property_id FROM bookings WHERE status = 'pending_payment' \
+                    "SELECT id, property_id FROM bookings \
+                     WHERE status IN ('pending_payment', 'awaiting_host') \
                      AND expires_at <= $1 ORDER BY expires_at LIMIT $2",
                 )
                 .bind(now)

@@ -133,7 +133,8 @@ pub trait BookingStore: Send + Sync + 'static {
         intent: &innkeep_actors::ports::PaymentIntent,
     ) -> StoreResult<()>;
     async fn set_payment_status(&self, booking_id: Uuid, status: &str) -> StoreResult<()>;
-    /// Unpaid holds whose time is up: (booking id, property id).
+    /// Unpaid holds and unanswered requests to book whose time is up:
+    /// (booking id, property id).
     async fn due_holds(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<(Uuid, Uuid)>>;
     /// Unpaid holds made before `created_before` that never recorded their
     /// payment intent (the process stopped between creating and recording it).

@@ -18,6 +18,7 @@ both_stores!(
     the_ledger_is_append_only,
     a_refund_that_times_out_is_retried_until_sent_once,
     hosts_are_paid_24_hours_after_check_in,
+    unanswered_requests_expire_after_a_day,
 );
 
 pub(crate) fn intent(booking: &Value) -> String {
@@ -563,6 +564,63 @@ async fn hosts_are_paid_24_hours_after_check_in(app: TestApp) {
         )
         .await,
         2
+    );
+    app.assert_ledger_clean().await;
+}
+
+async fn unanswered_requests_expire_after_a_day(app: TestApp) {
+    let (host, _, host_registered) = app.register("host").await;
+    let (guest, _, guest_registered) = app.register("guest").await;
+    let property = id(&app
+        .create_property(&host, json!({"instant_book": false}))
+        .await);
+    let request = app
+        .book(&guest, &property, &days(20), &days(23))
+        .await
+        .expect(201)
+        .clone();
+    let paid_at = chrono::Utc::now();
+    let authorised = dev_pay(&app, &request).await;
+    assert_eq!(authorised["booking"]["status"], "awaiting_host");
+    let deadline = authorised["booking"]["expires_at"]
+        .as_str()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .unwrap_or_else(|| panic!("awaiting_host without expires_at: {authorised}"));
+    assert!(
+        (deadline.to_utc() - (paid_at + chrono::Duration::hours(24)))
+            .num_seconds()
+            .abs()
+            < 60
+    );
+
+    // An hour before the day is up, the host could still answer.
+    set_clock(&app, paid_at + chrono::Duration::hours(23)).await;
+    let guest = app.login(&email(&guest_registered)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    assert_eq!(
+        status_of(&app, &guest, &request).await["status"],
+        "awaiting_host"
+    );
+
+    // After it: expired, authorisation released, dates free, too late to accept.
+    set_clock(&app, paid_at + chrono::Duration::hours(25)).await;
+    let guest = app.login(&email(&guest_registered)).await;
+    let host = app.login(&email(&host_registered)).await;
+    let expired = app.wait_for_status(&guest, &id(&request), "expired").await;
+    app.wait_for_payment_status(&guest, &id(&request), "canceled")
+        .await;
+    assert!(expired["refund"].is_null(), "nothing was captured");
+    assert_eq!(app.unavailable(&property, 0, 60).await, json!([]));
+    app.post(
+        &format!("/api/v1/bookings/{}/accept", id(&request)),
+        Some(&host),
+        json!({}),
+    )
+    .await
+    .expect(409);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM ledger_transactions").await,
+        0
     );
     app.assert_ledger_clean().await;
 }
