@@ -234,6 +234,11 @@ pub async fn accept(state: &AppState, user: Uuid, id: Uuid) -> AppResult<Booking
     match transition(state, &booking, t).await? {
         Some(confirmed) => Ok(confirmed),
         None => {
+            let current = state.store.booking(id).await?;
+            if let Some(current) = current.filter(|b| b.status == BookingStatus::Confirmed) {
+                // Stripe's `succeeded` for this capture confirmed it first.
+                return Ok(current);
+            }
             // Captured, but the guest cancelled meanwhile: give it all back.
             payments::ledger::returned_in_full(state, &booking).await?;
             payments::outbox::enqueue_and_run(

@@ -41,12 +41,10 @@ pub async fn apply(
     };
     let id = booking.id;
     let (target, payment_status) = match event {
-        PaymentEvent::Succeeded if booking.instant_book => (BookingStatus::Confirmed, "succeeded"),
-        PaymentEvent::Succeeded => {
-            // Request to book: `succeeded` follows the capture on accept.
-            state.store.set_payment_status(id, "succeeded").await?;
-            return Ok(state.store.booking(id).await?);
-        }
+        // Instant book: paid. Request to book: captured on accept, so this
+        // confirms an accept whose capture went through even if we never
+        // recorded it (the process stopped in between).
+        PaymentEvent::Succeeded => (BookingStatus::Confirmed, "succeeded"),
         PaymentEvent::AmountCapturable => (BookingStatus::AwaitingHost, "requires_capture"),
         PaymentEvent::Failed => (BookingStatus::PaymentFailed, "requires_payment_method"),
         PaymentEvent::Canceled => (BookingStatus::PaymentFailed, "canceled"),
@@ -55,10 +53,10 @@ pub async fn apply(
             return Ok(Some(booking));
         }
     };
-    let from: &[BookingStatus] = if event == PaymentEvent::Canceled {
-        &[BookingStatus::PendingPayment, BookingStatus::AwaitingHost]
-    } else {
-        &[BookingStatus::PendingPayment]
+    let from: &[BookingStatus] = match event {
+        PaymentEvent::Canceled => &[BookingStatus::PendingPayment, BookingStatus::AwaitingHost],
+        PaymentEvent::Succeeded if !booking.instant_book => &[BookingStatus::AwaitingHost],
+        _ => &[BookingStatus::PendingPayment],
     };
     let mut t = to(from, target, id);
     t.payment_status = Some(payment_status.into());

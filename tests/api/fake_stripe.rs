@@ -338,6 +338,19 @@ impl FakeStripe {
         intent.clone()
     }
 
+    /// The intent is captured at Stripe without innkeep hearing back (as
+    /// when innkeep's process stops right after its capture call).
+    pub fn capture_unheard(&self, intent_id: &str) -> Value {
+        let mut books = lock(&self.books);
+        let Some(intent) = books.intents.get_mut(intent_id) else {
+            panic!("no intent {intent_id}");
+        };
+        intent["status"] = json!("succeeded");
+        intent["amount_received"] = intent["amount"].clone();
+        intent["amount_capturable"] = json!(0);
+        intent.clone()
+    }
+
     /// The card is declined.
     pub fn decline(&self, intent_id: &str) -> Value {
         let mut books = lock(&self.books);

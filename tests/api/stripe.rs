@@ -39,6 +39,7 @@ with_fake_stripe!(
     hosts_are_paid_by_stripe_transfers,
     each_policy_refunds_by_its_deadlines,
     an_intent_created_but_never_recorded_is_found_and_released,
+    a_capture_we_never_recorded_is_confirmed_or_returned_by_the_webhook,
 );
 
 async fn run<F, Fut>(backend: Backend, story: F)
@@ -456,5 +457,56 @@ async fn an_intent_created_but_never_recorded_is_found_and_released(
     notify_at(&app, "payment_intent.succeeded", stripe.pay(&pi), clock).await;
     assert_eq!(status_of(&app, &guest, &held).await["status"], "confirmed");
     assert_eq!(stripe.intent_count(), 2, "one intent per booking");
+    app.assert_ledger_clean().await;
+}
+
+async fn a_capture_we_never_recorded_is_confirmed_or_returned_by_the_webhook(
+    app: TestApp,
+    stripe: FakeStripe,
+) {
+    let (host, _, _) = app.register("host").await;
+    let (guest, _, _) = app.register("guest").await;
+    let property = id(&app
+        .create_property(&host, json!({"instant_book": false}))
+        .await);
+    let accepted = app
+        .book(&guest, &property, &days(10), &days(13))
+        .await
+        .expect(201)
+        .clone();
+    let withdrawn = app
+        .book(&guest, &property, &days(20), &days(23))
+        .await
+        .expect(201)
+        .clone();
+    for b in [&accepted, &withdrawn] {
+        notify(
+            &app,
+            "payment_intent.amount_capturable_updated",
+            stripe.pay(&intent(b)),
+        )
+        .await;
+    }
+
+    // The host accepted and Stripe captured, but innkeep stopped before it
+    // recorded the acceptance: Stripe's `succeeded` completes it.
+    let captured = stripe.capture_unheard(&intent(&accepted));
+    notify(&app, "payment_intent.succeeded", captured).await;
+    let confirmed = status_of(&app, &guest, &accepted).await;
+    assert_eq!(confirmed["status"], "confirmed");
+    assert_eq!(balance(&app, &host).await["pending"], 31_745);
+
+    // Captured likewise, but the guest withdrew the request before the
+    // webhook came: the money goes back in full.
+    let captured = stripe.capture_unheard(&intent(&withdrawn));
+    app.cancel(&guest, &withdrawn).await;
+    notify(&app, "payment_intent.succeeded", captured).await;
+    app.wait_for_payment_status(&guest, &id(&withdrawn), "refunded")
+        .await;
+    let refunds = stripe.refunds();
+    assert_eq!(refunds.len(), 1, "{refunds:?}");
+    assert_eq!(refunds[0]["payment_intent"], intent(&withdrawn).as_str());
+    assert_eq!(refunds[0]["amount"], withdrawn["total"]);
+    assert_eq!(balance(&app, &host).await["pending"], 31_745);
     app.assert_ledger_clean().await;
 }
