@@ -42,6 +42,10 @@ pub async fn attempt(
     now: DateTime<Utc>,
 ) -> JobOutcome {
     let result = match (job.kind, job.intent_id.as_deref()) {
+        (PaymentJobKind::Capture, Some(intent)) => gateway
+            .capture_intent(intent, &job.key)
+            .await
+            .map(|intent| intent.id),
         (PaymentJobKind::Refund, Some(intent)) => {
             gateway.refund(intent, job.amount, &job.key).await
         }
@@ -182,13 +186,12 @@ impl Handler<RunNow> for PaymentsActor {
     }
 }
 
-/// A gateway call the caller waits for (creating a booking's intent,
-/// capturing on accept): made here too, so this actor is the one place
-/// that talks to the gateway. Idempotent by the request's key.
+/// A gateway call the caller waits for (creating a booking's intent): made
+/// here too, so this actor is the one place that talks to the gateway.
+/// Idempotent by the request's key.
 #[derive(Debug, Clone)]
 pub enum GatewayCall {
     CreateIntent(CreateIntent),
-    Capture { intent_id: String, key: String },
 }
 
 #[derive(Message)]
@@ -203,9 +206,6 @@ impl Handler<Call> for PaymentsActor {
         Box::pin(async move {
             match msg.0 {
                 GatewayCall::CreateIntent(request) => gateway.create_intent(&request).await,
-                GatewayCall::Capture { intent_id, key } => {
-                    gateway.capture_intent(&intent_id, &key).await
-                }
             }
         })
     }

@@ -157,6 +157,8 @@ pub trait PaymentGateway: Send + Sync + 'static {
 /// asked for it has committed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PaymentJobKind {
+    /// Capture the authorised intent (request to book, on accept).
+    Capture,
     /// Send `amount` back to the guest.
     Refund,
     /// Release the authorisation (or the unpaid intent).
@@ -168,6 +170,7 @@ pub enum PaymentJobKind {
 impl PaymentJobKind {
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::Capture => "capture",
             Self::Refund => "refund",
             Self::CancelIntent => "cancel_intent",
             Self::Payout => "payout",
@@ -176,6 +179,7 @@ impl PaymentJobKind {
 
     pub fn parse(s: &str) -> Option<Self> {
         match s {
+            "capture" => Some(Self::Capture),
             "refund" => Some(Self::Refund),
             "cancel_intent" => Some(Self::CancelIntent),
             "payout" => Some(Self::Payout),
@@ -247,8 +251,9 @@ pub trait PaymentJobStore: Send + Sync + 'static {
         lease_until: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<PaymentJob>, PortError>;
-    /// Leases one job by key if it is due at `now` and not done (to run it
-    /// at once after the decision that recorded it).
+    /// Leases one job by key if it is not done and no attempt is running,
+    /// whatever its backoff says (to run it at once after the decision that
+    /// recorded it, or when the user asks again).
     async fn lease_payment_job(
         &self,
         key: &str,

@@ -6,12 +6,13 @@
 -- and the idempotency key (the job's key) keeps a retry from repeating it.
 CREATE TABLE payment_jobs (
     id          uuid PRIMARY KEY,
-    key         text NOT NULL UNIQUE,             -- booking:<id>:refund|cancel_intent|payout: one job per decision
-    kind        text NOT NULL CHECK (kind IN ('refund', 'cancel_intent', 'payout')),
+    key         text NOT NULL UNIQUE,             -- booking:<id>:capture|refund|cancel_intent|payout: one job per decision
+    kind        text NOT NULL CHECK (kind IN ('capture', 'refund', 'cancel_intent', 'payout')),
     booking_id  uuid NOT NULL REFERENCES bookings (id),
     amount      bigint NOT NULL CHECK (amount >= 0),
     attempts    integer NOT NULL DEFAULT 0,
-    run_at      timestamptz NOT NULL,             -- next attempt (a lease while one runs)
+    run_at      timestamptz NOT NULL,             -- next attempt (after backoff)
+    leased_until timestamptz,                     -- an attempt is running (or died) until then
     done_at     timestamptz,
     outcome     text,                             -- the gateway's id, or why it failed for good
     last_error  text,
@@ -27,6 +28,9 @@ CREATE INDEX bookings_payout_idx ON bookings (check_in)
 
 -- The actor's poll: jobs not done, by due time.
 CREATE INDEX payment_jobs_due_idx ON payment_jobs (run_at) WHERE done_at IS NULL;
+
+-- The sweep's reconciliation of captures done but not yet confirmed.
+CREATE INDEX payment_jobs_captured_idx ON payment_jobs (done_at) WHERE kind = 'capture';
 
 -- The dev gateway's refunds, by idempotency key, as Stripe keeps them.
 CREATE TABLE dev_refunds (

@@ -3,12 +3,13 @@
 -- PaymentsActor. SQLite types as in 0001.
 CREATE TABLE payment_jobs (
     id          BLOB PRIMARY KEY NOT NULL,
-    key         TEXT NOT NULL UNIQUE,             -- booking:<id>:refund|cancel_intent|payout
-    kind        TEXT NOT NULL CHECK (kind IN ('refund', 'cancel_intent', 'payout')),
+    key         TEXT NOT NULL UNIQUE,             -- booking:<id>:capture|refund|cancel_intent|payout
+    kind        TEXT NOT NULL CHECK (kind IN ('capture', 'refund', 'cancel_intent', 'payout')),
     booking_id  BLOB NOT NULL REFERENCES bookings (id),
     amount      INTEGER NOT NULL CHECK (amount >= 0),
     attempts    INTEGER NOT NULL DEFAULT 0,
     run_at      TEXT NOT NULL,
+    leased_until TEXT,
     done_at     TEXT,
     outcome     TEXT,
     last_error  TEXT,
@@ -24,6 +25,9 @@ CREATE INDEX bookings_payout_idx ON bookings (check_in)
 
 -- The actor's poll: jobs not done, by due time.
 CREATE INDEX payment_jobs_due_idx ON payment_jobs (run_at) WHERE done_at IS NULL;
+
+-- The sweep's reconciliation of captures done but not yet confirmed.
+CREATE INDEX payment_jobs_captured_idx ON payment_jobs (done_at) WHERE kind = 'capture';
 
 -- The dev gateway's refunds, by idempotency key.
 CREATE TABLE dev_refunds (

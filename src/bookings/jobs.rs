@@ -62,6 +62,21 @@ pub async fn sweep(state: &AppState) -> AppResult<usize> {
             changed += 1;
         }
     }
+    // Captures that went through without the acceptance being recorded (a
+    // crash, or a retry that succeeded after the host was told 503): the
+    // same path as Stripe's `succeeded` confirms the booking, or returns
+    // the money if the booking has moved on.
+    let recent = state.clock.now() - chrono::Duration::days(1);
+    for intent_id in state.store.captures_unposted(recent, BATCH).await? {
+        tracing::warn!(intent_id, "capture not recorded; reconciling");
+        crate::payments::events::apply(
+            state,
+            &intent_id,
+            crate::payments::events::PaymentEvent::Succeeded,
+        )
+        .await?;
+        changed += 1;
+    }
     let checked_in_by = crate::payments::ledger::payable_from(state.clock.now());
     for booking in state.store.payouts_due(checked_in_by, BATCH).await? {
         let amount = ledger::host_net(&booking, booking.refund_amount.unwrap_or(0));

@@ -8,7 +8,7 @@ use innkeep_actors::CalendarError;
 use innkeep_actors::domain::{Booking, BookingStatus, Canceller, StayDates, refund_amount};
 use innkeep_actors::ledger;
 use innkeep_actors::ports::{
-    CalendarOp, CreateIntent, NewPaymentJob, OpOutcome, PaymentJobKind, Transition,
+    CalendarOp, CreateIntent, JobOutcome, NewPaymentJob, OpOutcome, PaymentJobKind, Transition,
 };
 use uuid::Uuid;
 
@@ -219,15 +219,12 @@ async fn settle(
 /// Host accepts a request to book: capture, then confirm.
 pub async fn accept(state: &AppState, user: Uuid, id: Uuid) -> AppResult<Booking> {
     let booking = host_decision(state, user, id).await?;
-    let intent = booking.payment_intent_id.clone().ok_or_else(|| {
-        AppError::Internal(anyhow::anyhow!("awaiting_host booking without intent"))
-    })?;
-    payments::outbox::capture(state, &intent, &format!("booking-{id}-capture"))
-        .await
-        .map_err(|e| {
-            tracing::error!(booking_id = %id, error = %e, "capture failed");
-            AppError::Unavailable("the payment could not be captured; retry shortly")
-        })?;
+    if booking.payment_intent_id.is_none() {
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "awaiting_host booking without intent"
+        )));
+    }
+    capture(state, &booking).await?;
     let mut t = to(&[BookingStatus::AwaitingHost], BookingStatus::Confirmed, id);
     t.payment_status = Some("succeeded".into());
     t.postings.push(ledger::capture(&booking));
@@ -270,6 +267,41 @@ fn release(booking: &Booking) -> Option<NewPaymentJob> {
         .payment_intent_id
         .as_ref()
         .map(|_| NewPaymentJob::new(PaymentJobKind::CancelIntent, booking.id, 0))
+}
+
+/// Captures the request's authorisation through the outbox: recorded
+/// first, run now; if that fails transiently the PaymentsActor retries it
+/// and the sweep confirms the booking once it goes through.
+async fn capture(state: &AppState, booking: &Booking) -> AppResult<()> {
+    let job = NewPaymentJob::new(PaymentJobKind::Capture, booking.id, booking.total);
+    let outcome = payments::outbox::enqueue_and_run(state, job).await?;
+    match outcome {
+        Some(JobOutcome::Succeeded(_)) => Ok(()),
+        Some(JobOutcome::Failed(reason)) => Err(AppError::conflict(format!(
+            "the payment could not be captured: {reason}"
+        ))),
+        Some(JobOutcome::Retry { error, .. }) => {
+            tracing::warn!(booking_id = %booking.id, error, "capture failed; retrying");
+            Err(AppError::Unavailable(
+                "the payment could not be captured yet; retry shortly",
+            ))
+        }
+        // Not run: done before (an accept that did not get to record it),
+        // or an attempt is running now.
+        None => {
+            let jobs = state.store.payment_jobs_of(booking.id).await?;
+            let captured = jobs
+                .iter()
+                .any(|j| j.kind == "capture" && j.done && j.outcome.as_deref() != Some("failed"));
+            if captured {
+                Ok(())
+            } else {
+                Err(AppError::Unavailable(
+                    "the payment is being captured; retry shortly",
+                ))
+            }
+        }
+    }
 }
 
 async fn host_decision(state: &AppState, user: Uuid, id: Uuid) -> AppResult<Booking> {

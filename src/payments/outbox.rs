@@ -56,19 +56,3 @@ pub async fn create_intent(
 ) -> Result<PaymentIntent, GatewayError> {
     call(state, GatewayCall::CreateIntent(request)).await
 }
-
-/// Captures an authorised intent (request to book, on accept).
-pub async fn capture(
-    state: &AppState,
-    intent_id: &str,
-    key: &str,
-) -> Result<PaymentIntent, GatewayError> {
-    call(
-        state,
-        GatewayCall::Capture {
-            intent_id: intent_id.to_owned(),
-            key: key.to_owned(),
-        },
-    )
-    .await
-}

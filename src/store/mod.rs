@@ -239,6 +239,13 @@ pub trait OutboxStore: Send + Sync + 'static {
     /// and no payout job yet.
     async fn payouts_due(&self, checked_in_by: NaiveDate, limit: u32) -> StoreResult<Vec<Booking>>;
     async fn payment_jobs_of(&self, booking_id: Uuid) -> StoreResult<Vec<PaymentJobRow>>;
+    /// Intents whose capture job succeeded after `done_after` but whose
+    /// booking has no capture in the ledger (the acceptance never recorded).
+    async fn captures_unposted(
+        &self,
+        done_after: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<String>>;
     /// Refunds `amount` of a succeeded dev intent once per `key`; the
     /// refund id, or `None` if the intent cannot be refunded that much.
     async fn dev_refund(

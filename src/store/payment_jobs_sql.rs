@@ -57,21 +57,25 @@ macro_rules! impl_payment_job_store {
             ))
         }
 
-        /// Takes the job `id` if it is still due at `now`: a racing
-        /// process that leased it first has moved `run_at` past `now`.
+        /// Takes the job `id` unless it is done or an attempt holds it (a
+        /// racing process that leased it first has set `leased_until` past
+        /// `now`); unless `any_time`, only if its backoff is over.
         async fn lease_one(
             tx: &mut sqlx::Transaction<'static, $db>,
             id: Uuid,
             now: DateTime<Utc>,
             lease_until: DateTime<Utc>,
+            any_time: bool,
         ) -> Result<Option<innkeep_actors::ports::PaymentJob>, sqlx::Error> {
             let leased = sqlx::query(
-                "UPDATE payment_jobs SET run_at = $2, attempts = attempts + 1 \
-                 WHERE id = $1 AND done_at IS NULL AND run_at <= $3",
+                "UPDATE payment_jobs SET leased_until = $2, attempts = attempts + 1 \
+                 WHERE id = $1 AND done_at IS NULL \
+                 AND (leased_until IS NULL OR leased_until <= $3) AND ($4 OR run_at <= $3)",
             )
             .bind(id)
             .bind(lease_until)
             .bind(now)
+            .bind(any_time)
             .execute(&mut **tx)
             .await?;
             if leased.rows_affected() == 0 {
@@ -97,7 +101,7 @@ macro_rules! impl_payment_job_store {
                 let mut tx = self.begin_write().await.map_err(fail)?;
                 let ids: Vec<Uuid> = sqlx::query_scalar(
                     "SELECT id FROM payment_jobs WHERE done_at IS NULL AND run_at <= $1 \
-                     ORDER BY run_at LIMIT $2",
+                     AND (leased_until IS NULL OR leased_until <= $1) ORDER BY run_at LIMIT $2",
                 )
                 .bind(now)
                 .bind(i64::from(limit))
@@ -106,7 +110,7 @@ macro_rules! impl_payment_job_store {
                 .map_err(fail)?;
                 let mut jobs = Vec::with_capacity(ids.len());
                 for id in ids {
-                    if let Some(job) = lease_one(&mut tx, id, now, lease_until).await.map_err(fail)? {
+                    if let Some(job) = lease_one(&mut tx, id, now, lease_until, false).await.map_err(fail)? {
                         jobs.push(job);
                     }
                 }
@@ -130,7 +134,7 @@ macro_rules! impl_payment_job_store {
                 .await
                 .map_err(fail)?;
                 let job = match id {
-                    Some(id) => lease_one(&mut tx, id, now, lease_until).await.map_err(fail)?,
+                    Some(id) => lease_one(&mut tx, id, now, lease_until, true).await.map_err(fail)?,
                     None => None,
                 };
                 tx.commit().await.map_err(fail)?;
@@ -174,7 +178,7 @@ macro_rules! impl_payment_job_store {
                                 PaymentJobKind::Payout => {
                                     innkeep_actors::ledger::payout(&booking, job.amount)
                                 }
-                                PaymentJobKind::CancelIntent => None,
+                                PaymentJobKind::CancelIntent | PaymentJobKind::Capture => None,
                             };
                             if let Some(posting) = posting {
                                 insert_posting(&mut tx, &posting, now).await.map_err(fail)?;
@@ -185,7 +189,9 @@ macro_rules! impl_payment_job_store {
                                 }
                                 PaymentJobKind::Refund => Some("partially_refunded"),
                                 PaymentJobKind::CancelIntent => Some("canceled"),
-                                PaymentJobKind::Payout => None,
+                                // The acceptance (or Stripe's webhook, or the
+                                // sweep) confirms the booking and posts it.
+                                PaymentJobKind::Capture | PaymentJobKind::Payout => None,
                             };
                             if let Some(status) = status {
                                 sqlx::query("UPDATE bookings SET payment_status = $2 WHERE id = $1")
@@ -212,7 +218,7 @@ macro_rules! impl_payment_job_store {
                     }
                     JobOutcome::Retry { error, retry_at } => {
                         sqlx::query(
-                            "UPDATE payment_jobs SET run_at = $2, last_error = $3 \
+                            "UPDATE payment_jobs SET run_at = $2, leased_until = NULL, last_error = $3 \
                              WHERE id = $1 AND done_at IS NULL",
                         )
                         .bind(job.id)
@@ -261,6 +267,25 @@ macro_rules! impl_payment_job_store {
                     .bind(i64::from(limit))
                     .fetch_all(self.reader())
                     .await?)
+            }
+
+            async fn captures_unposted(
+                &self,
+                done_after: DateTime<Utc>,
+                limit: u32,
+            ) -> StoreResult<Vec<String>> {
+                Ok(sqlx::query_scalar(
+                    "SELECT b.payment_intent_id FROM payment_jobs j JOIN bookings b ON b.id = j.booking_id \
+                     WHERE j.kind = 'capture' AND j.done_at > $1 AND j.outcome <> 'failed' \
+                     AND b.payment_intent_id IS NOT NULL \
+                     AND NOT EXISTS (SELECT 1 FROM ledger_transactions t \
+                                     WHERE t.booking_id = b.id AND t.kind = 'capture') \
+                     ORDER BY j.done_at LIMIT $2",
+                )
+                .bind(done_after)
+                .bind(i64::from(limit))
+                .fetch_all(self.reader())
+                .await?)
             }
 
             async fn payment_jobs_of(

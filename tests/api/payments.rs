@@ -19,6 +19,7 @@ both_stores!(
     a_refund_that_times_out_is_retried_until_sent_once,
     hosts_are_paid_24_hours_after_check_in,
     unanswered_requests_expire_after_a_day,
+    a_capture_retried_after_the_host_left_still_confirms,
 );
 
 pub(crate) fn intent(booking: &Value) -> String {
@@ -622,5 +623,60 @@ async fn unanswered_requests_expire_after_a_day(app: TestApp) {
         app.count("SELECT COUNT(*) FROM ledger_transactions").await,
         0
     );
+    app.assert_ledger_clean().await;
+}
+
+async fn a_capture_retried_after_the_host_left_still_confirms(app: TestApp) {
+    let (host, _, _) = app.register("host").await;
+    let (guest, _, _) = app.register("guest").await;
+    let property = id(&app
+        .create_property(&host, json!({"instant_book": false}))
+        .await);
+    let request = app
+        .book(&guest, &property, &days(20), &days(23))
+        .await
+        .expect(201)
+        .clone();
+    dev_pay(&app, &request).await;
+    // The capture times out; the host is told to retry and walks away.
+    app.post("/api/v1/dev/gateway/faults", None, json!({"transient": 1}))
+        .await
+        .expect(200);
+    app.post(
+        &format!("/api/v1/bookings/{}/accept", id(&request)),
+        Some(&host),
+        json!({}),
+    )
+    .await
+    .expect(503);
+    assert_eq!(
+        status_of(&app, &guest, &request).await["status"],
+        "awaiting_host"
+    );
+    // The outbox retries the capture; the sweep sees it went through and
+    // confirms the booking, capture posted once.
+    let confirmed = app
+        .wait_for_status(&guest, &id(&request), "confirmed")
+        .await;
+    assert_eq!(confirmed["payment"]["status"], "succeeded");
+    assert_eq!(
+        app.count("SELECT CAST(attempts AS BIGINT) FROM payment_jobs WHERE kind = 'capture'")
+            .await,
+        2
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM ledger_transactions WHERE kind = 'capture'")
+            .await,
+        1
+    );
+    assert_eq!(balance(&app, &host).await["pending"], 31_745);
+    // Accepting now is too late, and harmless.
+    app.post(
+        &format!("/api/v1/bookings/{}/accept", id(&request)),
+        Some(&host),
+        json!({}),
+    )
+    .await
+    .expect(409);
     app.assert_ledger_clean().await;
 }
