@@ -50,7 +50,13 @@ pub async fn apply(
         PaymentEvent::Canceled => (BookingStatus::PaymentFailed, "canceled"),
         PaymentEvent::Refunded { amount } => {
             super::ledger::refund_sent(state, &booking, amount).await?;
-            return Ok(Some(booking));
+            let status = if amount >= booking.total {
+                "refunded"
+            } else {
+                "partially_refunded"
+            };
+            state.store.set_payment_status(id, status).await?;
+            return Ok(state.store.booking(id).await?);
         }
     };
     let from: &[BookingStatus] = match event {
@@ -81,7 +87,13 @@ pub async fn apply(
         event,
         PaymentEvent::Succeeded | PaymentEvent::AmountCapturable
     );
-    if !current.status.holds_dates() && money {
+    // A `succeeded` redelivered (under a new event id) for money we took
+    // and accounted for already is old news, whatever happened since.
+    let known = matches!(
+        current.payment_status.as_str(),
+        "succeeded" | "refunded" | "partially_refunded"
+    );
+    if !current.status.holds_dates() && money && !known {
         // Money (or an authorisation) for a booking that no longer holds
         // its dates: never keep it. The ledger records the money came, and
         // the outbox gives it back (retried until the gateway has).

@@ -288,6 +288,22 @@ async fn webhooks_are_verified_and_applied_once(app: TestApp) {
         3
     );
     assert_eq!(balance(&app, &host).await["pending"], 0);
+    // `succeeded` again under a new event id, after all that: old news.
+    let again = event(
+        "evt_succeeded_2",
+        "payment_intent.succeeded",
+        json!({"id": intent(&booking), "object": "payment_intent", "status": "succeeded"}),
+    );
+    deliver(&app, &again, Some(signed_now(&again)))
+        .await
+        .expect(200);
+    let after = status_of(&app, &guest, &booking).await;
+    assert_eq!(after["status"], "cancelled");
+    assert_eq!(after["payment"]["status"], "refunded");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM ledger_transactions").await,
+        3
+    );
 
     // payment_failed on another hold releases its dates.
     let failing = app
@@ -340,6 +356,8 @@ async fn a_payment_after_the_hold_lapsed_is_given_back(app: TestApp) {
     let guest = app.login(&email(&guest_registered)).await;
     let host = app.login(&email(&host_registered)).await;
     app.wait_for_status(&guest, &id(&booking), "expired").await;
+    app.wait_for_payment_status(&guest, &id(&booking), "canceled")
+        .await;
 
     // The card holder's payment reached the processor just before our cancel
     // did, and Stripe's `succeeded` arrives after the expiry (signed on the
