@@ -15,6 +15,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::ready;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -53,6 +54,70 @@ pub struct Unavailable {
 #[rtype(result = "()")]
 pub struct Invalidate;
 
+/// What a calendar's readers may see without a message to its actor: the
+/// unavailable ranges as the actor's memory holds them, republished by the
+/// actor after every change (copy on write; calendars are small). Reads
+/// and refusals of overlapping requests are answered from it; every
+/// accepted change still goes through the actor. Not `ready` while the
+/// actor loads or reloads, when readers ask the actor instead.
+#[derive(Default)]
+pub struct CalendarView {
+    ranges: std::sync::RwLock<Arc<Vec<DateRange>>>,
+    ready: AtomicBool,
+    /// Read since the actor last looked: keeps a calendar that only serves
+    /// reads from passivating.
+    touched: AtomicBool,
+}
+
+impl CalendarView {
+    fn snapshot(&self) -> Option<Arc<Vec<DateRange>>> {
+        if !self.ready.load(Ordering::Acquire) {
+            return None;
+        }
+        self.touched.store(true, Ordering::Relaxed);
+        let ranges = self
+            .ranges
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        Some(ranges.clone())
+    }
+
+    /// The unavailable ranges intersecting `window`, in order; `None` when
+    /// the view is not ready.
+    pub fn unavailable(&self, window: DateRange) -> Option<Vec<DateRange>> {
+        let ranges = self.snapshot()?;
+        let first = ranges.partition_point(|r| r.end <= window.start);
+        Some(
+            ranges[first..]
+                .iter()
+                .take_while(|r| r.start < window.end)
+                .copied()
+                .collect(),
+        )
+    }
+
+    /// Whether `range` overlaps a range of the calendar; `None` when the
+    /// view is not ready.
+    pub fn overlaps(&self, range: DateRange) -> Option<bool> {
+        let ranges = self.snapshot()?;
+        let first = ranges.partition_point(|r| r.end <= range.start);
+        Some(ranges.get(first).is_some_and(|r| r.start < range.end))
+    }
+
+    fn publish(&self, ranges: Vec<DateRange>) {
+        *self
+            .ranges
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(ranges);
+        self.ready.store(true, Ordering::Release);
+    }
+
+    /// Until the next publish, readers ask the actor.
+    pub(crate) fn hide(&self) {
+        self.ready.store(false, Ordering::Release);
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Slot {
     end: NaiveDate,
@@ -69,6 +134,7 @@ pub struct CalendarActor {
     clock: Arc<dyn Clock>,
     registry: Weak<CalendarRegistry>,
     idle_after: Duration,
+    view: Arc<CalendarView>,
     /// Active ranges by start date; they never overlap, so they are also
     /// sorted by end date.
     slots: BTreeMap<NaiveDate, Slot>,
@@ -89,6 +155,7 @@ impl CalendarActor {
         clock: Arc<dyn Clock>,
         registry: Weak<CalendarRegistry>,
         idle_after: Duration,
+        view: Arc<CalendarView>,
     ) -> Self {
         Self {
             property_id,
@@ -96,6 +163,7 @@ impl CalendarActor {
             clock,
             registry,
             idle_after,
+            view,
             slots: BTreeMap::new(),
             starts: HashMap::new(),
             queue: Vec::new(),
@@ -165,6 +233,19 @@ impl CalendarActor {
         out
     }
 
+    /// Shows readers what memory holds now.
+    fn publish(&self) {
+        self.view.publish(
+            self.slots
+                .iter()
+                .map(|(start, slot)| DateRange {
+                    start: *start,
+                    end: slot.end,
+                })
+                .collect(),
+        );
+    }
+
     fn rebuild(&mut self, entries: Vec<CalendarEntry>) {
         self.slots.clear();
         self.starts.clear();
@@ -189,11 +270,13 @@ impl CalendarActor {
                 let _ = queued.reply.send(Ok(OpOutcome::Overlap));
             }
         }
+        self.publish();
     }
 
     /// Reloads from the store; no message is handled until it is done.
     fn reload(&mut self, ctx: &mut Context<Self>) {
         self.stale = false;
+        self.view.hide();
         let store = self.store.clone();
         let property_id = self.property_id;
         let load = async move { store.load_calendar(property_id).await };
@@ -277,7 +360,10 @@ impl CalendarActor {
         ));
     }
 
-    fn is_idle(&self) -> bool {
+    fn is_idle(&mut self) -> bool {
+        if self.view.touched.swap(false, Ordering::Relaxed) {
+            self.last_used = Instant::now();
+        }
         self.queue.is_empty() && !self.committing && self.last_used.elapsed() >= self.idle_after
     }
 }
@@ -328,6 +414,7 @@ impl Handler<Apply> for CalendarActor {
             // Refused from memory: no database round trip.
             return Box::pin(ready(Ok(OpOutcome::Overlap)));
         }
+        self.publish();
         let (reply, answer) = oneshot::channel();
         self.queue.push(Queued { op: msg.0, reply });
         self.flush(ctx);
@@ -349,8 +436,43 @@ impl Handler<Invalidate> for CalendarActor {
 
     fn handle(&mut self, _: Invalidate, ctx: &mut Self::Context) {
         self.stale = true;
+        self.view.hide();
         if !self.committing {
             self.reload(ctx);
         }
+    }
+}
+
+#[cfg(test)]
+mod view_tests {
+    use super::*;
+
+    fn range(from: u32, to: u32) -> DateRange {
+        let day = |d: u32| NaiveDate::from_ymd_opt(2030, 1, d).unwrap_or(NaiveDate::MIN);
+        DateRange {
+            start: day(from),
+            end: day(to),
+        }
+    }
+
+    #[test]
+    fn a_view_answers_only_once_published_and_not_while_hidden() {
+        let view = CalendarView::default();
+        assert_eq!(view.overlaps(range(1, 2)), None);
+        view.publish(vec![range(3, 5), range(8, 10)]);
+        assert_eq!(view.overlaps(range(1, 3)), Some(false), "check-out on check-in day");
+        assert_eq!(view.overlaps(range(4, 6)), Some(true));
+        assert_eq!(view.overlaps(range(5, 8)), Some(false));
+        assert_eq!(view.overlaps(range(7, 9)), Some(true));
+        assert_eq!(view.overlaps(range(1, 20)), Some(true));
+        assert_eq!(view.overlaps(range(10, 12)), Some(false));
+        assert_eq!(
+            view.unavailable(range(4, 9)),
+            Some(vec![range(3, 5), range(8, 10)])
+        );
+        assert_eq!(view.unavailable(range(5, 8)), Some(vec![]));
+        view.hide();
+        assert_eq!(view.unavailable(range(1, 20)), None);
+        assert!(view.touched.load(Ordering::Relaxed), "reads mark the calendar used");
     }
 }

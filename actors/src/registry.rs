@@ -11,13 +11,19 @@ use std::time::Duration;
 use actix::prelude::*;
 use uuid::Uuid;
 
-use crate::calendar::{Apply, CalendarActor, CalendarError, Invalidate, Unavailable};
+use crate::calendar::{Apply, CalendarActor, CalendarError, CalendarView, Invalidate, Unavailable};
 use crate::clock::Clock;
 use crate::domain::DateRange;
 use crate::ports::{CalendarOp, CalendarStore, OpOutcome};
 
+/// A live calendar: its actor, and the view its readers see.
+struct Live {
+    addr: Addr<CalendarActor>,
+    view: Arc<CalendarView>,
+}
+
 pub struct CalendarRegistry {
-    actors: Mutex<HashMap<Uuid, Addr<CalendarActor>>>,
+    actors: Mutex<HashMap<Uuid, Live>>,
     arbiters: Vec<Arbiter>,
     store: Arc<dyn CalendarStore>,
     clock: Arc<dyn Clock>,
@@ -48,31 +54,47 @@ impl CalendarRegistry {
         })
     }
 
-    fn actors(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Addr<CalendarActor>>> {
+    fn actors(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Live>> {
         self.actors
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// The view of the property's calendar, if one is live here.
+    fn view(&self, property_id: Uuid) -> Option<Arc<CalendarView>> {
+        self.actors()
+            .get(&property_id)
+            .filter(|live| live.addr.connected())
+            .map(|live| live.view.clone())
+    }
+
     fn addr(&self, property_id: Uuid) -> Addr<CalendarActor> {
         let mut actors = self.actors();
-        if let Some(addr) = actors.get(&property_id)
-            && addr.connected()
+        if let Some(live) = actors.get(&property_id)
+            && live.addr.connected()
         {
-            return addr.clone();
+            return live.addr.clone();
         }
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         property_id.hash(&mut hasher);
         let arbiter = &self.arbiters[(hasher.finish() as usize) % self.arbiters.len()];
+        let view = Arc::new(CalendarView::default());
         let actor = CalendarActor::new(
             property_id,
             self.store.clone(),
             self.clock.clone(),
             self.this.clone(),
             self.idle_after,
+            view.clone(),
         );
         let addr = CalendarActor::start_in_arbiter(&arbiter.handle(), move |_| actor);
-        actors.insert(property_id, addr.clone());
+        actors.insert(
+            property_id,
+            Live {
+                addr: addr.clone(),
+                view,
+            },
+        );
         addr
     }
 
@@ -81,7 +103,7 @@ impl CalendarRegistry {
         let mut actors = self.actors();
         if actors
             .get(&property_id)
-            .is_some_and(|current| current == addr)
+            .is_some_and(|current| &current.addr == addr)
         {
             actors.remove(&property_id);
         }
@@ -93,6 +115,14 @@ impl CalendarRegistry {
         property_id: Uuid,
         op: CalendarOp,
     ) -> Result<OpOutcome, CalendarError> {
+        // A booking that overlaps what the calendar shows is refused here,
+        // with no message to the actor: the hot path of a popular property.
+        if let CalendarOp::InsertBooking(booking) = &op
+            && let Some(view) = self.view(property_id)
+            && view.overlaps(booking.range()) == Some(true)
+        {
+            return Ok(OpOutcome::Overlap);
+        }
         for _ in 0..RESENDS {
             let addr = self.addr(property_id);
             match addr.send(Apply(op.clone())).await {
@@ -111,6 +141,9 @@ impl CalendarRegistry {
         property_id: Uuid,
         window: DateRange,
     ) -> Result<Vec<DateRange>, CalendarError> {
+        if let Some(ranges) = self.view(property_id).and_then(|v| v.unavailable(window)) {
+            return Ok(ranges);
+        }
         for _ in 0..RESENDS {
             let addr = self.addr(property_id);
             match addr.send(Unavailable { window }).await {
@@ -124,8 +157,9 @@ impl CalendarRegistry {
 
     /// Tells the property's calendar, if it is live here, to reload.
     pub fn invalidate(&self, property_id: Uuid) {
-        if let Some(addr) = self.actors().get(&property_id) {
-            addr.do_send(Invalidate);
+        if let Some(live) = self.actors().get(&property_id) {
+            live.view.hide();
+            live.addr.do_send(Invalidate);
         }
     }
 
