@@ -460,7 +460,11 @@ mod view_tests {
         let view = CalendarView::default();
         assert_eq!(view.overlaps(range(1, 2)), None);
         view.publish(vec![range(3, 5), range(8, 10)]);
-        assert_eq!(view.overlaps(range(1, 3)), Some(false), "check-out on check-in day");
+        assert_eq!(
+            view.overlaps(range(1, 3)),
+            Some(false),
+            "check-out on check-in day"
+        );
         assert_eq!(view.overlaps(range(4, 6)), Some(true));
         assert_eq!(view.overlaps(range(5, 8)), Some(false));
         assert_eq!(view.overlaps(range(7, 9)), Some(true));
@@ -473,6 +477,9 @@ mod view_tests {
         assert_eq!(view.unavailable(range(5, 8)), Some(vec![]));
         view.hide();
         assert_eq!(view.unavailable(range(1, 20)), None);
-        assert!(view.touched.load(Ordering::Relaxed), "reads mark the calendar used");
+        assert!(
+            view.touched.load(Ordering::Relaxed),
+            "reads mark the calendar used"
+        );
     }
 }
