@@ -186,28 +186,19 @@ impl Handler<RunNow> for PaymentsActor {
     }
 }
 
-/// A gateway call the caller waits for (creating a booking's intent): made
-/// here too, so this actor is the one place that talks to the gateway.
-/// Idempotent by the request's key.
-#[derive(Debug, Clone)]
-pub enum GatewayCall {
-    CreateIntent(CreateIntent),
-}
-
+/// Create (or, with the same key, find) a booking's payment intent, for a
+/// caller that waits: made here too, so this actor is the one place that
+/// talks to the gateway.
 #[derive(Message)]
 #[rtype(result = "Result<PaymentIntent, GatewayError>")]
-pub struct Call(pub GatewayCall);
+pub struct CreateIntentNow(pub CreateIntent);
 
-impl Handler<Call> for PaymentsActor {
+impl Handler<CreateIntentNow> for PaymentsActor {
     type Result = ResponseFuture<Result<PaymentIntent, GatewayError>>;
 
-    fn handle(&mut self, msg: Call, _: &mut Self::Context) -> Self::Result {
+    fn handle(&mut self, msg: CreateIntentNow, _: &mut Self::Context) -> Self::Result {
         let gateway = self.gateway.clone();
-        Box::pin(async move {
-            match msg.0 {
-                GatewayCall::CreateIntent(request) => gateway.create_intent(&request).await,
-            }
-        })
+        Box::pin(async move { gateway.create_intent(&msg.0).await })
     }
 }
 

@@ -1,8 +1,9 @@
-//! Time-driven booking changes: unpaid holds lapse at `expires_at`,
-//! confirmed stays complete after check-out, and hosts are paid 24 h after
-//! check-in (a payout job in the outbox, carried out by the PaymentsActor). A sweep reads what is due
-//! from the store each second, so nothing is lost across a restart, and
-//! the injected clock decides what "due" means.
+//! Time-driven booking changes: unpaid holds and unanswered requests lapse
+//! at `expires_at`, confirmed stays complete after check-out, unrecorded
+//! intents and captures are reconciled, and hosts are paid 24 h after
+//! check-in (a payout job in the outbox, carried out by the PaymentsActor).
+//! A sweep reads what is due from the store each second, so nothing is lost
+//! across a restart, and the injected clock decides what "due" means.
 
 use std::time::Duration;
 
@@ -80,9 +81,9 @@ pub async fn sweep(state: &AppState) -> AppResult<usize> {
     let checked_in_by = crate::payments::ledger::payable_from(state.clock.now());
     for booking in state.store.payouts_due(checked_in_by, BATCH).await? {
         let amount = ledger::host_net(&booking, booking.refund_amount.unwrap_or(0));
-        let job = NewPaymentJob::new(PaymentJobKind::Payout, booking.id, amount);
         if amount > 0 {
             tracing::info!(booking_id = %booking.id, amount, "host payout due");
+            let job = NewPaymentJob::new(PaymentJobKind::Payout, booking.id, amount);
             crate::payments::outbox::enqueue_and_run(state, job).await?;
             changed += 1;
         }

@@ -52,12 +52,9 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, AppError
     }))
 }
 
+/// The gateway in use, as the gateway itself says (`stripe` or `dev`).
 pub fn payments_label(state: &AppState) -> &'static str {
-    if state.config.stripe_secret_key.is_some() {
-        "stripe"
-    } else {
-        "dev"
-    }
+    state.payments.provider()
 }
 
 /// Prometheus text format.

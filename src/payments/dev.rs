@@ -55,12 +55,11 @@ impl DevGateway {
         id: &str,
         from: &[&str],
         to: &str,
-        refunded: i64,
     ) -> Result<PaymentIntent, GatewayError> {
         let transient = |e: crate::store::StoreError| GatewayError::Transient(e.to_string());
         let moved = self
             .store
-            .dev_intent_update(id, from, to, refunded)
+            .dev_intent_update(id, from, to)
             .await
             .map_err(transient)?;
         let intent = self
@@ -125,7 +124,7 @@ impl PaymentGateway for DevGateway {
         _key: &str,
     ) -> Result<PaymentIntent, GatewayError> {
         self.fault()?;
-        self.moved(intent_id, &["requires_capture"], "succeeded", 0)
+        self.moved(intent_id, &["requires_capture"], "succeeded")
             .await
     }
 
@@ -143,7 +142,6 @@ impl PaymentGateway for DevGateway {
                 "requires_confirmation",
             ],
             "canceled",
-            0,
         )
         .await
     }

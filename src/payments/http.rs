@@ -39,7 +39,6 @@ async fn settle(state: &AppState, id: &str, paid: bool) -> Result<HttpResponse, 
             id,
             &["requires_payment_method", "requires_confirmation"],
             to,
-            0,
         )
         .await?;
     if !moved && intent.status != to {

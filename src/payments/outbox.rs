@@ -5,7 +5,7 @@
 //! backoff; the job's key is the gateway's idempotency key, so no retry
 //! moves money twice.
 
-use innkeep_actors::payments::{Call, GatewayCall, RunNow};
+use innkeep_actors::payments::{CreateIntentNow, RunNow};
 use innkeep_actors::ports::{CreateIntent, GatewayError, JobOutcome, NewPaymentJob, PaymentIntent};
 
 use crate::error::AppResult;
@@ -40,19 +40,15 @@ pub async fn enqueue_and_run(
     Ok(run_now(state, &job).await)
 }
 
-/// A gateway call the caller waits for, made by the PaymentsActor.
-async fn call(state: &AppState, call: GatewayCall) -> Result<PaymentIntent, GatewayError> {
-    state
-        .payments_actor
-        .send(Call(call))
-        .await
-        .map_err(|e| GatewayError::Transient(format!("payments actor unreachable: {e}")))?
-}
-
-/// Creates (or, with the same key, finds) a booking's payment intent.
+/// Creates (or, with the same key, finds) a booking's payment intent,
+/// through the PaymentsActor.
 pub async fn create_intent(
     state: &AppState,
     request: CreateIntent,
 ) -> Result<PaymentIntent, GatewayError> {
-    call(state, GatewayCall::CreateIntent(request)).await
+    state
+        .payments_actor
+        .send(CreateIntentNow(request))
+        .await
+        .map_err(|e| GatewayError::Transient(format!("payments actor unreachable: {e}")))?
 }

@@ -381,15 +381,13 @@ macro_rules! impl_booking_store {
                 .await?)
             }
 
-            async fn dev_intent_update(&self, id: &str, from: &[&str], to: &str, refunded: i64) -> StoreResult<bool> {
+            async fn dev_intent_update(&self, id: &str, from: &[&str], to: &str) -> StoreResult<bool> {
                 let at = |i: usize| from.get(i).or(from.first()).copied().unwrap_or("");
                 let done = sqlx::query(
-                    "UPDATE dev_payment_intents SET status = $2, amount_refunded = amount_refunded + $3 \
-                     WHERE id = $1 AND status IN ($4, $5, $6)",
+                    "UPDATE dev_payment_intents SET status = $2 WHERE id = $1 AND status IN ($3, $4, $5)",
                 )
                 .bind(id)
                 .bind(to)
-                .bind(refunded)
                 .bind(at(0))
                 .bind(at(1))
                 .bind(at(2))

@@ -166,14 +166,9 @@ pub trait BookingStore: Send + Sync + 'static {
     /// Inserts the intent unless its idempotency key exists; returns the stored one.
     async fn dev_intent_create(&self, intent: &DevIntent) -> StoreResult<DevIntent>;
     async fn dev_intent(&self, id: &str) -> StoreResult<Option<DevIntent>>;
-    /// Moves the intent to `to` if it is in one of `from`, adding `refunded`.
-    async fn dev_intent_update(
-        &self,
-        id: &str,
-        from: &[&str],
-        to: &str,
-        refunded: i64,
-    ) -> StoreResult<bool>;
+    /// Moves the intent to `to` if it is in one of `from` (refunds are
+    /// `dev_refund`'s).
+    async fn dev_intent_update(&self, id: &str, from: &[&str], to: &str) -> StoreResult<bool>;
 }
 
 /// One sum of a host's payable account: by currency, payout or not, and
