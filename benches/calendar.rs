@@ -63,7 +63,7 @@ fn booking(property_id: Uuid, start: i64, nights: i64) -> CalendarOp {
         payment_provider: "dev".into(),
         payment_intent_id: None,
         payment_client_secret: None,
-        payment_status: "pending".into(),
+        payment_status: innkeep_actors::domain::PaymentStatus::Pending,
         refund_amount: None,
     }))
 }

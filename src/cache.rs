@@ -1,7 +1,7 @@
 //! The cache port: Redis when `REDIS_URL` is set (shared by every innkeep
 //! process), otherwise in-process (moka). It holds cached reads and the
 //! fixed-window counters behind rate limits. A cache failure never fails a
-//! request: reads fall through to the store and limits fail open, loudly.
+//! request: reads fall through to the store.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -11,8 +11,6 @@ use anyhow::Context;
 use async_trait::async_trait;
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
-
-use crate::error::{AppError, AppResult};
 
 #[async_trait]
 pub trait Cache: Send + Sync + 'static {
@@ -227,48 +225,6 @@ impl Cache for RedisCache {
 
     async fn reset(&self, key: &str) {
         self.delete(key).await;
-    }
-}
-
-/// Brute-force protection for logins: after `max_failures` failures for one
-/// key within `window`, attempts answer 429 with `Retry-After` until the
-/// window ends.
-pub struct FailureLimiter {
-    cache: Arc<dyn Cache>,
-    max_failures: u64,
-    window: Duration,
-}
-
-impl FailureLimiter {
-    pub fn new(cache: Arc<dyn Cache>, max_failures: u64, window: Duration) -> Self {
-        Self {
-            cache,
-            max_failures,
-            window,
-        }
-    }
-
-    pub async fn check(&self, key: &str) -> AppResult<()> {
-        match self.cache.peek(key).await {
-            Ok(Some((count, secs))) if count >= self.max_failures => Err(AppError::RateLimited {
-                retry_after_secs: secs,
-            }),
-            Ok(_) => Ok(()),
-            Err(e) => {
-                tracing::error!(error = %e, "rate-limit store unreachable; allowing the attempt");
-                Ok(())
-            }
-        }
-    }
-
-    pub async fn record_failure(&self, key: &str) {
-        if let Err(e) = self.cache.hit(key, self.window).await {
-            tracing::error!(error = %e, "rate-limit store unreachable; failure not counted");
-        }
-    }
-
-    pub async fn clear(&self, key: &str) {
-        self.cache.reset(key).await;
     }
 }
 

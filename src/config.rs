@@ -1,25 +1,36 @@
 //! Command line and environment configuration. Every setting is an
-//! environment variable and also a flag, as api.md lists them.
+//! environment variable and also a flag of the subcommands that use it
+//! (`innkeep seed --help` lists only what `seed` reads).
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::store::StoreConfig;
+
 #[derive(Debug, Parser)]
-#[command(name = "innkeep", version, about = "A property-rental backend")]
+#[command(
+    name = "innkeep",
+    version,
+    about = "A property-rental backend",
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// With no subcommand, `innkeep` serves.
     #[command(flatten)]
-    pub config: Config,
+    pub serve: Config,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the HTTP API (the default).
-    Serve,
+    Serve(Box<Config>),
     /// Apply the database migrations and exit.
-    Migrate,
-    /// Fill the database with realistic demo data.
+    Migrate(StoreArgs),
+    /// Fill the database with demo data: hosts, listed properties, blocks.
     Seed {
+        #[command(flatten)]
+        store: StoreArgs,
         /// How many properties to create.
         #[arg(long, default_value_t = 50)]
         properties: u32,
@@ -32,99 +43,120 @@ pub enum Command {
     },
 }
 
-#[derive(Debug, Clone, Copy, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum LedgerCommand {
     /// Verify the whole ledger.
-    Verify,
+    Verify(StoreArgs),
 }
 
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://innkeep.db";
+pub const DEFAULT_DB_POOL: u32 = 16;
+
+/// Where the database is: every subcommand takes these.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// `sqlite://path` (created if missing) or `postgres://…`.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+    /// Database connections in the pool (SQLite: readers; there is one writer).
+    #[arg(long, env = "INNKEEP_DB_POOL", default_value_t = DEFAULT_DB_POOL)]
+    pub db_pool: u32,
+}
+
+impl Default for StoreArgs {
+    fn default() -> Self {
+        Self {
+            database_url: DEFAULT_DATABASE_URL.into(),
+            db_pool: DEFAULT_DB_POOL,
+        }
+    }
+}
+
+impl StoreArgs {
+    pub fn store_config(&self) -> StoreConfig {
+        StoreConfig {
+            database_url: self.database_url.clone(),
+            connections: self.db_pool,
+        }
+    }
+}
+
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+pub const DEFAULT_REDIS_PREFIX: &str = "innkeep:";
+pub const DEFAULT_HOLD_MINUTES: u32 = 15;
+pub const DEFAULT_STRIPE_TIMEOUT_SECS: u64 = 20;
+pub const DEFAULT_CALENDAR_IDLE_SECS: u64 = 300;
+
+/// What `innkeep serve` reads.
 #[derive(Debug, Clone, Args)]
 pub struct Config {
     /// Address to listen on.
-    #[arg(
-        long,
-        env = "INNKEEP_BIND",
-        default_value = "127.0.0.1:8080",
-        global = true
-    )]
+    #[arg(long, env = "INNKEEP_BIND", default_value = DEFAULT_BIND)]
     pub bind: String,
-    /// `sqlite://path` (created if missing) or `postgres://…`.
-    #[arg(
-        long,
-        env = "DATABASE_URL",
-        default_value = "sqlite://innkeep.db",
-        global = true
-    )]
-    pub database_url: String,
+    #[command(flatten)]
+    pub store: StoreArgs,
     /// Redis for cache and rate limits; in-process when unset.
-    #[arg(long, env = "REDIS_URL", global = true)]
+    #[arg(long, env = "REDIS_URL")]
     pub redis_url: Option<String>,
     /// Prefix for every Redis key, so several deployments (or tests) can share one Redis.
-    #[arg(
-        long,
-        env = "INNKEEP_REDIS_PREFIX",
-        default_value = "innkeep:",
-        global = true
-    )]
+    #[arg(long, env = "INNKEEP_REDIS_PREFIX", default_value = DEFAULT_REDIS_PREFIX)]
     pub redis_prefix: String,
     /// HMAC secret for access tokens. Generated and kept beside the SQLite
     /// file when unset; required with PostgreSQL.
-    #[arg(long, env = "JWT_SECRET", hide_env_values = true, global = true)]
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
     /// Minutes an unpaid booking holds its dates.
-    #[arg(
-        long,
-        env = "INNKEEP_HOLD_MINUTES",
-        default_value_t = 15,
-        global = true
-    )]
+    #[arg(long, env = "INNKEEP_HOLD_MINUTES", default_value_t = DEFAULT_HOLD_MINUTES)]
     pub hold_minutes: u32,
     /// `1` mounts the dev endpoints (clock, dev payment intents).
-    #[arg(long, env = "INNKEEP_DEV", default_value = "0", value_parser = clap::builder::BoolishValueParser::new(), global = true)]
+    #[arg(long, env = "INNKEEP_DEV", default_value = "0", value_parser = clap::builder::BoolishValueParser::new())]
     pub dev: bool,
     /// Real Stripe when set; the dev gateway otherwise.
-    #[arg(long, env = "STRIPE_SECRET_KEY", hide_env_values = true, global = true)]
+    #[arg(long, env = "STRIPE_SECRET_KEY", hide_env_values = true)]
     pub stripe_secret_key: Option<String>,
     /// Another Stripe base URL (a local fake in tests).
-    #[arg(long, env = "STRIPE_API_BASE", global = true)]
+    #[arg(long, env = "STRIPE_API_BASE")]
     pub stripe_api_base: Option<String>,
     /// `whsec_…`; webhooks answer 503 while unset.
-    #[arg(
-        long,
-        env = "STRIPE_WEBHOOK_SECRET",
-        hide_env_values = true,
-        global = true
-    )]
+    #[arg(long, env = "STRIPE_WEBHOOK_SECRET", hide_env_values = true)]
     pub stripe_webhook_secret: Option<String>,
     /// Seconds one Stripe API call may take before it counts as a timeout
     /// (the outbox then retries it with the same idempotency key).
-    #[arg(long, env = "STRIPE_TIMEOUT_SECS", default_value_t = 20, global = true)]
+    #[arg(long, env = "STRIPE_TIMEOUT_SECS", default_value_t = DEFAULT_STRIPE_TIMEOUT_SECS)]
     pub stripe_timeout_secs: u64,
-    /// Database connections in the pool.
-    #[arg(long, env = "INNKEEP_DB_POOL", default_value_t = 16, global = true)]
-    pub db_pool: u32,
     /// Seconds a property's calendar stays in memory unused.
-    #[arg(
-        long,
-        env = "INNKEEP_CALENDAR_IDLE_SECS",
-        default_value_t = 300,
-        global = true
-    )]
+    #[arg(long, env = "INNKEEP_CALENDAR_IDLE_SECS", default_value_t = DEFAULT_CALENDAR_IDLE_SECS)]
     pub calendar_idle_secs: u64,
     /// HTTP worker threads (default: one per core).
-    #[arg(long, env = "INNKEEP_WORKERS", global = true)]
+    #[arg(long, env = "INNKEEP_WORKERS")]
     pub workers: Option<usize>,
 }
 
-impl Config {
-    /// A configuration with every default, as `innkeep serve` with an empty
-    /// environment would have it. Tests start from this.
-    pub fn defaults() -> Self {
-        Cli::parse_from(["innkeep"]).config
+impl Default for Config {
+    /// Every default, as `innkeep serve` has it with an empty environment;
+    /// read nothing from the environment (tests start from this).
+    fn default() -> Self {
+        Self {
+            bind: DEFAULT_BIND.into(),
+            store: StoreArgs::default(),
+            redis_url: None,
+            redis_prefix: DEFAULT_REDIS_PREFIX.into(),
+            jwt_secret: None,
+            hold_minutes: DEFAULT_HOLD_MINUTES,
+            dev: false,
+            stripe_secret_key: None,
+            stripe_api_base: None,
+            stripe_webhook_secret: None,
+            stripe_timeout_secs: DEFAULT_STRIPE_TIMEOUT_SECS,
+            calendar_idle_secs: DEFAULT_CALENDAR_IDLE_SECS,
+            workers: None,
+        }
     }
+}
 
+impl Config {
     pub fn is_postgres(&self) -> bool {
-        self.database_url.starts_with("postgres:") || self.database_url.starts_with("postgresql:")
+        crate::store::is_postgres(&self.store.database_url)
     }
 
     /// Empty variables count as unset (`STRIPE_SECRET_KEY=` in a compose file).
@@ -141,5 +173,31 @@ impl Config {
             }
         }
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn each_subcommand_shows_only_its_own_flags() {
+        let mut cli = Cli::command();
+        let seed = cli
+            .find_subcommand_mut("seed")
+            .map(|c| c.render_long_help().to_string())
+            .unwrap_or_default();
+        assert!(seed.contains("--properties") && seed.contains("--database-url"));
+        for foreign in ["--bind", "--redis-url", "--jwt-secret", "--stripe"] {
+            assert!(!seed.contains(foreign), "seed --help shows {foreign}");
+        }
+        let serve = Cli::command().render_long_help().to_string();
+        assert!(serve.contains("--bind") && serve.contains("--redis-url"));
     }
 }

@@ -2,6 +2,8 @@
 //! `http::problem`, GraphQL to its own errors; internal causes are logged
 //! there and never sent to clients.
 
+use innkeep_actors::CalendarError;
+
 use crate::store::StoreError;
 
 #[derive(Debug, Clone, serde::Serialize, PartialEq, Eq)]
@@ -54,6 +56,15 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// The client's doing (a 4xx): an answer worth keeping for a replay,
+    /// unlike a failure of ours.
+    pub fn is_refusal(&self) -> bool {
+        !matches!(
+            self,
+            Self::NotImplemented(_) | Self::Unavailable(_) | Self::Internal(_)
+        )
+    }
+
     pub fn field(field: &str, message: impl ToString) -> Self {
         Self::Validation(vec![FieldError::new(field, message)])
     }
@@ -81,6 +92,15 @@ impl From<StoreError> for AppError {
             }
             StoreError::Conflict(what) => Self::conflict(what),
             StoreError::Other(e) => Self::Internal(e),
+        }
+    }
+}
+
+impl From<CalendarError> for AppError {
+    fn from(err: CalendarError) -> Self {
+        match err {
+            CalendarError::Stopped => Self::Unavailable("the calendar is busy, retry shortly"),
+            CalendarError::Store(e) => Self::Internal(anyhow::anyhow!("calendar store: {e}")),
         }
     }
 }

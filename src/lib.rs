@@ -1,10 +1,16 @@
-//! innkeep: a property-rental backend. This crate is the `innkeep` binary and
-//! its HTTP surface; the booking engine lives in `innkeep-actors`.
+//! innkeep: a property-rental backend. This crate is the `innkeep` binary:
+//! its HTTP surface, its service layer and its stores; the booking engine
+//! (calendar actors, payments actor, ledger rules) is `innkeep-actors`.
 //!
-//! Layers, outside in: `http` (actix-web routes, extractors, problem+json) →
-//! one service module per resource (`auth`, `users`, `properties`) →
-//! `store` (the `Store` trait with PostgreSQL and SQLite backends) and
-//! `cache` (Redis or in-process).
+//! Layers, outside in (each may call only the ones below it):
+//! - `startup`, `http` and each resource's `http` module: routes,
+//!   extractors, problem+json;
+//! - `services`: the service layer assembled once;
+//! - one service per resource: `auth`, `users`, `properties`, `bookings`
+//!   (which calls `payments`, never the other way round), plus
+//!   `idempotency`;
+//! - `store` (traits split by consumer, PostgreSQL and SQLite backends)
+//!   and `cache` (Redis or in-process), and the engine's actors.
 
 pub mod auth;
 pub mod bookings;
@@ -16,8 +22,8 @@ pub mod idempotency;
 pub mod payments;
 pub mod properties;
 pub mod seed;
+pub mod services;
 pub mod startup;
-pub mod state;
 pub mod store;
 pub mod telemetry;
 pub mod users;

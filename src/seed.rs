@@ -1,6 +1,7 @@
-//! `innkeep seed --properties N`: realistic demo data, hosts with properties
+//! `innkeep seed --properties N`: demo data, hosts with listed properties
 //! in several cities and some blocked dates. Runs through the same store
-//! calls as the API, so seeded rows obey the same rules.
+//! calls as the API, so seeded rows obey the same rules. Seeded hosts
+//! cannot sign in; register your own users to book.
 
 use chrono::{Duration, Utc};
 use innkeep_actors::domain::{CancellationPolicy, Currency};
@@ -133,10 +134,6 @@ pub async fn run(store: &dyn Store, properties: u32) -> anyhow::Result<()> {
                 .await?;
         }
     }
-    tracing::info!(
-        hosts,
-        properties,
-        "seeded demo data (bookings come with the booking engine)"
-    );
+    tracing::info!(hosts, properties, "seeded demo data");
     Ok(())
 }

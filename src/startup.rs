@@ -1,5 +1,5 @@
 //! Building the application once, for `main` and the tests alike: open the
-//! store, migrate, assemble the state and routes, bind, serve.
+//! store, migrate, assemble the services and routes, bind, serve.
 
 use std::net::TcpListener;
 
@@ -11,61 +11,44 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::Config;
 use crate::error::AppError;
+use crate::http::metrics::Metrics;
 use crate::http::{self, extract, metrics, openapi, problem};
-use crate::state::AppState;
+use crate::services::Services;
 use crate::store;
 
 pub struct Application {
     port: u16,
     server: Server,
-    state: web::Data<AppState>,
 }
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let config = config.normalised();
-        let store = store::connect(&config).await?;
+        let store = store::connect(&config.store.store_config()).await?;
         store.migrate().await?;
         let listener =
             TcpListener::bind(&config.bind).with_context(|| format!("binding {}", config.bind))?;
         let port = listener.local_addr()?.port();
-        let state = web::Data::new(AppState::build(config, store).await?);
-        let server = serve(listener, state.clone())?;
-        let calendars = state.calendars.clone();
-        let properties = state.properties.clone();
-        state
-            .store
-            .watch_calendars(std::sync::Arc::new(move |property_id| {
-                calendars.invalidate(property_id);
-                properties.invalidate(&property_id);
-            }))
-            .await?;
-        crate::bookings::jobs::spawn(state.clone());
+        let services = web::Data::new(Services::build(&config, store).await?);
+        let server = serve(listener, services.clone(), &config)?;
+        services.start_background().await?;
         tracing::info!(
-            address = %format!("{}", state.config.bind),
+            address = %config.bind,
             port,
-            store = state.store.backend(),
-            cache = state.cache.backend(),
-            payments = http::ops::payments_label(&state),
-            dev = state.config.dev,
+            store = services.store_backend(),
+            cache = services.cache_backend(),
+            payments = services.payments_provider(),
+            dev = config.dev,
             "innkeep listening"
         );
-        if http::ops::payments_label(&state) == "dev" {
+        if services.payments_provider() == "dev" {
             tracing::warn!("payments use the DEV gateway: recorded locally, no money moves");
         }
-        Ok(Self {
-            port,
-            server,
-            state,
-        })
+        Ok(Self { port, server })
     }
 
     pub fn port(&self) -> u16 {
         self.port
-    }
-
-    pub fn state(&self) -> web::Data<AppState> {
-        self.state.clone()
     }
 
     pub fn server(&self) -> &Server {
@@ -78,13 +61,18 @@ impl Application {
     }
 }
 
-fn serve(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Server> {
-    let doc = openapi::document(http::ops::payments_label(&state));
-    let workers = state.config.workers;
-    let dev = state.config.dev;
+fn serve(
+    listener: TcpListener,
+    services: web::Data<Services>,
+    config: &Config,
+) -> anyhow::Result<Server> {
+    let doc = openapi::document(services.payments_provider());
+    let metrics = web::Data::new(Metrics::new()?);
+    let dev = config.dev;
     let mut server = HttpServer::new(move || {
         App::new()
-            .app_data(state.clone())
+            .app_data(services.clone())
+            .app_data(metrics.clone())
             .app_data(extract::path_config())
             .wrap(ErrorHandlers::new().default_handler(problem::ensure_problem))
             .wrap(from_fn(metrics::track))
@@ -106,7 +94,7 @@ fn serve(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Se
     })
     .shutdown_timeout(30)
     .listen(listener)?;
-    if let Some(n) = workers {
+    if let Some(n) = config.workers {
         server = server.workers(n);
     }
     Ok(server.run())

@@ -1,6 +1,7 @@
 //! The innkeep booking engine: domain types (money, stay dates, prices,
-//! cancellation policies), the injected clock, and (in later slices) the
-//! per-property calendar actors, the payments actor and the ledger.
+//! cancellation policies, refunds), the injected clock, the per-property
+//! calendar actors and their registry, the payments actor that carries out
+//! the outbox, and the ledger's postings and checks.
 //!
 //! Nothing in this crate knows about HTTP: the web layer calls into it, and it
 //! reaches storage and payment providers only through the traits in `ports`.
@@ -11,9 +12,7 @@ pub mod domain;
 pub mod ledger;
 pub mod payments;
 pub mod ports;
-pub mod registry;
 
-pub use calendar::{CalendarActor, CalendarError};
+pub use calendar::{CalendarActor, CalendarError, CalendarRegistry};
 pub use clock::{Clock, DevClock, SystemClock};
 pub use payments::PaymentsActor;
-pub use registry::CalendarRegistry;

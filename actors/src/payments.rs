@@ -15,8 +15,10 @@ use actix::prelude::*;
 use chrono::{DateTime, Utc};
 
 use crate::clock::Clock;
+use crate::domain::PaymentStatus;
+use crate::ledger;
 use crate::ports::{
-    CreateIntent, GatewayError, JobOutcome, PaymentGateway, PaymentIntent, PaymentJob,
+    CreateIntent, GatewayError, JobEffects, JobOutcome, PaymentGateway, PaymentIntent, PaymentJob,
     PaymentJobKind, PaymentJobStore, PortError,
 };
 
@@ -76,6 +78,33 @@ pub async fn attempt(
     }
 }
 
+/// What a job that went through means: a refund sent leaves the processor
+/// (and the payment is refunded, in full or in part), a released intent is
+/// canceled, a payout leaves for the host. A capture changes nothing here:
+/// the acceptance (or Stripe's `succeeded`, or the sweep) confirms the
+/// booking and posts the capture.
+pub fn effects(job: &PaymentJob) -> JobEffects {
+    match job.kind {
+        PaymentJobKind::Refund => JobEffects {
+            posting: ledger::refund_sent(job.parties(), job.amount),
+            payment_status: Some(if job.amount >= job.booking_total {
+                PaymentStatus::Refunded
+            } else {
+                PaymentStatus::PartiallyRefunded
+            }),
+        },
+        PaymentJobKind::CancelIntent => JobEffects {
+            posting: None,
+            payment_status: Some(PaymentStatus::Canceled),
+        },
+        PaymentJobKind::Payout => JobEffects {
+            posting: ledger::payout(job.parties(), job.amount),
+            payment_status: None,
+        },
+        PaymentJobKind::Capture => JobEffects::default(),
+    }
+}
+
 /// Runs `job` and records its outcome; returns the outcome.
 async fn run(
     store: &dyn PaymentJobStore,
@@ -95,8 +124,12 @@ async fn run(
             tracing::warn!(key = %job.key, error, %retry_at, attempts = job.attempts + 1, "payment job will be retried")
         }
     }
+    let effects = match &outcome {
+        JobOutcome::Succeeded(_) => effects(&job),
+        _ => JobEffects::default(),
+    };
     store
-        .finish_payment_job(&job, &outcome, clock.now())
+        .finish_payment_job(&job, &outcome, &effects, clock.now())
         .await?;
     Ok(outcome)
 }

@@ -6,9 +6,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
-use crate::domain::{Booking, BookingStatus, Currency, DateRange};
-use crate::ledger::Posting;
+use crate::domain::{Booking, BookingStatus, Currency, DateRange, PaymentStatus};
+use crate::ledger::{Parties, Posting};
 
+/// What holds an unavailable range: a booking (or hold), or a host's block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EntryKind {
     Block,
@@ -41,7 +42,7 @@ pub struct Transition {
     pub to: BookingStatus,
     /// The new `expires_at` (`None` clears it).
     pub expires_at: Option<DateTime<Utc>>,
-    pub payment_status: Option<String>,
+    pub payment_status: Option<PaymentStatus>,
     pub refund_amount: Option<i64>,
     /// Ledger transactions to post in the same database transaction, only
     /// if the change applies (each posts at most once, by its key).
@@ -96,7 +97,7 @@ pub trait CalendarStore: Send + Sync + 'static {
 pub struct PaymentIntent {
     pub id: String,
     pub client_secret: Option<String>,
-    pub status: String,
+    pub status: PaymentStatus,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -223,6 +224,28 @@ pub struct PaymentJob {
     pub intent_id: Option<String>,
     pub host_id: Uuid,
     pub currency: Currency,
+    /// The booking's total, to tell a full refund from a partial one.
+    pub booking_total: i64,
+}
+
+impl PaymentJob {
+    pub fn parties(&self) -> Parties {
+        Parties {
+            booking_id: self.booking_id,
+            host_id: self.host_id,
+            currency: self.currency,
+        }
+    }
+}
+
+/// What a job that went through means for the books and for its booking's
+/// payment status, decided by the engine (`payments::effects`); the store
+/// persists it in the transaction that marks the job done, only if that
+/// transaction is the one that does.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JobEffects {
+    pub posting: Option<Posting>,
+    pub payment_status: Option<PaymentStatus>,
 }
 
 /// What became of one attempt.
@@ -260,12 +283,13 @@ pub trait PaymentJobStore: Send + Sync + 'static {
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
     ) -> Result<Option<PaymentJob>, PortError>;
-    /// Records the outcome. For a success, in the same transaction, what it
-    /// means for the books: a refund sent, an intent released, a payout made.
+    /// Records the outcome; for a success, `effects` in the same
+    /// transaction (a refund sent, an intent released, a payout made).
     async fn finish_payment_job(
         &self,
         job: &PaymentJob,
         outcome: &JobOutcome,
+        effects: &JobEffects,
         now: DateTime<Utc>,
     ) -> Result<(), PortError>;
 }

@@ -2,10 +2,10 @@
 
 use actix_web::{HttpResponse, post, web};
 
-use super::service::{self, AuthResponse, LoginInput, RefreshInput, RegisterInput};
+use super::service::{AuthResponse, LoginInput, RefreshInput, RegisterInput};
 use crate::error::AppError;
 use crate::http::extract::{ApiJson, AuthUser};
-use crate::state::AppState;
+use crate::services::Services;
 
 /// Create an account and sign in.
 #[utoipa::path(tag = "auth", request_body = RegisterInput, responses(
@@ -14,10 +14,10 @@ use crate::state::AppState;
     (status = 422, description = "invalid input")))]
 #[post("/auth/register")]
 pub async fn register(
-    state: web::Data<AppState>,
+    svc: web::Data<Services>,
     body: ApiJson<RegisterInput>,
 ) -> Result<HttpResponse, AppError> {
-    let auth = service::register(&state, body.into_inner()).await?;
+    let auth = svc.auth.register(body.into_inner()).await?;
     Ok(HttpResponse::Created().json(auth))
 }
 
@@ -28,10 +28,10 @@ pub async fn register(
     (status = 429, description = "too many failed attempts; see Retry-After")))]
 #[post("/auth/login")]
 pub async fn login(
-    state: web::Data<AppState>,
+    svc: web::Data<Services>,
     body: ApiJson<LoginInput>,
 ) -> Result<HttpResponse, AppError> {
-    let auth = service::login(&state, body.into_inner()).await?;
+    let auth = svc.auth.login(body.into_inner()).await?;
     Ok(HttpResponse::Ok().json(auth))
 }
 
@@ -42,17 +42,17 @@ pub async fn login(
     (status = 401, description = "unknown, expired, revoked or reused token")))]
 #[post("/auth/refresh")]
 pub async fn refresh(
-    state: web::Data<AppState>,
+    svc: web::Data<Services>,
     body: ApiJson<RefreshInput>,
 ) -> Result<HttpResponse, AppError> {
-    let auth = service::refresh(&state, body.into_inner()).await?;
+    let auth = svc.auth.refresh(body.into_inner()).await?;
     Ok(HttpResponse::Ok().json(auth))
 }
 
 /// Revoke the refresh tokens of this login.
 #[utoipa::path(tag = "auth", security(("bearer" = [])), responses((status = 204)))]
 #[post("/auth/logout")]
-pub async fn logout(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, AppError> {
-    service::logout(&state, user.session).await?;
+pub async fn logout(svc: web::Data<Services>, user: AuthUser) -> Result<HttpResponse, AppError> {
+    svc.auth.logout(user.session).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -3,8 +3,10 @@
 //! family), plus the brute-force limit on logins.
 
 pub mod http;
+pub mod limits;
 pub mod password;
 pub mod service;
 pub mod tokens;
 
+pub use service::AuthService;
 pub use tokens::TokenService;

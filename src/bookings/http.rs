@@ -1,18 +1,17 @@
 //! `/api/v1/bookings…` routes.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use innkeep_actors::domain::BookingStatus;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::service;
 use super::{BookingPage, BookingView, CreateBooking};
 use crate::error::{AppError, Validator};
 use crate::http::extract::{ApiJson, ApiQuery, AuthUser};
-use crate::idempotency::{self, Stored};
-use crate::state::AppState;
+use crate::http::idempotent;
+use crate::idempotency::Stored;
+use crate::services::Services;
 use crate::store::BookingQuery;
 
 /// Hold dates and start paying. Send `Idempotency-Key` to retry safely.
@@ -24,7 +23,7 @@ use crate::store::BookingQuery;
         (status = 422, description = "invalid dates or guests, or a reused key")))]
 #[post("/bookings")]
 pub async fn create(
-    state: web::Data<AppState>,
+    svc: web::Data<Services>,
     user: AuthUser,
     req: HttpRequest,
     body: ApiJson<CreateBooking>,
@@ -32,16 +31,10 @@ pub async fn create(
     let input = body.into_inner();
     let fingerprint =
         serde_json::to_vec(&("POST /bookings", &input)).map_err(anyhow::Error::from)?;
-    idempotency::once(
-        &state,
-        user.id,
-        idempotency::key(&req)?,
-        &fingerprint,
-        || async {
-            let booking = service::create(&state, user.id, input).await?;
-            Stored::json(StatusCode::CREATED, &BookingView::of(&booking, user.id))
-        },
-    )
+    idempotent::once(&svc, &req, user.id, &fingerprint, || async {
+        let booking = svc.bookings.create(user.id, input).await?;
+        Stored::json(201, &BookingView::of(&booking, user.id))
+    })
     .await
 }
 
@@ -62,7 +55,7 @@ pub struct ListParams {
     responses((status = 200, body = BookingPage)))]
 #[get("/bookings")]
 pub async fn list(
-    state: web::Data<AppState>,
+    svc: web::Data<Services>,
     user: AuthUser,
     params: ApiQuery<ListParams>,
 ) -> Result<HttpResponse, AppError> {
@@ -93,17 +86,16 @@ pub async fn list(
         None => 20,
     };
     v.finish()?;
-    let (rows, next) = service::list(
-        &state,
-        BookingQuery {
+    let (rows, next) = svc
+        .bookings
+        .list(BookingQuery {
             user_id: user.id,
             as_host,
             status,
             cursor,
             limit,
-        },
-    )
-    .await?;
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(BookingPage {
         data: rows.iter().map(|b| BookingView::of(b, user.id)).collect(),
         next_cursor: next.map(|id| id.to_string()),
@@ -115,11 +107,11 @@ pub async fn list(
     responses((status = 200, body = BookingView), (status = 404, description = "unknown, or not yours")))]
 #[get("/bookings/{id}")]
 pub async fn get(
-    state: web::Data<AppState>,
+    svc: web::Data<Services>,
     user: AuthUser,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    let booking = service::visible(&state, user.id, *id).await?;
+    let booking = svc.bookings.visible(user.id, *id).await?;
     Ok(HttpResponse::Ok().json(BookingView::of(&booking, user.id)))
 }
 
@@ -129,23 +121,17 @@ pub async fn get(
     responses((status = 200, body = BookingView), (status = 409, description = "not cancellable")))]
 #[post("/bookings/{id}/cancel")]
 pub async fn cancel(
-    state: web::Data<AppState>,
+    svc: web::Data<Services>,
     user: AuthUser,
     req: HttpRequest,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
     let id = *id;
     let fingerprint = format!("POST /bookings/{id}/cancel").into_bytes();
-    idempotency::once(
-        &state,
-        user.id,
-        idempotency::key(&req)?,
-        &fingerprint,
-        || async {
-            let booking = service::cancel(&state, user.id, id).await?;
-            Stored::json(StatusCode::OK, &BookingView::of(&booking, user.id))
-        },
-    )
+    idempotent::once(&svc, &req, user.id, &fingerprint, || async {
+        let booking = svc.bookings.cancel(user.id, id).await?;
+        Stored::json(200, &BookingView::of(&booking, user.id))
+    })
     .await
 }
 
@@ -154,11 +140,11 @@ pub async fn cancel(
     responses((status = 200, body = BookingView), (status = 409, description = "not awaiting_host")))]
 #[post("/bookings/{id}/accept")]
 pub async fn accept(
-    state: web::Data<AppState>,
+    svc: web::Data<Services>,
     user: AuthUser,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    let booking = service::accept(&state, user.id, *id).await?;
+    let booking = svc.bookings.accept(user.id, *id).await?;
     Ok(HttpResponse::Ok().json(BookingView::of(&booking, user.id)))
 }
 
@@ -167,10 +153,10 @@ pub async fn accept(
     responses((status = 200, body = BookingView), (status = 409, description = "not awaiting_host")))]
 #[post("/bookings/{id}/decline")]
 pub async fn decline(
-    state: web::Data<AppState>,
+    svc: web::Data<Services>,
     user: AuthUser,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    let booking = service::decline(&state, user.id, *id).await?;
+    let booking = svc.bookings.decline(user.id, *id).await?;
     Ok(HttpResponse::Ok().json(BookingView::of(&booking, user.id)))
 }

@@ -1,10 +1,14 @@
 //! Bookings: holding dates through the property's calendar actor, the
-//! booking lifecycle (pay, accept, decline, cancel, expire, complete) and
-//! the background sweeps that move time-driven states.
+//! booking lifecycle (pay, accept, decline, cancel, expire, complete), what
+//! payment events do to a booking (`events`) and the background sweep that
+//! moves time-driven states (`sweep`).
 
+pub mod events;
 pub mod http;
-pub mod jobs;
 pub mod service;
+pub mod sweep;
+
+pub use service::BookingService;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use innkeep_actors::domain::Booking;
@@ -91,7 +95,7 @@ impl BookingView {
                     .payment_client_secret
                     .clone()
                     .filter(|_| viewer == b.guest_id),
-                status: b.payment_status.clone(),
+                status: b.payment_status.as_str().to_owned(),
             },
             refund: b.refund_amount.map(|amount| RefundView {
                 amount,

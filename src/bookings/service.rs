@@ -1,51 +1,44 @@
-//! The booking service, shared by REST and (later) GraphQL. Every change of
-//! a booking's state goes through its property's calendar actor, so changes
+//! The booking service, shared by REST and GraphQL. Every change of a
+//! booking's state goes through its property's calendar actor, so changes
 //! to one property are serialised and each is applied only from the states
-//! it expects.
+//! it expects. Gateway calls go through the payments outbox.
+
+use std::sync::Arc;
 
 use chrono::Duration;
-use innkeep_actors::CalendarError;
-use innkeep_actors::domain::{Booking, BookingStatus, Canceller, StayDates, refund_amount};
+use innkeep_actors::domain::{
+    Booking, BookingStatus, Canceller, PaymentStatus, StayDates, refund_amount,
+};
 use innkeep_actors::ledger;
 use innkeep_actors::ports::{
     CalendarOp, CreateIntent, JobOutcome, NewPaymentJob, OpOutcome, PaymentJobKind, Transition,
 };
+use innkeep_actors::{CalendarRegistry, Clock};
 use uuid::Uuid;
 
 use super::CreateBooking;
 use crate::error::{AppError, AppResult};
-use crate::payments;
-use crate::properties;
-use crate::state::AppState;
-use crate::store::BookingQuery;
+use crate::payments::ledger::Ledger;
+use crate::payments::outbox::Outbox;
+use crate::properties::PropertyService;
+use crate::properties::service::price;
+use crate::store::{BookingQuery, BookingStore};
 
-impl From<CalendarError> for AppError {
-    fn from(err: CalendarError) -> Self {
-        match err {
-            CalendarError::Stopped => Self::Unavailable("the calendar is busy, retry shortly"),
-            CalendarError::Store(e) => Self::Internal(anyhow::anyhow!("calendar store: {e}")),
-        }
-    }
+#[derive(Clone)]
+pub struct BookingService {
+    pub(super) store: Arc<dyn BookingStore>,
+    properties: PropertyService,
+    calendars: Arc<CalendarRegistry>,
+    pub(super) outbox: Outbox,
+    pub(super) ledger: Ledger,
+    pub(super) clock: Arc<dyn Clock>,
+    /// How long an unpaid booking holds its dates.
+    hold: Duration,
 }
 
-/// Applies a transition through the calendar; `None` if the booking was no
-/// longer in one of `from` (someone else moved it first).
-pub async fn transition(
-    state: &AppState,
-    booking: &Booking,
-    t: Transition,
-) -> AppResult<Option<Booking>> {
-    match state
-        .calendars
-        .apply(booking.property_id, CalendarOp::Transition(t))
-        .await?
-    {
-        OpOutcome::Applied(Some(updated)) => Ok(Some(*updated)),
-        OpOutcome::Applied(None) | OpOutcome::NotApplied | OpOutcome::Overlap => Ok(None),
-    }
-}
-
-pub fn to(from: &[BookingStatus], to: BookingStatus, booking_id: Uuid) -> Transition {
+/// A transition of `booking_id` from any of `from` to `to`, with nothing
+/// else attached yet.
+pub(super) fn to(from: &[BookingStatus], to: BookingStatus, booking_id: Uuid) -> Transition {
     Transition {
         booking_id,
         from: from.to_vec(),
@@ -58,264 +51,12 @@ pub fn to(from: &[BookingStatus], to: BookingStatus, booking_id: Uuid) -> Transi
     }
 }
 
-pub async fn create(state: &AppState, guest_id: Uuid, input: CreateBooking) -> AppResult<Booking> {
-    let property = properties::service::listed(state, input.property_id).await?;
-    if property.host_id == guest_id {
-        return Err(AppError::Forbidden("hosts cannot book their own property"));
-    }
-    let now = state.clock.now();
-    let stay = StayDates::parse(input.check_in, input.check_out, state.clock.today())
-        .map_err(|e| AppError::field("check_in", e))?;
-    let price = properties::service::price(&property, &stay, input.guests)?;
-    let mut booking = Booking {
-        id: Uuid::now_v7(),
-        property_id: property.id,
-        guest_id,
-        host_id: property.host_id,
-        check_in: stay.check_in(),
-        check_out: stay.check_out(),
-        guests: input.guests,
-        status: BookingStatus::PendingPayment,
-        nights: i32::try_from(price.nights).unwrap_or(i32::MAX),
-        subtotal: price.subtotal,
-        cleaning_fee: price.cleaning_fee,
-        service_fee: price.service_fee,
-        total: price.total,
-        host_payout: price.host_payout,
-        currency: price.currency,
-        instant_book: property.instant_book,
-        cancellation_policy: property.cancellation_policy,
-        created_at: now,
-        updated_at: now,
-        expires_at: Some(now + Duration::minutes(i64::from(state.config.hold_minutes))),
-        payment_provider: state.payments.provider().to_owned(),
-        payment_intent_id: None,
-        payment_client_secret: None,
-        payment_status: "pending".into(),
-        refund_amount: None,
-    };
-    match state
-        .calendars
-        .apply(
-            property.id,
-            CalendarOp::InsertBooking(Box::new(booking.clone())),
-        )
-        .await?
-    {
-        OpOutcome::Applied(_) => {}
-        OpOutcome::Overlap => {
-            return Err(AppError::dates_unavailable("those dates are already taken"));
-        }
-        OpOutcome::NotApplied => {
-            return Err(AppError::Internal(anyhow::anyhow!(
-                "booking insert not applied"
-            )));
-        }
-    }
-    match payments::outbox::create_intent(state, intent_request(&booking)).await {
-        Ok(intent) => {
-            state.store.set_payment(booking.id, &intent).await?;
-            booking.payment_intent_id = Some(intent.id);
-            booking.payment_client_secret = intent.client_secret;
-            booking.payment_status = intent.status;
-            Ok(booking)
-        }
-        Err(e) => {
-            // No way to pay: give the dates back at once.
-            tracing::error!(booking_id = %booking.id, error = %e, "payment intent creation failed");
-            transition(
-                state,
-                &booking,
-                to(
-                    &[BookingStatus::PendingPayment],
-                    BookingStatus::PaymentFailed,
-                    booking.id,
-                ),
-            )
-            .await?;
-            Err(AppError::Unavailable(
-                "the payment provider is unavailable; nothing was booked",
-            ))
-        }
-    }
-}
-
-/// The booking if `user` is its guest or host; 404 for anyone else.
-pub async fn visible(state: &AppState, user: Uuid, id: Uuid) -> AppResult<Booking> {
-    state
-        .store
-        .booking(id)
-        .await?
-        .filter(|b| b.guest_id == user || b.host_id == user)
-        .ok_or(AppError::NotFound("booking"))
-}
-
-pub async fn list(
-    state: &AppState,
-    query: BookingQuery,
-) -> AppResult<(Vec<Booking>, Option<Uuid>)> {
-    let mut rows = state.store.list_bookings(&query).await?;
-    let more = rows.len() > query.limit as usize;
-    rows.truncate(query.limit as usize);
-    let next = rows.last().filter(|_| more).map(|b| b.id);
-    Ok((rows, next))
-}
-
-pub async fn cancel(state: &AppState, user: Uuid, id: Uuid) -> AppResult<Booking> {
-    let booking = visible(state, user, id).await?;
-    if !booking.status.holds_dates() {
-        return Err(AppError::conflict(format!(
-            "a {} booking cannot be cancelled",
-            booking.status
-        )));
-    }
-    let by = if user == booking.guest_id {
-        Canceller::Guest
-    } else {
-        Canceller::Host
-    };
-    let now = state.clock.now();
-    // Only a captured payment is refunded; an authorisation is released.
-    let captured =
-        booking.status == BookingStatus::Confirmed && booking.payment_status == "succeeded";
-    let refund = captured.then(|| refund_amount(&booking, by, now));
-    let mut t = to(&[booking.status], BookingStatus::Cancelled, id);
-    t.refund_amount = refund;
-    t.postings
-        .extend(refund.and_then(|amount| ledger::refund(&booking, amount)));
-    // The gateway call goes in the outbox with the decision: refund what
-    // was captured, or release what was only authorised.
-    let job = match (refund, &booking.payment_intent_id) {
-        (Some(amount), Some(_)) if amount > 0 => {
-            Some(NewPaymentJob::new(PaymentJobKind::Refund, id, amount))
-        }
-        (None, Some(_)) => Some(NewPaymentJob::new(PaymentJobKind::CancelIntent, id, 0)),
-        _ => None,
-    };
-    t.jobs.extend(job.clone());
-    let Some(cancelled) = transition(state, &booking, t).await? else {
-        return Err(AppError::conflict(
-            "the booking changed meanwhile; reload it",
-        ));
-    };
-    settle(state, cancelled, job).await
-}
-
-/// Runs the decision's gateway job now and answers with the booking as it
-/// stands afterwards (its payment status moved if the job went through; if
-/// not, the PaymentsActor retries it and the status follows).
-async fn settle(
-    state: &AppState,
-    booking: Booking,
-    job: Option<NewPaymentJob>,
-) -> AppResult<Booking> {
-    let Some(job) = job else {
-        return Ok(booking);
-    };
-    payments::outbox::run_now(state, &job).await;
-    Ok(state.store.booking(booking.id).await?.unwrap_or(booking))
-}
-
-/// Host accepts a request to book: capture, then confirm.
-pub async fn accept(state: &AppState, user: Uuid, id: Uuid) -> AppResult<Booking> {
-    let booking = host_decision(state, user, id).await?;
-    if booking.payment_intent_id.is_none() {
-        return Err(AppError::Internal(anyhow::anyhow!(
-            "awaiting_host booking without intent"
-        )));
-    }
-    capture(state, &booking).await?;
-    let mut t = to(&[BookingStatus::AwaitingHost], BookingStatus::Confirmed, id);
-    t.payment_status = Some("succeeded".into());
-    t.postings.push(ledger::capture(&booking));
-    match transition(state, &booking, t).await? {
-        Some(confirmed) => Ok(confirmed),
-        None => {
-            let current = state.store.booking(id).await?;
-            if let Some(current) = current.filter(|b| b.status == BookingStatus::Confirmed) {
-                // Stripe's `succeeded` for this capture confirmed it first.
-                return Ok(current);
-            }
-            // Captured, but the guest cancelled meanwhile: give it all back.
-            payments::ledger::returned_in_full(state, &booking).await?;
-            payments::outbox::enqueue_and_run(
-                state,
-                NewPaymentJob::new(PaymentJobKind::Refund, id, booking.total),
-            )
-            .await?;
-            Err(AppError::conflict(
-                "the booking changed meanwhile; reload it",
-            ))
-        }
-    }
-}
-
-pub async fn decline(state: &AppState, user: Uuid, id: Uuid) -> AppResult<Booking> {
-    let booking = host_decision(state, user, id).await?;
-    let mut t = to(&[BookingStatus::AwaitingHost], BookingStatus::Declined, id);
-    let job = release(&booking);
-    t.jobs.extend(job.clone());
-    let declined = transition(state, &booking, t)
-        .await?
-        .ok_or_else(|| AppError::conflict("the booking changed meanwhile; reload it"))?;
-    settle(state, declined, job).await
-}
-
 /// The job that releases the booking's payment intent, if it has one.
 fn release(booking: &Booking) -> Option<NewPaymentJob> {
     booking
         .payment_intent_id
         .as_ref()
         .map(|_| NewPaymentJob::new(PaymentJobKind::CancelIntent, booking.id, 0))
-}
-
-/// Captures the request's authorisation through the outbox: recorded
-/// first, run now; if that fails transiently the PaymentsActor retries it
-/// and the sweep confirms the booking once it goes through.
-async fn capture(state: &AppState, booking: &Booking) -> AppResult<()> {
-    let job = NewPaymentJob::new(PaymentJobKind::Capture, booking.id, booking.total);
-    let outcome = payments::outbox::enqueue_and_run(state, job).await?;
-    match outcome {
-        Some(JobOutcome::Succeeded(_)) => Ok(()),
-        Some(JobOutcome::Failed(reason)) => Err(AppError::conflict(format!(
-            "the payment could not be captured: {reason}"
-        ))),
-        Some(JobOutcome::Retry { error, .. }) => {
-            tracing::warn!(booking_id = %booking.id, error, "capture failed; retrying");
-            Err(AppError::Unavailable(
-                "the payment could not be captured yet; retry shortly",
-            ))
-        }
-        // Not run: done before (an accept that did not get to record it),
-        // or an attempt is running now.
-        None => {
-            let jobs = state.store.payment_jobs_of(booking.id).await?;
-            let captured = jobs
-                .iter()
-                .any(|j| j.kind == "capture" && j.done && j.outcome.as_deref() != Some("failed"));
-            if captured {
-                Ok(())
-            } else {
-                Err(AppError::Unavailable(
-                    "the payment is being captured; retry shortly",
-                ))
-            }
-        }
-    }
-}
-
-async fn host_decision(state: &AppState, user: Uuid, id: Uuid) -> AppResult<Booking> {
-    let booking = visible(state, user, id).await?;
-    if booking.host_id != user {
-        return Err(AppError::Forbidden("only the host can accept or decline"));
-    }
-    if booking.status != BookingStatus::AwaitingHost {
-        return Err(AppError::conflict(format!(
-            "only awaiting_host bookings can be decided; this one is {}",
-            booking.status
-        )));
-    }
-    Ok(booking)
 }
 
 /// The booking's one payment intent: the key is derived from the booking,
@@ -330,64 +71,344 @@ fn intent_request(booking: &Booking) -> CreateIntent {
     }
 }
 
-/// Records the intent of a hold that lacks one. The process stopped between
-/// creating the intent and recording it: the same idempotency key finds
-/// that intent (no second one is made), so the guest can still pay it, or
-/// it can be released. `true` if the booking has an intent afterwards.
-pub async fn recover_intent(state: &AppState, booking: &mut Booking) -> AppResult<bool> {
-    if booking.payment_intent_id.is_some() {
-        return Ok(true);
-    }
-    match payments::outbox::create_intent(state, intent_request(booking)).await {
-        Ok(intent) => {
-            state.store.set_payment(booking.id, &intent).await?;
-            tracing::warn!(booking_id = %booking.id, intent_id = %intent.id, "recovered an unrecorded payment intent");
-            booking.payment_intent_id = Some(intent.id);
-            booking.payment_client_secret = intent.client_secret;
-            booking.payment_status = intent.status;
-            Ok(true)
-        }
-        Err(e) => {
-            tracing::warn!(booking_id = %booking.id, error = %e, "recovering an unrecorded payment intent failed; retried next sweep");
-            Ok(false)
-        }
-    }
+fn changed_meanwhile() -> AppError {
+    AppError::conflict("the booking changed meanwhile; reload it")
 }
 
-/// Lets an unpaid hold, or an unanswered request to book, lapse: `expired`,
-/// dates free, intent cancelled (the authorisation released).
-pub async fn expire(state: &AppState, booking_id: Uuid) -> AppResult<Option<Booking>> {
-    let Some(mut booking) = state.store.booking(booking_id).await? else {
-        return Ok(None);
-    };
-    // An intent never recorded is found first, so that it can be released.
-    recover_intent(state, &mut booking).await?;
-    // An unpaid hold, or a request to book the host never answered.
-    let mut t = to(
-        &[BookingStatus::PendingPayment, BookingStatus::AwaitingHost],
-        BookingStatus::Expired,
-        booking_id,
-    );
-    let job = release(&booking);
-    t.jobs.extend(job.clone());
-    match transition(state, &booking, t).await? {
-        Some(expired) => Ok(Some(settle(state, expired, job).await?)),
-        None => Ok(None),
+impl BookingService {
+    pub fn new(
+        store: Arc<dyn BookingStore>,
+        properties: PropertyService,
+        calendars: Arc<CalendarRegistry>,
+        outbox: Outbox,
+        ledger: Ledger,
+        clock: Arc<dyn Clock>,
+        hold_minutes: u32,
+    ) -> Self {
+        Self {
+            store,
+            properties,
+            calendars,
+            outbox,
+            ledger,
+            clock,
+            hold: Duration::minutes(i64::from(hold_minutes)),
+        }
     }
-}
 
-pub async fn complete(state: &AppState, booking_id: Uuid) -> AppResult<Option<Booking>> {
-    let Some(booking) = state.store.booking(booking_id).await? else {
-        return Ok(None);
-    };
-    transition(
-        state,
-        &booking,
-        to(
+    /// Applies a transition through the calendar; `None` if the booking was
+    /// no longer in one of `from` (someone else moved it first).
+    pub(super) async fn transition(
+        &self,
+        booking: &Booking,
+        t: Transition,
+    ) -> AppResult<Option<Booking>> {
+        match self
+            .calendars
+            .apply(booking.property_id, CalendarOp::Transition(t))
+            .await?
+        {
+            OpOutcome::Applied(Some(updated)) => Ok(Some(*updated)),
+            OpOutcome::Applied(None) | OpOutcome::NotApplied | OpOutcome::Overlap => Ok(None),
+        }
+    }
+
+    /// The booking as stored now, or `fallback` if it vanished.
+    pub(super) async fn reload(&self, fallback: Booking) -> AppResult<Booking> {
+        Ok(self.store.booking(fallback.id).await?.unwrap_or(fallback))
+    }
+
+    /// Holds the dates and creates the payment intent.
+    pub async fn create(&self, guest_id: Uuid, input: CreateBooking) -> AppResult<Booking> {
+        let property = self.properties.listed(input.property_id).await?;
+        if property.host_id == guest_id {
+            return Err(AppError::Forbidden("hosts cannot book their own property"));
+        }
+        let now = self.clock.now();
+        let stay: StayDates = self.properties.stay(input.check_in, input.check_out)?;
+        let price = price(&property, &stay, input.guests)?;
+        let mut booking = Booking {
+            id: Uuid::now_v7(),
+            property_id: property.id,
+            guest_id,
+            host_id: property.host_id,
+            check_in: stay.check_in(),
+            check_out: stay.check_out(),
+            guests: input.guests,
+            status: BookingStatus::PendingPayment,
+            nights: i32::try_from(price.nights).unwrap_or(i32::MAX),
+            subtotal: price.subtotal,
+            cleaning_fee: price.cleaning_fee,
+            service_fee: price.service_fee,
+            total: price.total,
+            host_payout: price.host_payout,
+            currency: price.currency,
+            instant_book: property.instant_book,
+            cancellation_policy: property.cancellation_policy,
+            created_at: now,
+            updated_at: now,
+            expires_at: Some(now + self.hold),
+            payment_provider: self.outbox.provider().to_owned(),
+            payment_intent_id: None,
+            payment_client_secret: None,
+            payment_status: PaymentStatus::Pending,
+            refund_amount: None,
+        };
+        let insert = CalendarOp::InsertBooking(Box::new(booking.clone()));
+        match self.calendars.apply(property.id, insert).await? {
+            OpOutcome::Applied(_) => {}
+            OpOutcome::Overlap => {
+                return Err(AppError::dates_unavailable("those dates are already taken"));
+            }
+            OpOutcome::NotApplied => {
+                return Err(AppError::Internal(anyhow::anyhow!(
+                    "booking insert not applied"
+                )));
+            }
+        }
+        match self.outbox.create_intent(intent_request(&booking)).await {
+            Ok(intent) => {
+                self.store.set_payment(booking.id, &intent).await?;
+                booking.payment_intent_id = Some(intent.id);
+                booking.payment_client_secret = intent.client_secret;
+                booking.payment_status = intent.status;
+                Ok(booking)
+            }
+            Err(e) => {
+                // No way to pay: give the dates back at once.
+                tracing::error!(booking_id = %booking.id, error = %e, "payment intent creation failed");
+                let failed = to(
+                    &[BookingStatus::PendingPayment],
+                    BookingStatus::PaymentFailed,
+                    booking.id,
+                );
+                self.transition(&booking, failed).await?;
+                Err(AppError::Unavailable(
+                    "the payment provider is unavailable; nothing was booked",
+                ))
+            }
+        }
+    }
+
+    /// The booking if `user` is its guest or host; 404 for anyone else.
+    pub async fn visible(&self, user: Uuid, id: Uuid) -> AppResult<Booking> {
+        self.store
+            .booking(id)
+            .await?
+            .filter(|b| b.guest_id == user || b.host_id == user)
+            .ok_or(AppError::NotFound("booking"))
+    }
+
+    /// A page of the user's bookings and the cursor of the next one.
+    pub async fn list(&self, query: BookingQuery) -> AppResult<(Vec<Booking>, Option<Uuid>)> {
+        let mut rows = self.store.list_bookings(&query).await?;
+        let more = rows.len() > query.limit as usize;
+        rows.truncate(query.limit as usize);
+        let next = rows.last().filter(|_| more).map(|b| b.id);
+        Ok((rows, next))
+    }
+
+    pub async fn cancel(&self, user: Uuid, id: Uuid) -> AppResult<Booking> {
+        let booking = self.visible(user, id).await?;
+        if !booking.status.holds_dates() {
+            return Err(AppError::conflict(format!(
+                "a {} booking cannot be cancelled",
+                booking.status
+            )));
+        }
+        let by = if user == booking.guest_id {
+            Canceller::Guest
+        } else {
+            Canceller::Host
+        };
+        // Only a captured payment is refunded; an authorisation is released.
+        let captured = booking.status == BookingStatus::Confirmed
+            && booking.payment_status == PaymentStatus::Succeeded;
+        let refund = captured.then(|| refund_amount(&booking, by, self.clock.now()));
+        let mut t = to(&[booking.status], BookingStatus::Cancelled, id);
+        t.refund_amount = refund;
+        t.postings
+            .extend(refund.and_then(|amount| ledger::refund(&booking, amount)));
+        // The gateway call goes in the outbox with the decision: refund what
+        // was captured, or release what was only authorised.
+        let job = match (refund, &booking.payment_intent_id) {
+            (Some(amount), Some(_)) if amount > 0 => {
+                Some(NewPaymentJob::new(PaymentJobKind::Refund, id, amount))
+            }
+            (None, Some(_)) => Some(NewPaymentJob::new(PaymentJobKind::CancelIntent, id, 0)),
+            _ => None,
+        };
+        t.jobs.extend(job.clone());
+        let cancelled = self
+            .transition(&booking, t)
+            .await?
+            .ok_or_else(changed_meanwhile)?;
+        self.settle(cancelled, job).await
+    }
+
+    /// Runs the decision's gateway job now and answers with the booking as
+    /// it stands afterwards (its payment status moved if the job went
+    /// through; if not, the PaymentsActor retries it and the status follows).
+    pub(super) async fn settle(
+        &self,
+        booking: Booking,
+        job: Option<NewPaymentJob>,
+    ) -> AppResult<Booking> {
+        let Some(job) = job else {
+            return Ok(booking);
+        };
+        self.outbox.run_now(&job).await;
+        self.reload(booking).await
+    }
+
+    /// Host accepts a request to book: capture, then confirm.
+    pub async fn accept(&self, user: Uuid, id: Uuid) -> AppResult<Booking> {
+        let booking = self.host_decision(user, id).await?;
+        if booking.payment_intent_id.is_none() {
+            return Err(AppError::Internal(anyhow::anyhow!(
+                "awaiting_host booking without intent"
+            )));
+        }
+        self.capture(&booking).await?;
+        let mut t = to(&[BookingStatus::AwaitingHost], BookingStatus::Confirmed, id);
+        t.payment_status = Some(PaymentStatus::Succeeded);
+        t.postings.push(ledger::capture(&booking));
+        if let Some(confirmed) = self.transition(&booking, t).await? {
+            return Ok(confirmed);
+        }
+        let current = self.reload(booking.clone()).await?;
+        if current.status == BookingStatus::Confirmed {
+            // Stripe's `succeeded` for this capture confirmed it first.
+            return Ok(current);
+        }
+        // Captured, but the guest cancelled meanwhile: give it all back.
+        self.ledger.returned_in_full(&booking).await?;
+        self.outbox
+            .enqueue_and_run(NewPaymentJob::new(
+                PaymentJobKind::Refund,
+                id,
+                booking.total,
+            ))
+            .await?;
+        Err(changed_meanwhile())
+    }
+
+    pub async fn decline(&self, user: Uuid, id: Uuid) -> AppResult<Booking> {
+        let booking = self.host_decision(user, id).await?;
+        let mut t = to(&[BookingStatus::AwaitingHost], BookingStatus::Declined, id);
+        let job = release(&booking);
+        t.jobs.extend(job.clone());
+        let declined = self
+            .transition(&booking, t)
+            .await?
+            .ok_or_else(changed_meanwhile)?;
+        self.settle(declined, job).await
+    }
+
+    /// Captures the request's authorisation through the outbox: recorded
+    /// first, run now; if that fails transiently the PaymentsActor retries
+    /// it and the sweep confirms the booking once it goes through.
+    async fn capture(&self, booking: &Booking) -> AppResult<()> {
+        let job = NewPaymentJob::new(PaymentJobKind::Capture, booking.id, booking.total);
+        match self.outbox.enqueue_and_run(job).await? {
+            Some(JobOutcome::Succeeded(_)) => Ok(()),
+            Some(JobOutcome::Failed(reason)) => Err(AppError::conflict(format!(
+                "the payment could not be captured: {reason}"
+            ))),
+            Some(JobOutcome::Retry { error, .. }) => {
+                tracing::warn!(booking_id = %booking.id, error, "capture failed; retrying");
+                Err(AppError::Unavailable(
+                    "the payment could not be captured yet; retry shortly",
+                ))
+            }
+            // Not run: done before (an accept that did not get to record
+            // it), or an attempt is running now.
+            None => {
+                let jobs = self.outbox.jobs_of(booking.id).await?;
+                let captured = jobs
+                    .iter()
+                    .any(|j| j.kind == PaymentJobKind::Capture && j.succeeded());
+                if captured {
+                    Ok(())
+                } else {
+                    Err(AppError::Unavailable(
+                        "the payment is being captured; retry shortly",
+                    ))
+                }
+            }
+        }
+    }
+
+    async fn host_decision(&self, user: Uuid, id: Uuid) -> AppResult<Booking> {
+        let booking = self.visible(user, id).await?;
+        if booking.host_id != user {
+            return Err(AppError::Forbidden("only the host can accept or decline"));
+        }
+        if booking.status != BookingStatus::AwaitingHost {
+            return Err(AppError::conflict(format!(
+                "only awaiting_host bookings can be decided; this one is {}",
+                booking.status
+            )));
+        }
+        Ok(booking)
+    }
+
+    /// Records the intent of a hold that lacks one. The process stopped
+    /// between creating the intent and recording it: the same idempotency
+    /// key finds that intent (no second one is made), so the guest can still
+    /// pay it, or it can be released. `true` if the booking has an intent
+    /// afterwards.
+    pub async fn recover_intent(&self, booking: &mut Booking) -> AppResult<bool> {
+        if booking.payment_intent_id.is_some() {
+            return Ok(true);
+        }
+        match self.outbox.create_intent(intent_request(booking)).await {
+            Ok(intent) => {
+                self.store.set_payment(booking.id, &intent).await?;
+                tracing::warn!(booking_id = %booking.id, intent_id = %intent.id, "recovered an unrecorded payment intent");
+                booking.payment_intent_id = Some(intent.id);
+                booking.payment_client_secret = intent.client_secret;
+                booking.payment_status = intent.status;
+                Ok(true)
+            }
+            Err(e) => {
+                tracing::warn!(booking_id = %booking.id, error = %e, "recovering an unrecorded payment intent failed; retried next sweep");
+                Ok(false)
+            }
+        }
+    }
+
+    /// Lets an unpaid hold, or an unanswered request to book, lapse:
+    /// `expired`, dates free, intent cancelled (the authorisation released).
+    pub async fn expire(&self, booking_id: Uuid) -> AppResult<Option<Booking>> {
+        let Some(mut booking) = self.store.booking(booking_id).await? else {
+            return Ok(None);
+        };
+        // An intent never recorded is found first, so that it can be released.
+        self.recover_intent(&mut booking).await?;
+        let mut t = to(
+            &[BookingStatus::PendingPayment, BookingStatus::AwaitingHost],
+            BookingStatus::Expired,
+            booking_id,
+        );
+        let job = release(&booking);
+        t.jobs.extend(job.clone());
+        match self.transition(&booking, t).await? {
+            Some(expired) => Ok(Some(self.settle(expired, job).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// A confirmed stay whose guest has checked out.
+    pub async fn complete(&self, booking_id: Uuid) -> AppResult<Option<Booking>> {
+        let Some(booking) = self.store.booking(booking_id).await? else {
+            return Ok(None);
+        };
+        let t = to(
             &[BookingStatus::Confirmed],
             BookingStatus::Completed,
             booking_id,
-        ),
-    )
-    .await
+        );
+        self.transition(&booking, t).await
+    }
 }

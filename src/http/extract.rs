@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 
 use crate::auth::tokens::Session;
 use crate::error::{AppError, FieldError};
-use crate::state::AppState;
+use crate::services::Services;
 
 /// Largest JSON body accepted.
 pub const JSON_LIMIT: usize = 64 * 1024;
@@ -166,9 +166,9 @@ impl FromRequest for AuthUser {
 }
 
 fn authenticate(req: &HttpRequest) -> Result<AuthUser, AppError> {
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("app state missing")))?;
+    let svc = req
+        .app_data::<web::Data<Services>>()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("services missing")))?;
     let header = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -183,7 +183,7 @@ fn authenticate(req: &HttpRequest) -> Result<AuthUser, AppError> {
         .ok_or(AppError::Unauthorized(
             "the Authorization header must be Bearer <access_token>",
         ))?;
-    let session = crate::auth::service::authenticate(state, token)?;
+    let session = svc.auth.authenticate(token)?;
     Ok(AuthUser {
         id: session.user_id,
         session,

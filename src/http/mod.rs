@@ -1,11 +1,16 @@
 //! The HTTP surface: one place that assembles every route, with the
-//! extractors, problem+json errors, metrics and OpenAPI document it uses.
+//! extractors, problem+json errors, idempotency, metrics and OpenAPI
+//! document it uses. Handlers are thin: they parse, call one service, and
+//! answer.
 
+pub mod dev;
 pub mod extract;
+pub mod idempotent;
 pub mod metrics;
 pub mod openapi;
 pub mod ops;
 pub mod problem;
+pub mod webhooks;
 
 use actix_web::{HttpResponse, web};
 
@@ -13,7 +18,7 @@ use crate::error::AppError;
 use crate::{auth, bookings, payments, properties, users};
 
 /// Routes under `/api/v1`.
-pub fn api_v1(cfg: &mut web::ServiceConfig, dev: bool) {
+pub fn api_v1(cfg: &mut web::ServiceConfig, dev_routes: bool) {
     cfg.service(auth::http::register)
         .service(auth::http::login)
         .service(auth::http::refresh)
@@ -45,11 +50,11 @@ pub fn api_v1(cfg: &mut web::ServiceConfig, dev: bool) {
             "/bookings/{id}/reviews",
             web::post().to(not_implemented("reviews")),
         );
-    if dev {
-        cfg.service(ops::set_clock)
-            .service(payments::http::succeed)
-            .service(payments::http::fail)
-            .service(payments::http::faults);
+    if dev_routes {
+        cfg.service(dev::set_clock)
+            .service(dev::succeed)
+            .service(dev::fail)
+            .service(dev::faults);
     }
 }
 
@@ -58,7 +63,7 @@ pub fn root(cfg: &mut web::ServiceConfig) {
     cfg.service(ops::healthz)
         .service(ops::readyz)
         .service(ops::metrics)
-        .service(payments::webhook::stripe)
+        .service(webhooks::stripe)
         .route("/graphql", web::to(not_implemented("GraphQL")))
         .route("/graphiql", web::get().to(not_implemented("GraphQL")));
 }

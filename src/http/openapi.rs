@@ -6,7 +6,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::{auth, bookings, payments, properties, users};
 
-use super::ops;
+use super::{dev, ops, webhooks};
 
 struct BearerAuth;
 
@@ -45,17 +45,17 @@ impl Modify for BearerAuth {
     bookings::http::cancel,
     bookings::http::accept,
     bookings::http::decline,
-    ops::set_clock,
-    payments::http::succeed,
-    payments::http::fail,
-    payments::http::faults,
+    dev::set_clock,
+    dev::succeed,
+    dev::fail,
+    dev::faults,
 ))]
 struct V1;
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "innkeep", description = "A property-rental backend: users, properties, bookings, payments."),
-    paths(ops::healthz, ops::readyz, ops::metrics, payments::webhook::stripe),
+    paths(ops::healthz, ops::readyz, ops::metrics, webhooks::stripe),
     nest((path = "/api/v1", api = V1)),
     modifiers(&BearerAuth),
     tags(

@@ -11,6 +11,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
 use crate::error::{AppError, FieldError};
+use crate::idempotency::Stored;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -25,24 +26,48 @@ struct Problem<'a> {
     errors: Option<&'a [FieldError]>,
 }
 
+fn problem_json(
+    status: StatusCode,
+    problem_type: Option<&str>,
+    detail: &str,
+    errors: Option<&[FieldError]>,
+) -> Vec<u8> {
+    let body = Problem {
+        problem_type: problem_type.unwrap_or("about:blank"),
+        title: status.canonical_reason().unwrap_or("Error"),
+        status: status.as_u16(),
+        detail,
+        errors,
+    };
+    serde_json::to_vec(&body).unwrap_or_default()
+}
+
 pub fn problem_response(
     status: StatusCode,
     problem_type: Option<&str>,
     detail: &str,
     errors: Option<&[FieldError]>,
 ) -> HttpResponse {
-    let title = status.canonical_reason().unwrap_or("Error");
-    let body = Problem {
-        problem_type: problem_type.unwrap_or("about:blank"),
-        title,
-        status: status.as_u16(),
-        detail,
-        errors,
-    };
-    let json = serde_json::to_vec(&body).unwrap_or_default();
     HttpResponse::build(status)
         .insert_header((header::CONTENT_TYPE, PROBLEM_JSON))
-        .body(json)
+        .body(problem_json(status, problem_type, detail, errors))
+}
+
+/// The problem+json body of `err` (an internal cause never leaves).
+fn problem_body(status: StatusCode, err: &AppError) -> Vec<u8> {
+    match err {
+        AppError::Internal(_) => {
+            problem_json(status, None, "something went wrong on our side", None)
+        }
+        AppError::Validation(errors) => {
+            problem_json(status, None, "the request has invalid fields", Some(errors))
+        }
+        AppError::Conflict {
+            problem_type,
+            detail,
+        } => problem_json(status, *problem_type, detail, None),
+        other => problem_json(status, None, &other.to_string(), None),
+    }
 }
 
 impl ResponseError for AppError {
@@ -65,28 +90,29 @@ impl ResponseError for AppError {
 
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
-        match self {
-            Self::Internal(cause) => {
-                // The cause is for the logs only.
-                tracing::error!(error = ?cause, "internal error");
-                problem_response(status, None, "something went wrong on our side", None)
-            }
-            Self::Validation(errors) => {
-                problem_response(status, None, "the request has invalid fields", Some(errors))
-            }
-            Self::Conflict {
-                problem_type,
-                detail,
-            } => problem_response(status, *problem_type, detail, None),
-            Self::RateLimited { retry_after_secs } => {
-                let mut res = problem_response(status, None, &self.to_string(), None);
-                if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-                    res.headers_mut().insert(header::RETRY_AFTER, v);
-                }
-                res
-            }
-            other => problem_response(status, None, &other.to_string(), None),
+        if let Self::Internal(cause) = self {
+            // The cause is for the logs only.
+            tracing::error!(error = ?cause, "internal error");
         }
+        let mut res = HttpResponse::build(status)
+            .insert_header((header::CONTENT_TYPE, PROBLEM_JSON))
+            .body(problem_body(status, self));
+        if let Self::RateLimited { retry_after_secs } = self
+            && let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string())
+        {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        res
+    }
+}
+
+/// A refusal as it is kept for an `Idempotency-Key` replay: the same
+/// problem+json body a client got the first time.
+pub fn stored_problem(err: &AppError) -> Stored {
+    let status = err.status_code();
+    Stored {
+        status: status.as_u16(),
+        body: problem_body(status, err),
     }
 }
 

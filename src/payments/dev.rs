@@ -8,15 +8,17 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use async_trait::async_trait;
 use innkeep_actors::Clock;
-use innkeep_actors::domain::Currency;
+use innkeep_actors::domain::{Currency, PaymentStatus};
 use innkeep_actors::ports::{CreateIntent, GatewayError, PaymentGateway, PaymentIntent};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::store::{DevIntent, Store};
+use super::events::PaymentEvent;
+use crate::error::{AppError, AppResult};
+use crate::store::{DevGatewayStore, DevIntent, StoreError};
 
 pub struct DevGateway {
-    store: Arc<dyn Store>,
+    store: Arc<dyn DevGatewayStore>,
     clock: Arc<dyn Clock>,
     /// Calls that will fail as if the provider timed out, for the next N
     /// captures, cancels, refunds and transfers (`POST /dev/gateway/faults`).
@@ -24,7 +26,7 @@ pub struct DevGateway {
 }
 
 impl DevGateway {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(store: Arc<dyn DevGatewayStore>, clock: Arc<dyn Clock>) -> Self {
         Self {
             store,
             clock,
@@ -50,13 +52,45 @@ impl DevGateway {
         }
     }
 
+    /// The card holder pays (`paid`) or fails to: the intent moves as
+    /// Stripe's would, and the event Stripe would send is returned for the
+    /// caller to apply (`bookings::events`). 404 for an unknown intent,
+    /// 409 for one that cannot be paid any more.
+    pub async fn settle(&self, id: &str, paid: bool) -> AppResult<(PaymentStatus, PaymentEvent)> {
+        let intent = self
+            .store
+            .dev_intent(id)
+            .await?
+            .ok_or(AppError::NotFound("payment intent"))?;
+        let (to, event) = match (paid, intent.capture_method.as_str()) {
+            (true, "manual") => (
+                PaymentStatus::RequiresCapture,
+                PaymentEvent::AmountCapturable,
+            ),
+            (true, _) => (PaymentStatus::Succeeded, PaymentEvent::Succeeded),
+            (false, _) => (PaymentStatus::RequiresPaymentMethod, PaymentEvent::Failed),
+        };
+        let payable = [
+            PaymentStatus::RequiresPaymentMethod,
+            PaymentStatus::RequiresConfirmation,
+        ];
+        let moved = self.store.dev_intent_update(id, &payable, to).await?;
+        if !moved && intent.status != to {
+            return Err(AppError::conflict(format!(
+                "the payment intent is {}",
+                intent.status
+            )));
+        }
+        Ok((to, event))
+    }
+
     async fn moved(
         &self,
         id: &str,
-        from: &[&str],
-        to: &str,
+        from: &[PaymentStatus],
+        to: PaymentStatus,
     ) -> Result<PaymentIntent, GatewayError> {
-        let transient = |e: crate::store::StoreError| GatewayError::Transient(e.to_string());
+        let transient = |e: StoreError| GatewayError::Transient(e.to_string());
         let moved = self
             .store
             .dev_intent_update(id, from, to)
@@ -83,7 +117,7 @@ fn view(intent: &DevIntent) -> PaymentIntent {
     PaymentIntent {
         id: intent.id.clone(),
         client_secret: Some(format!("{}_secret_dev", intent.id)),
-        status: intent.status.clone(),
+        status: intent.status,
     }
 }
 
@@ -106,7 +140,7 @@ impl PaymentGateway for DevGateway {
                 "automatic"
             }
             .into(),
-            status: "requires_payment_method".into(),
+            status: PaymentStatus::RequiresPaymentMethod,
             amount_refunded: 0,
             created_at: self.clock.now(),
         };
@@ -124,8 +158,12 @@ impl PaymentGateway for DevGateway {
         _key: &str,
     ) -> Result<PaymentIntent, GatewayError> {
         self.fault()?;
-        self.moved(intent_id, &["requires_capture"], "succeeded")
-            .await
+        self.moved(
+            intent_id,
+            &[PaymentStatus::RequiresCapture],
+            PaymentStatus::Succeeded,
+        )
+        .await
     }
 
     async fn cancel_intent(
@@ -137,11 +175,11 @@ impl PaymentGateway for DevGateway {
         self.moved(
             intent_id,
             &[
-                "requires_payment_method",
-                "requires_capture",
-                "requires_confirmation",
+                PaymentStatus::RequiresPaymentMethod,
+                PaymentStatus::RequiresCapture,
+                PaymentStatus::RequiresConfirmation,
             ],
-            "canceled",
+            PaymentStatus::Canceled,
         )
         .await
     }

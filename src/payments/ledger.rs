@@ -2,7 +2,10 @@
 //! verify`, and posting the money events that do not ride on a booking's
 //! state change (refunds confirmed by the processor, late payments returned).
 
+use std::sync::Arc;
+
 use chrono::{DateTime, NaiveDate, Utc};
+use innkeep_actors::Clock;
 use innkeep_actors::domain::Booking;
 use innkeep_actors::ledger::{self, Posting, Report};
 use serde::Serialize;
@@ -10,8 +13,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::error::AppResult;
-use crate::state::AppState;
-use crate::store::Store;
+use crate::store::{BalanceRow, LedgerStore};
 
 /// A host's money, from the ledger: `pending` for stays not begun a day
 /// ago, `available` once payable (24 h after check-in) and not yet paid,
@@ -24,45 +26,27 @@ pub struct Balance {
     pub paid_out: i64,
 }
 
-/// The balance in the currency the host earns most in (a host earning in
-/// several currencies sees the largest; the others stay in the ledger).
-pub async fn balance(state: &AppState, user: Uuid) -> AppResult<Balance> {
-    let payable_from = payable_from(state.clock.now());
-    let rows = state.store.host_balance_rows(user, payable_from).await?;
-    let mut balances: Vec<Balance> = Vec::new();
-    for row in rows {
-        let i = match balances.iter().position(|b| b.currency == row.currency) {
-            Some(i) => i,
-            None => {
-                balances.push(Balance {
-                    currency: row.currency.clone(),
-                    pending: 0,
-                    available: 0,
-                    paid_out: 0,
-                });
-                balances.len() - 1
-            }
-        };
-        let b = &mut balances[i];
-        // Credits to the host's account are negative; payouts are debits.
-        match (row.payout, row.due) {
-            (true, _) => {
-                b.paid_out += row.amount;
-                b.available -= row.amount;
-            }
-            (false, true) => b.available -= row.amount,
-            (false, false) => b.pending -= row.amount,
-        }
-    }
-    Ok(balances
-        .into_iter()
-        .max_by_key(|b| b.pending + b.available + b.paid_out)
-        .unwrap_or(Balance {
-            currency: "EUR".into(),
+impl Balance {
+    fn empty(currency: &str) -> Self {
+        Self {
+            currency: currency.to_owned(),
             pending: 0,
             available: 0,
             paid_out: 0,
-        }))
+        }
+    }
+
+    fn add(&mut self, row: &BalanceRow) {
+        // Credits to the host's account are negative; payouts are debits.
+        match (row.payout, row.due) {
+            (true, _) => {
+                self.paid_out += row.amount;
+                self.available -= row.amount;
+            }
+            (false, true) => self.available -= row.amount,
+            (false, false) => self.pending -= row.amount,
+        }
+    }
 }
 
 /// Stays whose host is payable at `now`: those checked in on or before the
@@ -73,29 +57,64 @@ pub fn payable_from(now: DateTime<Utc>) -> NaiveDate {
 }
 
 /// `innkeep ledger verify`.
-pub async fn verify(store: &dyn Store) -> AppResult<Report> {
+pub async fn verify(store: &dyn LedgerStore) -> AppResult<Report> {
     let (bookings, transactions) = store.ledger_snapshot().await?;
     Ok(ledger::verify(&bookings, &transactions))
 }
 
-/// Posts `posting` on its own (it is keyed, so a repeat is a no-op).
-pub async fn post(state: &AppState, posting: Option<Posting>) -> AppResult<()> {
-    if let Some(posting) = posting {
-        state.store.post(&posting, state.clock.now()).await?;
+#[derive(Clone)]
+pub struct Ledger {
+    store: Arc<dyn LedgerStore>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Ledger {
+    pub fn new(store: Arc<dyn LedgerStore>, clock: Arc<dyn Clock>) -> Self {
+        Self { store, clock }
     }
-    Ok(())
-}
 
-/// The processor confirmed `amount` went back to the guest.
-pub async fn refund_sent(state: &AppState, booking: &Booking, amount: i64) -> AppResult<()> {
-    post(state, ledger::refund_sent(booking, amount)).await
-}
+    /// The balance in the currency the host earns most in (a host earning
+    /// in several currencies sees the largest; the others stay in the
+    /// ledger).
+    pub async fn balance(&self, user: Uuid) -> AppResult<Balance> {
+        let payable_from = payable_from(self.clock.now());
+        let rows = self.store.host_balance_rows(user, payable_from).await?;
+        let mut balances: Vec<Balance> = Vec::new();
+        for row in &rows {
+            let i = match balances.iter().position(|b| b.currency == row.currency) {
+                Some(i) => i,
+                None => {
+                    balances.push(Balance::empty(&row.currency));
+                    balances.len() - 1
+                }
+            };
+            balances[i].add(row);
+        }
+        Ok(balances
+            .into_iter()
+            .max_by_key(|b| b.pending + b.available + b.paid_out)
+            .unwrap_or_else(|| Balance::empty("EUR")))
+    }
 
-/// Money captured for a booking that no longer keeps it (a payment that
-/// arrived after its hold lapsed, or a capture that lost a race with a
-/// cancellation): capture and full refund, both recorded, so the ledger
-/// shows the money came and went.
-pub async fn returned_in_full(state: &AppState, booking: &Booking) -> AppResult<()> {
-    post(state, Some(ledger::capture(booking))).await?;
-    post(state, ledger::refund(booking, booking.total)).await
+    /// Posts `posting` on its own (it is keyed, so a repeat is a no-op).
+    async fn post(&self, posting: Option<Posting>) -> AppResult<()> {
+        if let Some(posting) = posting {
+            self.store.post(&posting, self.clock.now()).await?;
+        }
+        Ok(())
+    }
+
+    /// The processor confirmed `amount` went back to the guest.
+    pub async fn refund_sent(&self, booking: &Booking, amount: i64) -> AppResult<()> {
+        self.post(ledger::refund_sent(booking.into(), amount)).await
+    }
+
+    /// Money captured for a booking that no longer keeps it (a payment that
+    /// arrived after its hold lapsed, or a capture that lost a race with a
+    /// cancellation): capture and full refund, both recorded, so the ledger
+    /// shows the money came and went.
+    pub async fn returned_in_full(&self, booking: &Booking) -> AppResult<()> {
+        self.post(Some(ledger::capture(booking))).await?;
+        self.post(ledger::refund(booking, booking.total)).await
+    }
 }

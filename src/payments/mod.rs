@@ -1,6 +1,8 @@
-//! Payments: the gateway in use (the dev gateway until Stripe lands) and the
-//! handling of payment events, which the dev endpoints drive today and
-//! Stripe's webhooks will drive the same way.
+//! Payments: the gateways (`stripe` on async-stripe, `dev` which moves no
+//! money), the outbox through which every gateway call is made, the
+//! ledger's service side, and Stripe's signed webhooks. Nothing here knows
+//! about bookings' states: `bookings` calls into payments, never the other
+//! way round.
 
 pub mod dev;
 pub mod events;

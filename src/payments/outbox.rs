@@ -5,50 +5,84 @@
 //! backoff; the job's key is the gateway's idempotency key, so no retry
 //! moves money twice.
 
+use std::sync::Arc;
+
+use actix::Addr;
 use innkeep_actors::payments::{CreateIntentNow, RunNow};
 use innkeep_actors::ports::{CreateIntent, GatewayError, JobOutcome, NewPaymentJob, PaymentIntent};
+use innkeep_actors::{Clock, PaymentsActor};
+use uuid::Uuid;
 
 use crate::error::AppResult;
-use crate::state::AppState;
+use crate::store::{OutboxStore, PaymentJobRow};
 
-/// Runs the recorded `job` now through the PaymentsActor; `None` if it did
-/// not run (already done, leased by a running attempt, or the actor is
-/// gone; the poll takes it then).
-pub async fn run_now(state: &AppState, job: &NewPaymentJob) -> Option<JobOutcome> {
-    match state.payments_actor.send(RunNow(job.key())).await {
-        Ok(Ok(outcome)) => outcome,
-        Ok(Err(e)) => {
-            tracing::warn!(key = %job.key(), error = %e, "running a payment job failed; the poll retries it");
-            None
-        }
-        Err(e) => {
-            tracing::warn!(key = %job.key(), error = %e, "payments actor unreachable; the poll retries the job");
-            None
+#[derive(Clone)]
+pub struct Outbox {
+    actor: Addr<PaymentsActor>,
+    store: Arc<dyn OutboxStore>,
+    clock: Arc<dyn Clock>,
+    /// `stripe` or `dev`: the gateway the actor calls.
+    provider: &'static str,
+}
+
+impl Outbox {
+    pub fn new(
+        actor: Addr<PaymentsActor>,
+        store: Arc<dyn OutboxStore>,
+        clock: Arc<dyn Clock>,
+        provider: &'static str,
+    ) -> Self {
+        Self {
+            actor,
+            store,
+            clock,
+            provider,
         }
     }
-}
 
-/// Records `job` on its own and runs it now.
-pub async fn enqueue_and_run(
-    state: &AppState,
-    job: NewPaymentJob,
-) -> AppResult<Option<JobOutcome>> {
-    state
-        .store
-        .enqueue_payment_job(&job, state.clock.now())
-        .await?;
-    Ok(run_now(state, &job).await)
-}
+    pub fn provider(&self) -> &'static str {
+        self.provider
+    }
 
-/// Creates (or, with the same key, finds) a booking's payment intent,
-/// through the PaymentsActor.
-pub async fn create_intent(
-    state: &AppState,
-    request: CreateIntent,
-) -> Result<PaymentIntent, GatewayError> {
-    state
-        .payments_actor
-        .send(CreateIntentNow(request))
-        .await
-        .map_err(|e| GatewayError::Transient(format!("payments actor unreachable: {e}")))?
+    /// Runs the recorded `job` now through the PaymentsActor; `None` if it
+    /// did not run (already done, leased by a running attempt, or the actor
+    /// is gone; the poll takes it then).
+    pub async fn run_now(&self, job: &NewPaymentJob) -> Option<JobOutcome> {
+        match self.actor.send(RunNow(job.key())).await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(e)) => {
+                tracing::warn!(key = %job.key(), error = %e, "running a payment job failed; the poll retries it");
+                None
+            }
+            Err(e) => {
+                tracing::warn!(key = %job.key(), error = %e, "payments actor unreachable; the poll retries the job");
+                None
+            }
+        }
+    }
+
+    /// Records `job` on its own and runs it now.
+    pub async fn enqueue_and_run(&self, job: NewPaymentJob) -> AppResult<Option<JobOutcome>> {
+        self.store
+            .enqueue_payment_job(&job, self.clock.now())
+            .await?;
+        Ok(self.run_now(&job).await)
+    }
+
+    /// Creates (or, with the same key, finds) a booking's payment intent,
+    /// through the PaymentsActor.
+    pub async fn create_intent(
+        &self,
+        request: CreateIntent,
+    ) -> Result<PaymentIntent, GatewayError> {
+        self.actor
+            .send(CreateIntentNow(request))
+            .await
+            .map_err(|e| GatewayError::Transient(format!("payments actor unreachable: {e}")))?
+    }
+
+    /// The booking's jobs, oldest first.
+    pub async fn jobs_of(&self, booking_id: Uuid) -> AppResult<Vec<PaymentJobRow>> {
+        Ok(self.store.payment_jobs_of(booking_id).await?)
+    }
 }

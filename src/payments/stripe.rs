@@ -93,7 +93,12 @@ fn view(intent: &stripe_shared::PaymentIntent) -> PaymentIntent {
     PaymentIntent {
         id: intent.id.as_str().to_owned(),
         client_secret: intent.client_secret.clone(),
-        status: intent.status.as_str().to_owned(),
+        // A status Stripe adds later reads as still in progress.
+        status: intent
+            .status
+            .as_str()
+            .parse()
+            .unwrap_or(innkeep_actors::domain::PaymentStatus::Processing),
     }
 }
 

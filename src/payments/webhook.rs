@@ -1,21 +1,23 @@
-//! `POST /webhooks/stripe`: Stripe's signed events. The signature is
-//! checked before anything is read (HMAC-SHA256 of `t.payload` with
-//! `STRIPE_WEBHOOK_SECRET`, 300 s tolerance, constant-time compare, any of
-//! several `v1` values); a bad one is a 400 and changes nothing. An event id
-//! handled before is answered 200 with no effect. The event then takes the
-//! same path as the dev gateway's endpoints (`events::apply`), whose
-//! changes are conditional and keyed, so concurrent redeliveries that race
-//! past the id check still change the booking once and post once.
+//! Stripe's signed events: the signature is checked before anything is
+//! read (HMAC-SHA256 of `t.payload` with `STRIPE_WEBHOOK_SECRET`, 300 s
+//! tolerance, constant-time compare, any of several `v1` values); a bad one
+//! changes nothing. Event ids handled before are remembered, so a
+//! redelivery has no effect. What an event does to its booking is
+//! `bookings::events`, whose changes are conditional and keyed, so
+//! concurrent redeliveries that race past the id check still change the
+//! booking once and post once.
 
-use actix_web::{HttpRequest, HttpResponse, post, web};
+use std::sync::Arc;
+
 use hmac::{Hmac, Mac};
+use innkeep_actors::Clock;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use sha2::Sha256;
 
-use super::events::{self, PaymentEvent};
-use crate::error::AppError;
-use crate::state::AppState;
+use super::events::PaymentEvent;
+use crate::error::{AppError, AppResult};
+use crate::store::WebhookEventStore;
 
 /// How far a signature's timestamp may be from our clock, as Stripe's libraries.
 pub const TOLERANCE_SECS: i64 = 300;
@@ -54,7 +56,10 @@ pub fn verify_signature(
     if signatures.is_empty() {
         return Err(SignatureError::Malformed);
     }
-    if (now - timestamp).abs() > TOLERANCE_SECS {
+    if now
+        .checked_sub(timestamp)
+        .is_none_or(|age| age.unsigned_abs() > TOLERANCE_SECS.unsigned_abs())
+    {
         return Err(SignatureError::Stale);
     }
     let mut mac =
@@ -100,11 +105,12 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// A verified Stripe event.
 #[derive(Debug, Deserialize)]
-struct Event {
-    id: String,
+pub struct StripeEvent {
+    pub id: String,
     #[serde(rename = "type")]
-    kind: String,
+    pub kind: String,
     data: EventData,
 }
 
@@ -113,79 +119,85 @@ struct EventData {
     object: Value,
 }
 
-/// What a handled event type means for us: the event and the intent id.
-fn interpret(event: &Event) -> Result<Option<(PaymentEvent, String)>, AppError> {
-    let object = &event.data.object;
-    let field = |name: &str| {
-        object[name]
-            .as_str()
-            .map(str::to_owned)
-            .ok_or_else(|| AppError::BadRequest(format!("data.object.{name} is missing")))
-    };
-    let found = match event.kind.as_str() {
-        "payment_intent.succeeded" => Some((PaymentEvent::Succeeded, field("id")?)),
-        "payment_intent.amount_capturable_updated" => {
-            Some((PaymentEvent::AmountCapturable, field("id")?))
-        }
-        "payment_intent.payment_failed" => Some((PaymentEvent::Failed, field("id")?)),
-        "payment_intent.canceled" => Some((PaymentEvent::Canceled, field("id")?)),
-        "charge.refunded" => {
-            let amount = object["amount_refunded"].as_i64().ok_or_else(|| {
-                AppError::BadRequest("data.object.amount_refunded is missing".into())
-            })?;
-            Some((PaymentEvent::Refunded { amount }, field("payment_intent")?))
-        }
-        _ => None,
-    };
-    Ok(found)
+impl StripeEvent {
+    /// What a handled event type means for us: the event and the intent
+    /// id; `None` for a type innkeep ignores.
+    pub fn payment(&self) -> AppResult<Option<(PaymentEvent, String)>> {
+        let object = &self.data.object;
+        let field = |name: &str| {
+            object[name]
+                .as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| AppError::BadRequest(format!("data.object.{name} is missing")))
+        };
+        let found = match self.kind.as_str() {
+            "payment_intent.succeeded" => Some((PaymentEvent::Succeeded, field("id")?)),
+            "payment_intent.amount_capturable_updated" => {
+                Some((PaymentEvent::AmountCapturable, field("id")?))
+            }
+            "payment_intent.payment_failed" => Some((PaymentEvent::Failed, field("id")?)),
+            "payment_intent.canceled" => Some((PaymentEvent::Canceled, field("id")?)),
+            "charge.refunded" => {
+                let amount = object["amount_refunded"].as_i64().ok_or_else(|| {
+                    AppError::BadRequest("data.object.amount_refunded is missing".into())
+                })?;
+                Some((PaymentEvent::Refunded { amount }, field("payment_intent")?))
+            }
+            _ => None,
+        };
+        Ok(found)
+    }
 }
 
-/// Stripe webhook endpoint.
-#[utoipa::path(
-    tag = "payments",
-    request_body(content = String, description = "A Stripe event, signed", content_type = "application/json"),
-    responses(
-        (status = 200, description = "Handled, or seen before, or a type innkeep ignores"),
-        (status = 400, description = "Bad signature, stale timestamp or malformed event: nothing changed"),
-        (status = 503, description = "STRIPE_WEBHOOK_SECRET is not set"),
-    )
-)]
-#[post("/webhooks/stripe")]
-pub async fn stripe(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    body: web::Bytes,
-) -> Result<HttpResponse, AppError> {
-    let Some(secret) = state.config.stripe_webhook_secret.as_deref() else {
-        return Err(AppError::Unavailable(
-            "webhooks are not configured (STRIPE_WEBHOOK_SECRET)",
-        ));
-    };
-    let header = req
-        .headers()
-        .get("Stripe-Signature")
-        .and_then(|h| h.to_str().ok())
-        .ok_or_else(|| AppError::BadRequest("the Stripe-Signature header is missing".into()))?;
-    verify_signature(header, &body, secret, state.clock.now().timestamp())
-        .map_err(|e| AppError::BadRequest(e.to_string()))?;
-    let event: Event = serde_json::from_slice(&body)
-        .map_err(|e| AppError::BadRequest(format!("not a Stripe event: {e}")))?;
-    if state.store.webhook_event_seen(&event.id).await? {
-        return Ok(HttpResponse::Ok().json(json!({"received": true, "duplicate": true})));
-    }
-    match interpret(&event)? {
-        Some((kind, intent)) => {
-            events::apply(&state, &intent, kind).await?;
+/// Receives Stripe's webhooks: verifies, and remembers what was handled.
+#[derive(Clone)]
+pub struct Webhooks {
+    secret: Option<String>,
+    events: Arc<dyn WebhookEventStore>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Webhooks {
+    pub fn new(
+        secret: Option<String>,
+        events: Arc<dyn WebhookEventStore>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            secret,
+            events,
+            clock,
         }
-        None => tracing::debug!(event_id = %event.id, kind = %event.kind, "event type ignored"),
     }
-    // Recorded only once handled: an event whose handling failed (5xx) is
-    // redelivered by Stripe and handled then.
-    state
-        .store
-        .record_webhook_event(&event.id, &event.kind, state.clock.now())
-        .await?;
-    Ok(HttpResponse::Ok().json(json!({"received": true})))
+
+    /// The event, if `signature` (the `Stripe-Signature` header) signs
+    /// `body` with our secret: 503 while no secret is set, 400 otherwise.
+    pub fn verify(&self, signature: Option<&str>, body: &[u8]) -> AppResult<StripeEvent> {
+        let Some(secret) = self.secret.as_deref() else {
+            return Err(AppError::Unavailable(
+                "webhooks are not configured (STRIPE_WEBHOOK_SECRET)",
+            ));
+        };
+        let header = signature
+            .ok_or_else(|| AppError::BadRequest("the Stripe-Signature header is missing".into()))?;
+        verify_signature(header, body, secret, self.clock.now().timestamp())
+            .map_err(|e| AppError::BadRequest(e.to_string()))?;
+        serde_json::from_slice(body)
+            .map_err(|e| AppError::BadRequest(format!("not a Stripe event: {e}")))
+    }
+
+    pub async fn seen(&self, event: &StripeEvent) -> AppResult<bool> {
+        Ok(self.events.webhook_event_seen(&event.id).await?)
+    }
+
+    /// Remembers a handled event. Recorded only once handled: an event
+    /// whose handling failed (5xx) is redelivered by Stripe and handled then.
+    pub async fn record(&self, event: &StripeEvent) -> AppResult<()> {
+        self.events
+            .record_webhook_event(&event.id, &event.kind, self.clock.now())
+            .await?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -232,6 +244,24 @@ mod tests {
         assert_eq!(
             verify_signature("t=1000,v1=zz", body, SECRET, 1_000),
             Err(SignatureError::Mismatch)
+        );
+        // Timestamps far from now are stale, not an overflow.
+        for t in [i64::MIN, i64::MAX, -1] {
+            let header = format!("t={t},v1=00");
+            assert_eq!(
+                verify_signature(&header, body, SECRET, 1_000),
+                Err(SignatureError::Stale)
+            );
+        }
+        assert_eq!(
+            verify_signature("t=1000,v1=00", body, SECRET, i64::MIN),
+            Err(SignatureError::Stale)
+        );
+        let header = format!("t={},v1=00", i64::MAX);
+        assert_eq!(
+            verify_signature(&header, body, SECRET, -1),
+            Err(SignatureError::Stale),
+            "now - t = i64::MIN"
         );
     }
 

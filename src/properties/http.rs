@@ -2,34 +2,27 @@
 
 use actix_web::http::header::ContentType;
 use actix_web::{HttpResponse, delete, get, patch, post, web};
-use chrono::NaiveDate;
-use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::PropertyView;
-use super::input::{AvailabilityParams, BlockInput, PropertyInput, QuoteParams, SearchParams};
-use super::service::{self, Availability, PropertyPage, Quote};
+use super::body::PropertyInput;
+use super::calendar::{Availability, AvailabilityParams, BlockInput};
+use super::search::SearchParams;
+use super::service::{PropertyPage, Quote, QuoteParams};
 use crate::error::AppError;
 use crate::http::extract::{ApiJson, ApiQuery, AuthUser};
-use crate::state::AppState;
-
-/// A half-open date range `[start, end)`.
-#[derive(ToSchema)]
-pub struct RangeDoc {
-    pub start: NaiveDate,
-    pub end: NaiveDate,
-}
+use crate::services::Services;
 
 /// List a property; the caller becomes its host.
 #[utoipa::path(tag = "properties", security(("bearer" = [])), request_body = PropertyInput,
     responses((status = 201, body = PropertyView), (status = 422, description = "invalid input")))]
 #[post("/properties")]
 pub async fn create(
-    state: web::Data<AppState>,
+    svc: web::Data<Services>,
     user: AuthUser,
     body: ApiJson<PropertyInput>,
 ) -> Result<HttpResponse, AppError> {
-    let property = service::create(&state, user.id, body.into_inner()).await?;
+    let property = svc.properties.create(user.id, body.into_inner()).await?;
     Ok(HttpResponse::Created().json(property))
 }
 
@@ -38,10 +31,10 @@ pub async fn create(
     responses((status = 200, body = PropertyPage), (status = 422, description = "invalid parameter")))]
 #[get("/properties")]
 pub async fn search(
-    state: web::Data<AppState>,
+    svc: web::Data<Services>,
     params: ApiQuery<SearchParams>,
 ) -> Result<HttpResponse, AppError> {
-    let page = service::search(&state, params.into_inner()).await?;
+    let page = svc.properties.search(params.into_inner()).await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -49,11 +42,8 @@ pub async fn search(
 #[utoipa::path(tag = "properties", params(("id" = Uuid, Path)),
     responses((status = 200, body = PropertyView), (status = 404, description = "unknown or unlisted")))]
 #[get("/properties/{id}")]
-pub async fn get(
-    state: web::Data<AppState>,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, AppError> {
-    let json = service::get_json(&state, *id).await?;
+pub async fn get(svc: web::Data<Services>, id: web::Path<Uuid>) -> Result<HttpResponse, AppError> {
+    let json = svc.properties.get_json(*id).await?;
     Ok(HttpResponse::Ok()
         .content_type(ContentType::json())
         .body(json))
@@ -65,12 +55,15 @@ pub async fn get(
     responses((status = 200, body = PropertyView), (status = 403, description = "not the host")))]
 #[patch("/properties/{id}")]
 pub async fn update(
-    state: web::Data<AppState>,
+    svc: web::Data<Services>,
     user: AuthUser,
     id: web::Path<Uuid>,
     body: ApiJson<PropertyInput>,
 ) -> Result<HttpResponse, AppError> {
-    let property = service::update(&state, user.id, *id, body.into_inner()).await?;
+    let property = svc
+        .properties
+        .update(user.id, *id, body.into_inner())
+        .await?;
     Ok(HttpResponse::Ok().json(property))
 }
 
@@ -80,11 +73,11 @@ pub async fn update(
         (status = 409, description = "upcoming bookings")))]
 #[delete("/properties/{id}")]
 pub async fn unlist(
-    state: web::Data<AppState>,
+    svc: web::Data<Services>,
     user: AuthUser,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    service::unlist(&state, user.id, *id).await?;
+    svc.properties.unlist(user.id, *id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -93,11 +86,11 @@ pub async fn unlist(
     responses((status = 200, body = Quote), (status = 422, description = "invalid stay")))]
 #[get("/properties/{id}/quote")]
 pub async fn quote(
-    state: web::Data<AppState>,
+    svc: web::Data<Services>,
     id: web::Path<Uuid>,
     params: ApiQuery<QuoteParams>,
 ) -> Result<HttpResponse, AppError> {
-    let quote = service::quote(&state, *id, params.into_inner()).await?;
+    let quote = svc.properties.quote(*id, params.into_inner()).await?;
     Ok(HttpResponse::Ok().json(quote))
 }
 
@@ -106,11 +99,14 @@ pub async fn quote(
     responses((status = 200, body = Availability)))]
 #[get("/properties/{id}/availability")]
 pub async fn availability(
-    state: web::Data<AppState>,
+    svc: web::Data<Services>,
     id: web::Path<Uuid>,
     params: ApiQuery<AvailabilityParams>,
 ) -> Result<HttpResponse, AppError> {
-    let availability = service::availability(&state, *id, params.into_inner()).await?;
+    let availability = svc
+        .properties
+        .availability(*id, params.into_inner())
+        .await?;
     Ok(HttpResponse::Ok().json(availability))
 }
 
@@ -119,28 +115,10 @@ pub async fn availability(
     responses((status = 200, content_type = "text/calendar", body = String)))]
 #[get("/properties/{id}/calendar.ics")]
 pub async fn calendar_ics(
-    state: web::Data<AppState>,
+    svc: web::Data<Services>,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    let today = state.clock.today();
-    let params = AvailabilityParams {
-        from: Some(today),
-        to: Some(today + chrono::Duration::days(366)),
-    };
-    let avail = service::availability(&state, *id, params).await?;
-    let stamp = state.clock.now().format("%Y%m%dT%H%M%SZ");
-    let mut ics = String::from(
-        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//innkeep//calendar//EN\r\nCALSCALE:GREGORIAN\r\n",
-    );
-    for range in &avail.unavailable {
-        ics.push_str(&format!(
-            "BEGIN:VEVENT\r\nUID:{id}-{start}@innkeep\r\nDTSTAMP:{stamp}\r\nDTSTART;VALUE=DATE:{start}\r\nDTEND;VALUE=DATE:{end}\r\nSUMMARY:Unavailable\r\nEND:VEVENT\r\n",
-            id = avail.property_id,
-            start = range.start.format("%Y%m%d"),
-            end = range.end.format("%Y%m%d"),
-        ));
-    }
-    ics.push_str("END:VCALENDAR\r\n");
+    let ics = svc.properties.calendar_ics(*id).await?;
     Ok(HttpResponse::Ok()
         .content_type("text/calendar; charset=utf-8")
         .body(ics))
@@ -152,12 +130,15 @@ pub async fn calendar_ics(
     responses((status = 201, body = super::Block), (status = 409, description = "overlaps a booking or block")))]
 #[post("/properties/{id}/blocks")]
 pub async fn add_block(
-    state: web::Data<AppState>,
+    svc: web::Data<Services>,
     user: AuthUser,
     id: web::Path<Uuid>,
     body: ApiJson<BlockInput>,
 ) -> Result<HttpResponse, AppError> {
-    let block = service::add_block(&state, user.id, *id, body.into_inner()).await?;
+    let block = svc
+        .properties
+        .add_block(user.id, *id, body.into_inner())
+        .await?;
     Ok(HttpResponse::Created().json(block))
 }
 
@@ -166,11 +147,11 @@ pub async fn add_block(
     params(("id" = Uuid, Path), ("block_id" = Uuid, Path)), responses((status = 204)))]
 #[delete("/properties/{id}/blocks/{block_id}")]
 pub async fn remove_block(
-    state: web::Data<AppState>,
+    svc: web::Data<Services>,
     user: AuthUser,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, block_id) = path.into_inner();
-    service::remove_block(&state, user.id, id, block_id).await?;
+    svc.properties.remove_block(user.id, id, block_id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

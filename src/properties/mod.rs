@@ -1,13 +1,18 @@
-//! Properties: the listing a host publishes, its search, its price quote and
-//! the host's own blocked dates.
+//! Properties: the listing a host publishes (`body`), its search
+//! (`search`), its price quote, and its calendar as hosts and guests see it
+//! (`calendar`: blocks, availability, the iCalendar feed).
 
+pub mod body;
+pub mod calendar;
 pub mod http;
-pub mod input;
+pub mod search;
 pub mod service;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use innkeep_actors::domain::{CancellationPolicy, Currency, DateRange};
+use innkeep_actors::domain::{CancellationPolicy, Currency, DateRange, Money};
+
 use serde::Serialize;
+pub use service::PropertyService;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -46,6 +51,43 @@ pub struct Property {
 }
 
 impl Property {
+    /// A new listing's defaults, before the host's body is laid over it.
+    pub fn draft(host_id: Uuid, now: DateTime<Utc>) -> Self {
+        Self {
+            id: Uuid::now_v7(),
+            host_id,
+            title: String::new(),
+            description: String::new(),
+            city: String::new(),
+            country: String::new(),
+            latitude: None,
+            longitude: None,
+            price_per_night: 0,
+            currency: Currency::NONE,
+            cleaning_fee: 0,
+            max_guests: 1,
+            bedrooms: 0,
+            amenities: Vec::new(),
+            cancellation_policy: CancellationPolicy::Flexible,
+            instant_book: false,
+            min_nights: 1,
+            max_nights: 365,
+            listed: true,
+            rating_sum: 0,
+            review_count: 0,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    pub fn nightly_price(&self) -> Money {
+        Money::new(self.price_per_night, self.currency)
+    }
+
+    pub fn cleaning(&self) -> Money {
+        Money::new(self.cleaning_fee, self.currency)
+    }
+
     /// Average rating rounded to 2 decimals; `None` before the first review.
     pub fn rating_avg(&self) -> Option<f64> {
         (self.review_count > 0).then(|| {

@@ -1,28 +1,51 @@
-//! The `Store` trait: everything innkeep persists, behind one interface with
-//! two real backends on sqlx, PostgreSQL (production) and SQLite (the
-//! embedded default). Most SQL is shared (`sql.rs`); each backend adds what
-//! its dialect does differently and its own migrations.
+//! Everything innkeep persists, behind traits split by who uses them, with
+//! two real backends on sqlx: PostgreSQL (production) and SQLite (the
+//! embedded default). Each service holds only the traits it needs:
+//!
+//! | trait | used by |
+//! |---|---|
+//! | `UserStore` | accounts, sign-in and refresh tokens (`auth`, `users`) |
+//! | `PropertyStore` | listings and search (`properties`) |
+//! | `CalendarStore` (engine port) | the calendar actors: holds, bookings, blocks, state changes |
+//! | `BookingStore` | booking reads and payment records (`bookings`) |
+//! | `SweepStore` | the time-driven work: lapsed holds, finished stays, payouts, reconciliation |
+//! | `IdempotencyStore` | `Idempotency-Key` replays |
+//! | `LedgerStore` | postings, balances, `ledger verify` |
+//! | `WebhookEventStore` | Stripe event ids seen |
+//! | `OutboxStore`, `PaymentJobStore` (engine port) | the payments outbox |
+//! | `DevGatewayStore` | the dev payment gateway's intents and refunds |
+//! | `Store` | all of the above, plus migrations, health and change notices |
+//!
+//! Most SQL runs as written on both backends: each `*_sql.rs` file is one
+//! macro that expands to a trait's implementation for one backend (a macro
+//! rather than generics: sqlx's per-database bounds make generic code
+//! unreadable while the SQL text really is the same). Each backend file
+//! adds what its dialect does differently and its own migrations.
 
-mod booking_sql;
+mod bookings_sql;
+mod calendar_sql;
+mod columns;
+mod dev_gateway_sql;
 mod ledger_sql;
 mod payment_jobs_sql;
 mod postgres;
-mod sql;
+mod properties_sql;
 mod sqlite;
+mod users_sql;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use innkeep_actors::domain::{Booking, BookingStatus};
+use innkeep_actors::domain::{Booking, BookingStatus, PaymentStatus};
 use innkeep_actors::ledger::{Posting, StoredTransaction};
-use innkeep_actors::ports::{CalendarStore, NewPaymentJob, PaymentJobStore};
+use innkeep_actors::ports::{
+    CalendarStore, NewPaymentJob, PaymentIntent, PaymentJobKind, PaymentJobStore,
+};
 use uuid::Uuid;
 
-use crate::config::Config;
 use crate::properties::{Property, PropertyQuery};
-use crate::users::service::ProfilePatch;
-use crate::users::{Email, Name, User};
+use crate::users::{Email, Name, ProfilePatch, User};
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -82,6 +105,54 @@ pub enum RotateOutcome {
     Invalid,
 }
 
+/// Accounts and their refresh tokens.
+#[async_trait]
+pub trait UserStore: Send + Sync + 'static {
+    async fn create_user(&self, user: &NewUser) -> StoreResult<User>;
+    async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<User>>;
+    /// The id and password hash of the account with this e-mail.
+    async fn credentials_by_email(&self, email: &Email) -> StoreResult<Option<(Uuid, String)>>;
+    async fn update_user(
+        &self,
+        id: Uuid,
+        patch: &ProfilePatch,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<User>>;
+
+    async fn insert_refresh_token(&self, token: &NewRefreshToken) -> StoreResult<()>;
+    /// Marks the presented token used and stores its successor in the same
+    /// family, atomically; a second use of one token revokes the family.
+    async fn rotate_refresh_token(
+        &self,
+        presented_hash: &[u8],
+        now: DateTime<Utc>,
+        next_hash: &[u8],
+        next_expires_at: DateTime<Utc>,
+    ) -> StoreResult<RotateOutcome>;
+    async fn revoke_refresh_family(&self, family_id: Uuid, now: DateTime<Utc>) -> StoreResult<()>;
+}
+
+/// Listings and their search.
+#[async_trait]
+pub trait PropertyStore: Send + Sync + 'static {
+    async fn insert_property(&self, property: &Property) -> StoreResult<()>;
+    async fn property(&self, id: Uuid) -> StoreResult<Option<Property>>;
+    async fn update_property(&self, property: &Property) -> StoreResult<()>;
+    /// Unlists the property unless an active booking ends after `today`.
+    async fn unlist_property(
+        &self,
+        id: Uuid,
+        today: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// One page (`query.limit + 1` rows, so the caller knows if there is more).
+    async fn search_properties(&self, query: &PropertyQuery) -> StoreResult<Vec<Property>>;
+    /// Tells other processes that a property changed (its price, rules or
+    /// listing), so they drop what they cached of it; the same channel as
+    /// calendar changes. A no-op on SQLite.
+    async fn announce_property_change(&self, id: Uuid) -> anyhow::Result<()>;
+}
+
 /// A page of one user's bookings, as guest or as host.
 #[derive(Debug, Clone)]
 pub struct BookingQuery {
@@ -91,6 +162,45 @@ pub struct BookingQuery {
     /// Bookings with ids below this (the last one of the previous page).
     pub cursor: Option<Uuid>,
     pub limit: u32,
+}
+
+/// Booking reads and the payment record of a booking. State changes go
+/// through the calendar (`CalendarStore::apply_calendar`).
+#[async_trait]
+pub trait BookingStore: Send + Sync + 'static {
+    async fn booking(&self, id: Uuid) -> StoreResult<Option<Booking>>;
+    async fn booking_by_intent(&self, intent_id: &str) -> StoreResult<Option<Booking>>;
+    /// `limit + 1` rows, newest first.
+    async fn list_bookings(&self, query: &BookingQuery) -> StoreResult<Vec<Booking>>;
+    async fn set_payment(&self, booking_id: Uuid, intent: &PaymentIntent) -> StoreResult<()>;
+    async fn set_payment_status(&self, booking_id: Uuid, status: PaymentStatus) -> StoreResult<()>;
+}
+
+/// What the time-driven sweep looks for.
+#[async_trait]
+pub trait SweepStore: Send + Sync + 'static {
+    /// Unpaid holds and unanswered requests to book whose time is up:
+    /// (booking id, property id).
+    async fn due_holds(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<(Uuid, Uuid)>>;
+    /// Unpaid holds made before `created_before` that never recorded their
+    /// payment intent (the process stopped between creating and recording it).
+    async fn holds_without_intent(
+        &self,
+        created_before: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<Uuid>>;
+    /// Confirmed stays checked out by `today`: (booking id, property id).
+    async fn finished_stays(&self, today: NaiveDate, limit: u32) -> StoreResult<Vec<(Uuid, Uuid)>>;
+    /// Stays checked in by `checked_in_by` whose host the ledger shows money
+    /// owed for, with no payout job yet.
+    async fn payouts_due(&self, checked_in_by: NaiveDate, limit: u32) -> StoreResult<Vec<Booking>>;
+    /// Intents whose capture job succeeded after `done_after` but whose
+    /// booking has no capture in the ledger (the acceptance never recorded).
+    async fn captures_unposted(
+        &self,
+        done_after: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<String>>;
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -105,47 +215,9 @@ pub enum IdempotencyStart {
     Mismatch,
 }
 
-/// A payment intent of the dev gateway.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct DevIntent {
-    pub id: String,
-    pub idempotency_key: String,
-    pub booking_id: Uuid,
-    pub amount: i64,
-    pub currency: String,
-    /// `automatic` or `manual`.
-    pub capture_method: String,
-    pub status: String,
-    pub amount_refunded: i64,
-    pub created_at: DateTime<Utc>,
-}
-
-/// Bookings, idempotency keys and the dev gateway's records.
+/// `Idempotency-Key`: the first response to (user, key), kept for replay.
 #[async_trait]
-pub trait BookingStore: Send + Sync + 'static {
-    async fn booking(&self, id: Uuid) -> StoreResult<Option<Booking>>;
-    async fn booking_by_intent(&self, intent_id: &str) -> StoreResult<Option<Booking>>;
-    /// `limit + 1` rows, newest first.
-    async fn list_bookings(&self, query: &BookingQuery) -> StoreResult<Vec<Booking>>;
-    async fn set_payment(
-        &self,
-        booking_id: Uuid,
-        intent: &innkeep_actors::ports::PaymentIntent,
-    ) -> StoreResult<()>;
-    async fn set_payment_status(&self, booking_id: Uuid, status: &str) -> StoreResult<()>;
-    /// Unpaid holds and unanswered requests to book whose time is up:
-    /// (booking id, property id).
-    async fn due_holds(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<(Uuid, Uuid)>>;
-    /// Unpaid holds made before `created_before` that never recorded their
-    /// payment intent (the process stopped between creating and recording it).
-    async fn holds_without_intent(
-        &self,
-        created_before: DateTime<Utc>,
-        limit: u32,
-    ) -> StoreResult<Vec<Uuid>>;
-    /// Confirmed stays checked out by `today`: (booking id, property id).
-    async fn finished_stays(&self, today: NaiveDate, limit: u32) -> StoreResult<Vec<(Uuid, Uuid)>>;
-
+pub trait IdempotencyStore: Send + Sync + 'static {
     async fn idempotency_begin(
         &self,
         user_id: Uuid,
@@ -162,13 +234,6 @@ pub trait BookingStore: Send + Sync + 'static {
     ) -> StoreResult<()>;
     /// Frees a claimed key whose request failed inside, so a retry can run.
     async fn idempotency_abandon(&self, user_id: Uuid, key: &str) -> StoreResult<()>;
-
-    /// Inserts the intent unless its idempotency key exists; returns the stored one.
-    async fn dev_intent_create(&self, intent: &DevIntent) -> StoreResult<DevIntent>;
-    async fn dev_intent(&self, id: &str) -> StoreResult<Option<DevIntent>>;
-    /// Moves the intent to `to` if it is in one of `from` (refunds are
-    /// `dev_refund`'s).
-    async fn dev_intent_update(&self, id: &str, from: &[&str], to: &str) -> StoreResult<bool>;
 }
 
 /// One sum of a host's payable account: by currency, payout or not, and
@@ -181,7 +246,7 @@ pub struct BalanceRow {
     pub amount: i64,
 }
 
-/// The ledger (append only) and the Stripe events seen.
+/// The ledger (append only).
 #[async_trait]
 pub trait LedgerStore: Send + Sync + 'static {
     /// Posts one balanced transaction unless its key was posted; `true` if new.
@@ -195,6 +260,11 @@ pub trait LedgerStore: Send + Sync + 'static {
     /// Every booking that has or should have money in the ledger, and every
     /// ledger transaction, read in one snapshot.
     async fn ledger_snapshot(&self) -> StoreResult<(Vec<Booking>, Vec<StoredTransaction>)>;
+}
+
+/// The Stripe events handled, by id.
+#[async_trait]
+pub trait WebhookEventStore: Send + Sync + 'static {
     async fn webhook_event_seen(&self, id: &str) -> StoreResult<bool>;
     /// Records a handled event id; `false` if it was recorded before.
     async fn record_webhook_event(
@@ -205,13 +275,13 @@ pub trait LedgerStore: Send + Sync + 'static {
     ) -> StoreResult<bool>;
 }
 
-/// Called with a property id when another process changed its calendar.
-pub type ChangeListener = Arc<dyn Fn(Uuid) + Send + Sync>;
+/// The `outcome` of a job that failed for good.
+pub const FAILED_OUTCOME: &str = "failed";
 
 /// One outbox job as tests and operators see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaymentJobRow {
-    pub kind: String,
+    pub kind: PaymentJobKind,
     pub amount: i64,
     pub attempts: i32,
     pub outcome: Option<String>,
@@ -219,8 +289,15 @@ pub struct PaymentJobRow {
     pub done: bool,
 }
 
-/// The payments outbox as the service layer uses it, and the dev
-/// gateway's refunds (kept by idempotency key, as Stripe does).
+impl PaymentJobRow {
+    /// Done, and not failed for good.
+    pub fn succeeded(&self) -> bool {
+        self.done && self.outcome.as_deref() != Some(FAILED_OUTCOME)
+    }
+}
+
+/// The payments outbox as the service layer uses it (the PaymentsActor's
+/// side is the engine's `PaymentJobStore`).
 #[async_trait]
 pub trait OutboxStore: Send + Sync + 'static {
     /// Records a job on its own (for decisions not tied to a booking's
@@ -230,17 +307,40 @@ pub trait OutboxStore: Send + Sync + 'static {
         job: &NewPaymentJob,
         now: DateTime<Utc>,
     ) -> StoreResult<bool>;
-    /// Bookings checked in by `checked_in_by` whose host has money coming
-    /// and no payout job yet.
-    async fn payouts_due(&self, checked_in_by: NaiveDate, limit: u32) -> StoreResult<Vec<Booking>>;
     async fn payment_jobs_of(&self, booking_id: Uuid) -> StoreResult<Vec<PaymentJobRow>>;
-    /// Intents whose capture job succeeded after `done_after` but whose
-    /// booking has no capture in the ledger (the acceptance never recorded).
-    async fn captures_unposted(
+}
+
+/// A payment intent of the dev gateway.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct DevIntent {
+    pub id: String,
+    pub idempotency_key: String,
+    pub booking_id: Uuid,
+    pub amount: i64,
+    pub currency: String,
+    /// `automatic` or `manual`.
+    pub capture_method: String,
+    #[sqlx(try_from = "String")]
+    pub status: PaymentStatus,
+    pub amount_refunded: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The dev gateway's records: intents and refunds, kept by idempotency key
+/// as Stripe keeps them.
+#[async_trait]
+pub trait DevGatewayStore: Send + Sync + 'static {
+    /// Inserts the intent unless its idempotency key exists; returns the stored one.
+    async fn dev_intent_create(&self, intent: &DevIntent) -> StoreResult<DevIntent>;
+    async fn dev_intent(&self, id: &str) -> StoreResult<Option<DevIntent>>;
+    /// Moves the intent to `to` if it is in one of `from` (at most three;
+    /// refunds are `dev_refund`'s).
+    async fn dev_intent_update(
         &self,
-        done_after: DateTime<Utc>,
-        limit: u32,
-    ) -> StoreResult<Vec<String>>;
+        id: &str,
+        from: &[PaymentStatus],
+        to: PaymentStatus,
+    ) -> StoreResult<bool>;
     /// Refunds `amount` of a succeeded dev intent once per `key`; the
     /// refund id, or `None` if the intent cannot be refunded that much.
     async fn dev_refund(
@@ -252,70 +352,57 @@ pub trait OutboxStore: Send + Sync + 'static {
     ) -> StoreResult<Option<String>>;
 }
 
+/// Called with a property id when another process changed its calendar.
+pub type ChangeListener = Arc<dyn Fn(Uuid) + Send + Sync>;
+
+/// The whole store, as start-up and operators see it.
 #[async_trait]
 pub trait Store:
-    CalendarStore + BookingStore + LedgerStore + OutboxStore + PaymentJobStore + Send + Sync + 'static
+    UserStore
+    + PropertyStore
+    + CalendarStore
+    + BookingStore
+    + SweepStore
+    + IdempotencyStore
+    + LedgerStore
+    + WebhookEventStore
+    + OutboxStore
+    + PaymentJobStore
+    + DevGatewayStore
 {
     /// `postgres` or `sqlite`.
     fn backend(&self) -> &'static str;
     async fn migrate(&self) -> anyhow::Result<()>;
     async fn ping(&self) -> anyhow::Result<()>;
-
-    // users
-    async fn create_user(&self, user: &NewUser) -> StoreResult<User>;
-    async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<User>>;
-    /// The id and password hash of the account with this e-mail.
-    async fn credentials_by_email(&self, email: &Email) -> StoreResult<Option<(Uuid, String)>>;
-    async fn update_user(
-        &self,
-        id: Uuid,
-        patch: &ProfilePatch,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Option<User>>;
-
-    // refresh tokens
-    async fn insert_refresh_token(&self, token: &NewRefreshToken) -> StoreResult<()>;
-    /// Marks the presented token used and stores its successor in the same
-    /// family, atomically; a second use of one token revokes the family.
-    async fn rotate_refresh_token(
-        &self,
-        presented_hash: &[u8],
-        now: DateTime<Utc>,
-        next_hash: &[u8],
-        next_expires_at: DateTime<Utc>,
-    ) -> StoreResult<RotateOutcome>;
-    async fn revoke_refresh_family(&self, family_id: Uuid, now: DateTime<Utc>) -> StoreResult<()>;
-
-    // properties
-    async fn insert_property(&self, property: &Property) -> StoreResult<()>;
-    async fn property(&self, id: Uuid) -> StoreResult<Option<Property>>;
-    async fn update_property(&self, property: &Property) -> StoreResult<()>;
-    /// Unlists the property unless an active booking ends after `today`.
-    async fn unlist_property(
-        &self,
-        id: Uuid,
-        today: NaiveDate,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()>;
-    /// One page (`query.limit + 1` rows, so the caller knows if there is more).
-    async fn search_properties(&self, query: &PropertyQuery) -> StoreResult<Vec<Property>>;
-
     /// Starts telling `listener` about calendar changes made by other
     /// processes (PostgreSQL LISTEN/NOTIFY); SQLite is single-process.
     async fn watch_calendars(&self, listener: ChangeListener) -> anyhow::Result<()>;
-
-    /// Tells other processes that a property changed (its price, rules or
-    /// listing), so they drop what they cached of it; the same channel as
-    /// calendar changes. A no-op on SQLite.
-    async fn announce_property_change(&self, id: Uuid) -> anyhow::Result<()>;
 }
 
-/// Opens the store that `DATABASE_URL` names and applies its migrations.
-pub async fn connect(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+/// Where the store is and how many connections it may use.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    pub database_url: String,
+    pub connections: u32,
+}
+
+impl StoreConfig {
+    pub fn is_postgres(&self) -> bool {
+        is_postgres(&self.database_url)
+    }
+}
+
+pub fn is_postgres(database_url: &str) -> bool {
+    database_url.starts_with("postgres:") || database_url.starts_with("postgresql:")
+}
+
+/// Opens the store that the URL names (migrations are the caller's:
+/// `Store::migrate`).
+pub async fn connect(config: &StoreConfig) -> anyhow::Result<Arc<dyn Store>> {
     let store: Arc<dyn Store> = if config.is_postgres() {
-        Arc::new(PgStore::connect(&config.database_url, config.db_pool).await?)
+        Arc::new(PgStore::connect(&config.database_url, config.connections).await?)
     } else {
-        Arc::new(SqliteStore::connect(&config.database_url, config.db_pool).await?)
+        Arc::new(SqliteStore::connect(&config.database_url, config.connections).await?)
     };
     Ok(store)
 }

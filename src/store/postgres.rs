@@ -5,27 +5,18 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use chrono::{DateTime, NaiveDate, Utc};
-use innkeep_actors::domain::DateRange;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Postgres, QueryBuilder, Transaction};
 use uuid::Uuid;
 
-use super::booking_sql::{BOOKING_COLUMNS, impl_booking_store};
+use super::bookings_sql::impl_booking_store;
+use super::calendar_sql::impl_calendar_store;
+use super::dev_gateway_sql::impl_dev_gateway_store;
 use super::ledger_sql::impl_ledger_store;
 use super::payment_jobs_sql::impl_payment_job_store;
-use super::sql::{PROPERTY_COLUMNS, RATING_KEY, USER_COLUMNS, impl_store, is_unique_violation};
-use super::{
-    BookingQuery, ChangeListener, DevIntent, IdempotencyStart, NewRefreshToken, NewUser,
-    RotateOutcome, StoreError, StoreResult,
-};
-use crate::properties::{Property, PropertyQuery, Sort};
-use crate::users::service::ProfilePatch;
-use crate::users::{Email, User};
-use innkeep_actors::domain::Booking;
-use innkeep_actors::ports::{
-    CalendarEntry, CalendarOp, EntryKind, OpOutcome, PaymentIntent, PortError,
-};
+use super::properties_sql::impl_property_store;
+use super::users_sql::impl_user_store;
+use super::{ChangeListener, Store};
 
 pub struct PgStore {
     pool: PgPool,
@@ -121,7 +112,8 @@ impl PgStore {
     }
 }
 
-impl_store!(PgStore, Postgres, {
+#[async_trait::async_trait]
+impl Store for PgStore {
     fn backend(&self) -> &'static str {
         "postgres"
     }
@@ -135,11 +127,6 @@ impl_store!(PgStore, Postgres, {
 
     async fn ping(&self) -> anyhow::Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
-    }
-
-    async fn announce_property_change(&self, id: Uuid) -> anyhow::Result<()> {
-        self.announce_change(id);
         Ok(())
     }
 
@@ -173,8 +160,12 @@ impl_store!(PgStore, Postgres, {
         });
         Ok(())
     }
-});
+}
 
+impl_user_store!(PgStore, Postgres);
+impl_property_store!(PgStore, Postgres);
+impl_calendar_store!(PgStore, Postgres);
 impl_booking_store!(PgStore, Postgres);
+impl_dev_gateway_store!(PgStore, Postgres);
 impl_ledger_store!(PgStore, Postgres);
 impl_payment_job_store!(PgStore, Postgres);

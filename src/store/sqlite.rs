@@ -7,29 +7,20 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::Context;
-use chrono::{DateTime, NaiveDate, Utc};
-use innkeep_actors::domain::DateRange;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{QueryBuilder, Sqlite, Transaction};
 use uuid::Uuid;
 
-use super::booking_sql::{BOOKING_COLUMNS, impl_booking_store};
+use super::bookings_sql::impl_booking_store;
+use super::calendar_sql::impl_calendar_store;
+use super::dev_gateway_sql::impl_dev_gateway_store;
 use super::ledger_sql::impl_ledger_store;
 use super::payment_jobs_sql::impl_payment_job_store;
-use super::sql::{PROPERTY_COLUMNS, RATING_KEY, USER_COLUMNS, impl_store, is_unique_violation};
-use super::{
-    BookingQuery, ChangeListener, DevIntent, IdempotencyStart, NewRefreshToken, NewUser,
-    RotateOutcome, StoreError, StoreResult,
-};
-use crate::properties::{Property, PropertyQuery, Sort};
-use crate::users::service::ProfilePatch;
-use crate::users::{Email, User};
-use innkeep_actors::domain::Booking;
-use innkeep_actors::ports::{
-    CalendarEntry, CalendarOp, EntryKind, OpOutcome, PaymentIntent, PortError,
-};
+use super::properties_sql::impl_property_store;
+use super::users_sql::impl_user_store;
+use super::{ChangeListener, Store};
 
 pub struct SqliteStore {
     reader: SqlitePool,
@@ -87,7 +78,8 @@ impl SqliteStore {
     }
 }
 
-impl_store!(SqliteStore, Sqlite, {
+#[async_trait::async_trait]
+impl Store for SqliteStore {
     fn backend(&self) -> &'static str {
         "sqlite"
     }
@@ -107,12 +99,12 @@ impl_store!(SqliteStore, Sqlite, {
     async fn watch_calendars(&self, _listener: ChangeListener) -> anyhow::Result<()> {
         Ok(())
     }
+}
 
-    async fn announce_property_change(&self, _id: Uuid) -> anyhow::Result<()> {
-        Ok(())
-    }
-});
-
+impl_user_store!(SqliteStore, Sqlite);
+impl_property_store!(SqliteStore, Sqlite);
+impl_calendar_store!(SqliteStore, Sqlite);
 impl_booking_store!(SqliteStore, Sqlite);
+impl_dev_gateway_store!(SqliteStore, Sqlite);
 impl_ledger_store!(SqliteStore, Sqlite);
 impl_payment_job_store!(SqliteStore, Sqlite);

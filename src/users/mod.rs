@@ -103,6 +103,13 @@ impl Name {
     }
 }
 
+/// A checked change to a profile: what `PATCH /users/me` may set.
+#[derive(Debug, Default)]
+pub struct ProfilePatch {
+    pub name: Option<Name>,
+    pub bio: Option<Bio>,
+}
+
 /// A profile text: at most 2,000 characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bio(String);

@@ -1,13 +1,15 @@
 //! The profile service: read and update the caller's own account.
 
+use std::sync::Arc;
+
+use innkeep_actors::Clock;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{Bio, Name, User};
-use crate::error::Validator;
-use crate::error::{AppError, AppResult};
-use crate::state::AppState;
+use super::{Bio, Name, ProfilePatch, User};
+use crate::error::{AppError, AppResult, Validator};
+use crate::store::UserStore;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -16,38 +18,40 @@ pub struct UpdateMe {
     pub bio: Option<String>,
 }
 
-/// What `UpdateMe` becomes once checked.
-#[derive(Debug, Default)]
-pub struct ProfilePatch {
-    pub name: Option<Name>,
-    pub bio: Option<Bio>,
+#[derive(Clone)]
+pub struct UserService {
+    store: Arc<dyn UserStore>,
+    clock: Arc<dyn Clock>,
 }
 
-pub async fn me(state: &AppState, user_id: Uuid) -> AppResult<User> {
-    state
-        .store
-        .user_by_id(user_id)
-        .await?
-        .ok_or(AppError::Unauthorized("the account no longer exists"))
-}
+impl UserService {
+    pub fn new(store: Arc<dyn UserStore>, clock: Arc<dyn Clock>) -> Self {
+        Self { store, clock }
+    }
 
-pub async fn update_me(state: &AppState, user_id: Uuid, input: UpdateMe) -> AppResult<User> {
-    let mut v = Validator::default();
-    let patch = ProfilePatch {
-        name: input
-            .name
-            .as_deref()
-            .and_then(|n| v.check("name", Name::parse(n))),
-        bio: input
-            .bio
-            .as_deref()
-            .and_then(|b| v.check("bio", Bio::parse(b))),
-    };
-    v.finish()?;
-    let now = state.clock.now();
-    state
-        .store
-        .update_user(user_id, &patch, now)
-        .await?
-        .ok_or(AppError::Unauthorized("the account no longer exists"))
+    pub async fn me(&self, user_id: Uuid) -> AppResult<User> {
+        self.store
+            .user_by_id(user_id)
+            .await?
+            .ok_or(AppError::Unauthorized("the account no longer exists"))
+    }
+
+    pub async fn update_me(&self, user_id: Uuid, input: UpdateMe) -> AppResult<User> {
+        let mut v = Validator::default();
+        let patch = ProfilePatch {
+            name: input
+                .name
+                .as_deref()
+                .and_then(|n| v.check("name", Name::parse(n))),
+            bio: input
+                .bio
+                .as_deref()
+                .and_then(|b| v.check("bio", Bio::parse(b))),
+        };
+        v.finish()?;
+        self.store
+            .update_user(user_id, &patch, self.clock.now())
+            .await?
+            .ok_or(AppError::Unauthorized("the account no longer exists"))
+    }
 }

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use innkeep::config::Config;
+use innkeep::config::{Config, StoreArgs};
 use innkeep::startup::Application;
 use reqwest::{Method, StatusCode, header::HeaderMap};
 use serde_json::{Value, json};
@@ -131,15 +131,20 @@ pub async fn spawn_with(backend: Backend, options: Options) -> Option<TestApp> {
             )
         }
     };
-    let mut config = Config::defaults();
-    config.bind = "127.0.0.1:0".into();
-    config.database_url = database_url.clone();
-    config.jwt_secret = Some(JWT_SECRET.into());
-    config.dev = options.dev;
-    config.workers = Some(2);
-    config.db_pool = 8;
-    config.calendar_idle_secs = options.calendar_idle_secs;
-    config.stripe_webhook_secret = options.webhook_secret.map(str::to_owned);
+    // Built from the defaults, never from the developer's environment.
+    let mut config = Config {
+        bind: "127.0.0.1:0".into(),
+        store: StoreArgs {
+            database_url: database_url.clone(),
+            db_pool: 8,
+        },
+        jwt_secret: Some(JWT_SECRET.into()),
+        dev: options.dev,
+        workers: Some(2),
+        calendar_idle_secs: options.calendar_idle_secs,
+        stripe_webhook_secret: options.webhook_secret.map(str::to_owned),
+        ..Config::default()
+    };
     if let Some(base) = options.stripe_api_base {
         config.stripe_secret_key = Some("sk_test_innkeep_fake".into());
         config.stripe_api_base = Some(base);

@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use super::dates::DateRange;
 use super::money::Currency;
+use super::payment::PaymentStatus;
 use super::policy::CancellationPolicy;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -122,7 +123,8 @@ pub struct Booking {
     pub payment_provider: String,
     pub payment_intent_id: Option<String>,
     pub payment_client_secret: Option<String>,
-    pub payment_status: String,
+    #[sqlx(try_from = "String")]
+    pub payment_status: PaymentStatus,
     pub refund_amount: Option<i64>,
 }
 

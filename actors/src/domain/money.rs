@@ -15,6 +15,9 @@ pub struct Currency([u8; 3]);
 pub struct CurrencyError;
 
 impl Currency {
+    /// ISO 4217's code for "no currency": a placeholder never charged in.
+    pub const NONE: Currency = Currency(*b"XXX");
+
     pub fn parse(code: &str) -> Result<Self, CurrencyError> {
         let bytes = code.trim().as_bytes();
         match bytes {
@@ -52,6 +55,61 @@ impl From<Currency> for String {
     }
 }
 
+/// An amount of money: minor units of one currency. Arithmetic is checked
+/// and refuses to mix currencies, so a sum is either right or absent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct Money {
+    pub amount: i64,
+    pub currency: Currency,
+}
+
+impl Money {
+    pub fn new(amount: i64, currency: Currency) -> Self {
+        Self { amount, currency }
+    }
+
+    pub fn zero(currency: Currency) -> Self {
+        Self::new(0, currency)
+    }
+
+    pub fn is_negative(self) -> bool {
+        self.amount < 0
+    }
+
+    /// `None` on overflow or if the currencies differ.
+    pub fn checked_add(self, other: Money) -> Option<Money> {
+        (self.currency == other.currency)
+            .then(|| self.amount.checked_add(other.amount))
+            .flatten()
+            .map(|amount| Money::new(amount, self.currency))
+    }
+
+    /// `None` on overflow or if the currencies differ.
+    pub fn checked_sub(self, other: Money) -> Option<Money> {
+        (self.currency == other.currency)
+            .then(|| self.amount.checked_sub(other.amount))
+            .flatten()
+            .map(|amount| Money::new(amount, self.currency))
+    }
+
+    pub fn checked_mul(self, factor: i64) -> Option<Money> {
+        self.amount
+            .checked_mul(factor)
+            .map(|amount| Money::new(amount, self.currency))
+    }
+
+    /// `round_half_up(self × percent / 100)`.
+    pub fn percent(self, percent: i64) -> Option<Money> {
+        round_half_up_percent(self.amount, percent).map(|amount| Money::new(amount, self.currency))
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.amount, self.currency)
+    }
+}
+
 /// `round_half_up(amount × percent / 100)` in exact integer arithmetic.
 /// Amounts are non-negative minor units; `None` on overflow.
 pub fn round_half_up_percent(amount: i64, percent: i64) -> Option<i64> {
@@ -77,6 +135,19 @@ mod tests {
         assert_eq!(Currency::parse("EURO"), Err(CurrencyError));
         assert_eq!(Currency::parse("E1R"), Err(CurrencyError));
         assert_eq!(Currency::parse(""), Err(CurrencyError));
+    }
+
+    #[test]
+    fn money_never_mixes_currencies_or_overflows() {
+        let eur = |a| Money::new(a, Currency::parse("EUR").unwrap_or_else(|_| unreachable!()));
+        let usd = Money::new(1, Currency::parse("USD").unwrap_or_else(|_| unreachable!()));
+        assert_eq!(eur(2).checked_add(eur(3)), Some(eur(5)));
+        assert_eq!(eur(2).checked_sub(eur(3)), Some(eur(-1)));
+        assert_eq!(eur(2).checked_add(usd), None);
+        assert_eq!(eur(i64::MAX).checked_add(eur(1)), None);
+        assert_eq!(eur(i64::MAX).checked_mul(2), None);
+        assert_eq!(eur(1_246).percent(12), Some(eur(150)));
+        assert_eq!(eur(7).to_string(), "7 EUR");
     }
 
     #[test]

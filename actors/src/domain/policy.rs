@@ -1,5 +1,5 @@
-//! Cancellation policies a host can choose. The refund rules themselves live
-//! with the payments slice; here is only the closed set of names.
+//! Cancellation policies a host can choose: the closed set of names. What
+//! each one refunds is `refund.rs`.
 
 use std::fmt;
 use std::str::FromStr;

@@ -9,7 +9,7 @@
 
 use serde::Serialize;
 
-use super::money::{Currency, round_half_up_percent};
+use super::money::{Currency, Money};
 
 pub const SERVICE_FEE_PERCENT: i64 = 12;
 pub const HOST_FEE_PERCENT: i64 = 3;
@@ -26,45 +26,45 @@ pub struct PriceBreakdown {
     pub currency: Currency,
 }
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, thiserror::Error, PartialEq, Eq)]
 pub enum PricingError {
     #[error("the stay's price is too large to charge")]
     Overflow,
     #[error("prices cannot be negative")]
     Negative,
+    #[error("the nightly price and the cleaning fee must be in one currency")]
+    MixedCurrencies,
 }
 
 pub fn price_stay(
     nights: u32,
-    price_per_night: i64,
-    cleaning_fee: i64,
-    currency: Currency,
+    price_per_night: Money,
+    cleaning_fee: Money,
 ) -> Result<PriceBreakdown, PricingError> {
-    if price_per_night < 0 || cleaning_fee < 0 {
+    if price_per_night.is_negative() || cleaning_fee.is_negative() {
         return Err(PricingError::Negative);
     }
-    let subtotal = i64::from(nights)
-        .checked_mul(price_per_night)
-        .ok_or(PricingError::Overflow)?;
-    let service_fee =
-        round_half_up_percent(subtotal, SERVICE_FEE_PERCENT).ok_or(PricingError::Overflow)?;
-    let host_fee =
-        round_half_up_percent(subtotal, HOST_FEE_PERCENT).ok_or(PricingError::Overflow)?;
-    let with_cleaning = subtotal
-        .checked_add(cleaning_fee)
-        .ok_or(PricingError::Overflow)?;
-    let total = with_cleaning
-        .checked_add(service_fee)
-        .ok_or(PricingError::Overflow)?;
+    if price_per_night.currency != cleaning_fee.currency {
+        return Err(PricingError::MixedCurrencies);
+    }
+    let overflow = PricingError::Overflow;
+    let subtotal = price_per_night
+        .checked_mul(i64::from(nights))
+        .ok_or(overflow)?;
+    let service_fee = subtotal.percent(SERVICE_FEE_PERCENT).ok_or(overflow)?;
+    let host_fee = subtotal.percent(HOST_FEE_PERCENT).ok_or(overflow)?;
+    let with_cleaning = subtotal.checked_add(cleaning_fee).ok_or(overflow)?;
+    let total = with_cleaning.checked_add(service_fee).ok_or(overflow)?;
+    let host_payout = with_cleaning.checked_sub(host_fee).ok_or(overflow)?;
     Ok(PriceBreakdown {
         nights,
-        subtotal,
-        cleaning_fee,
-        service_fee,
-        total,
-        host_fee,
-        host_payout: with_cleaning - host_fee,
-        currency,
+        subtotal: subtotal.amount,
+        cleaning_fee: cleaning_fee.amount,
+        service_fee: service_fee.amount,
+        total: total.amount,
+        host_fee: host_fee.amount,
+        host_payout: host_payout.amount,
+        currency: price_per_night.currency,
     })
 }
 
@@ -72,13 +72,16 @@ pub fn price_stay(
 mod tests {
     use super::*;
 
-    fn eur() -> Currency {
-        Currency::parse("EUR").unwrap_or_else(|_| unreachable!())
+    fn eur(amount: i64) -> Money {
+        Money::new(
+            amount,
+            Currency::parse("EUR").unwrap_or_else(|_| unreachable!()),
+        )
     }
 
     #[test]
     fn three_nights_priced_by_the_rules() {
-        let p = price_stay(3, 10_050, 2_500, eur()).unwrap_or_else(|e| panic!("{e}"));
+        let p = price_stay(3, eur(10_050), eur(2_500)).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(p.subtotal, 30_150);
         assert_eq!(p.service_fee, 3_618); // 3 618.0
         assert_eq!(p.total, 30_150 + 2_500 + 3_618);
@@ -89,9 +92,14 @@ mod tests {
     #[test]
     fn overflow_and_negative_are_errors() {
         assert_eq!(
-            price_stay(2, i64::MAX, 0, eur()),
+            price_stay(2, eur(i64::MAX), eur(0)),
             Err(PricingError::Overflow)
         );
-        assert_eq!(price_stay(2, -1, 0, eur()), Err(PricingError::Negative));
+        assert_eq!(price_stay(2, eur(-1), eur(0)), Err(PricingError::Negative));
+        let usd = Money::new(0, Currency::parse("USD").unwrap_or_else(|_| unreachable!()));
+        assert_eq!(
+            price_stay(2, eur(1), usd),
+            Err(PricingError::MixedCurrencies)
+        );
     }
 }

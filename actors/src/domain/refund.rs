@@ -103,7 +103,7 @@ mod tests {
             payment_provider: "dev".into(),
             payment_intent_id: None,
             payment_client_secret: None,
-            payment_status: "succeeded".into(),
+            payment_status: crate::domain::PaymentStatus::Succeeded,
             refund_amount: None,
         }
     }

@@ -11,7 +11,8 @@ use std::time::Duration;
 use actix::prelude::*;
 use uuid::Uuid;
 
-use crate::calendar::{Apply, CalendarActor, CalendarError, CalendarView, Invalidate, Unavailable};
+use super::actor::{Apply, CalendarActor, CalendarError, Invalidate, Unavailable};
+use super::view::CalendarView;
 use crate::clock::Clock;
 use crate::domain::DateRange;
 use crate::ports::{CalendarOp, CalendarStore, OpOutcome};
@@ -79,11 +80,17 @@ impl CalendarRegistry {
         property_id.hash(&mut hasher);
         let arbiter = &self.arbiters[(hasher.finish() as usize) % self.arbiters.len()];
         let view = Arc::new(CalendarView::default());
+        let registry = self.this.clone();
+        let on_stop = Box::new(move |addr: &Addr<CalendarActor>| {
+            if let Some(registry) = registry.upgrade() {
+                registry.forget(property_id, addr);
+            }
+        });
         let actor = CalendarActor::new(
             property_id,
             self.store.clone(),
             self.clock.clone(),
-            self.this.clone(),
+            on_stop,
             self.idle_after,
             view.clone(),
         );
@@ -99,7 +106,7 @@ impl CalendarRegistry {
     }
 
     /// Removes `addr` for `property_id`, unless a newer actor replaced it.
-    pub fn forget(&self, property_id: Uuid, addr: &Addr<CalendarActor>) {
+    fn forget(&self, property_id: Uuid, addr: &Addr<CalendarActor>) {
         let mut actors = self.actors();
         if actors
             .get(&property_id)
@@ -166,10 +173,6 @@ impl CalendarRegistry {
     /// Calendars currently in memory.
     pub fn live(&self) -> usize {
         self.actors().len()
-    }
-
-    pub fn clock(&self) -> &Arc<dyn Clock> {
-        &self.clock
     }
 }
 

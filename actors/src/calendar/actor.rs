@@ -15,8 +15,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::ready;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
@@ -26,8 +25,14 @@ use uuid::Uuid;
 
 use crate::clock::Clock;
 use crate::domain::DateRange;
-use crate::ports::{CalendarEntry, CalendarOp, CalendarStore, OpOutcome};
-use crate::registry::CalendarRegistry;
+use crate::ports::{CalendarEntry, CalendarOp, CalendarStore, EntryKind, OpOutcome};
+
+use super::view::CalendarView;
+
+/// Called once when the actor stops of its own accord (passivation, or a
+/// first load that failed), before it stops: whoever started it forgets
+/// its address then, so that new requests start a fresh actor.
+pub type OnStop = Box<dyn Fn(&Addr<CalendarActor>) + Send>;
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum CalendarError {
@@ -54,67 +59,24 @@ pub struct Unavailable {
 #[rtype(result = "()")]
 pub struct Invalidate;
 
-/// What a calendar's readers may see without a message to its actor: the
-/// unavailable ranges as the actor's memory holds them, republished by the
-/// actor after every change (copy on write; calendars are small). Reads
-/// and refusals of overlapping requests are answered from it; every
-/// accepted change still goes through the actor. Not `ready` while the
-/// actor loads or reloads, when readers ask the actor instead.
-#[derive(Default)]
-pub struct CalendarView {
-    ranges: std::sync::RwLock<Arc<Vec<DateRange>>>,
-    ready: AtomicBool,
-    /// Read since the actor last looked: keeps a calendar that only serves
-    /// reads from passivating.
-    touched: AtomicBool,
+/// What memory makes of a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Effect {
+    /// Taken into memory; to be committed.
+    Taken,
+    /// Overlaps an active range.
+    Overlaps,
+    /// Cannot apply (removing a "block" that is a booking).
+    NotApplicable,
 }
 
-impl CalendarView {
-    fn snapshot(&self) -> Option<Arc<Vec<DateRange>>> {
-        if !self.ready.load(Ordering::Acquire) {
-            return None;
+impl Effect {
+    /// The answer for a change refused from memory.
+    fn outcome(self) -> OpOutcome {
+        match self {
+            Self::Overlaps => OpOutcome::Overlap,
+            Self::Taken | Self::NotApplicable => OpOutcome::NotApplied,
         }
-        self.touched.store(true, Ordering::Relaxed);
-        let ranges = self
-            .ranges
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        Some(ranges.clone())
-    }
-
-    /// The unavailable ranges intersecting `window`, in order; `None` when
-    /// the view is not ready.
-    pub fn unavailable(&self, window: DateRange) -> Option<Vec<DateRange>> {
-        let ranges = self.snapshot()?;
-        let first = ranges.partition_point(|r| r.end <= window.start);
-        Some(
-            ranges[first..]
-                .iter()
-                .take_while(|r| r.start < window.end)
-                .copied()
-                .collect(),
-        )
-    }
-
-    /// Whether `range` overlaps a range of the calendar; `None` when the
-    /// view is not ready.
-    pub fn overlaps(&self, range: DateRange) -> Option<bool> {
-        let ranges = self.snapshot()?;
-        let first = ranges.partition_point(|r| r.end <= range.start);
-        Some(ranges.get(first).is_some_and(|r| r.start < range.end))
-    }
-
-    fn publish(&self, ranges: Vec<DateRange>) {
-        *self
-            .ranges
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(ranges);
-        self.ready.store(true, Ordering::Release);
-    }
-
-    /// Until the next publish, readers ask the actor.
-    pub(crate) fn hide(&self) {
-        self.ready.store(false, Ordering::Release);
     }
 }
 
@@ -132,13 +94,14 @@ pub struct CalendarActor {
     property_id: Uuid,
     store: Arc<dyn CalendarStore>,
     clock: Arc<dyn Clock>,
-    registry: Weak<CalendarRegistry>,
+    on_stop: OnStop,
     idle_after: Duration,
     view: Arc<CalendarView>,
     /// Active ranges by start date; they never overlap, so they are also
     /// sorted by end date.
     slots: BTreeMap<NaiveDate, Slot>,
-    starts: HashMap<Uuid, NaiveDate>,
+    /// Each active range's start and what holds it, by id.
+    entries: HashMap<Uuid, (NaiveDate, EntryKind)>,
     /// Accepted in memory, waiting for the next commit.
     queue: Vec<Queued>,
     /// Being committed right now.
@@ -153,7 +116,7 @@ impl CalendarActor {
         property_id: Uuid,
         store: Arc<dyn CalendarStore>,
         clock: Arc<dyn Clock>,
-        registry: Weak<CalendarRegistry>,
+        on_stop: OnStop,
         idle_after: Duration,
         view: Arc<CalendarView>,
     ) -> Self {
@@ -161,11 +124,11 @@ impl CalendarActor {
             property_id,
             store,
             clock,
-            registry,
+            on_stop,
             idle_after,
             view,
             slots: BTreeMap::new(),
-            starts: HashMap::new(),
+            entries: HashMap::new(),
             queue: Vec::new(),
             in_flight: Vec::new(),
             committing: false,
@@ -182,38 +145,47 @@ impl CalendarActor {
         }
     }
 
-    fn insert(&mut self, id: Uuid, range: DateRange) -> bool {
+    fn insert(&mut self, id: Uuid, range: DateRange, kind: EntryKind) -> Effect {
         if !self.is_free(range) {
-            return false;
+            return Effect::Overlaps;
         }
         self.slots.insert(range.start, Slot { end: range.end });
-        self.starts.insert(id, range.start);
-        true
+        self.entries.insert(id, (range.start, kind));
+        Effect::Taken
     }
 
     fn remove(&mut self, id: Uuid) {
-        if let Some(start) = self.starts.remove(&id) {
+        if let Some((start, _)) = self.entries.remove(&id) {
             self.slots.remove(&start);
         }
     }
 
-    /// Takes the op's effect into memory; `false` if it overlaps.
-    fn take_effect(&mut self, op: &CalendarOp) -> bool {
+    /// Takes the op's effect into memory, or says why not.
+    fn take_effect(&mut self, op: &CalendarOp) -> Effect {
         match op {
-            CalendarOp::InsertBooking(booking) => self.insert(booking.id, booking.range()),
-            CalendarOp::InsertBlock(block) => match DateRange::new(block.start, block.end) {
-                Some(range) => self.insert(block.id, range),
-                None => false,
-            },
-            CalendarOp::RemoveBlock { block_id } => {
-                self.remove(*block_id);
-                true
+            CalendarOp::InsertBooking(booking) => {
+                self.insert(booking.id, booking.range(), EntryKind::Booking)
             }
+            CalendarOp::InsertBlock(block) => match DateRange::new(block.start, block.end) {
+                Some(range) => self.insert(block.id, range, EntryKind::Block),
+                None => Effect::Overlaps,
+            },
+            CalendarOp::RemoveBlock { block_id } => match self.entries.get(block_id) {
+                // Not a block: a booking's nights are freed by its own
+                // state change only.
+                Some((_, EntryKind::Booking)) => Effect::NotApplicable,
+                Some((_, EntryKind::Block)) => {
+                    self.remove(*block_id);
+                    Effect::Taken
+                }
+                // Unknown here: the store decides (and a surprise reloads).
+                None => Effect::Taken,
+            },
             CalendarOp::Transition(t) => {
                 if !t.to.holds_dates() {
                     self.remove(t.booking_id);
                 }
-                true
+                Effect::Taken
             }
         }
     }
@@ -248,7 +220,7 @@ impl CalendarActor {
 
     fn rebuild(&mut self, entries: Vec<CalendarEntry>) {
         self.slots.clear();
-        self.starts.clear();
+        self.entries.clear();
         for entry in entries {
             // Stored ranges never overlap; if they ever did, keep them all
             // blocked rather than lose one.
@@ -258,16 +230,18 @@ impl CalendarActor {
                     end: entry.range.end,
                 },
             );
-            self.starts.insert(entry.id, entry.range.start);
+            self.entries
+                .insert(entry.id, (entry.range.start, entry.kind));
         }
         for op in self.in_flight.clone() {
             self.take_effect(&op);
         }
         for queued in std::mem::take(&mut self.queue) {
-            if self.take_effect(&queued.op) {
-                self.queue.push(queued);
-            } else {
-                let _ = queued.reply.send(Ok(OpOutcome::Overlap));
+            match self.take_effect(&queued.op) {
+                Effect::Taken => self.queue.push(queued),
+                refused => {
+                    let _ = queued.reply.send(Ok(refused.outcome()));
+                }
             }
         }
         self.publish();
@@ -361,7 +335,7 @@ impl CalendarActor {
     }
 
     fn is_idle(&mut self) -> bool {
-        if self.view.touched.swap(false, Ordering::Relaxed) {
+        if self.view.take_touched() {
             self.last_used = Instant::now();
         }
         self.queue.is_empty() && !self.committing && self.last_used.elapsed() >= self.idle_after
@@ -383,22 +357,18 @@ impl Actor for CalendarActor {
                     Ok(entries) => act.rebuild(entries),
                     Err(e) => {
                         tracing::error!(property_id = %act.property_id, error = %e, "calendar load failed");
-                        if let Some(registry) = act.registry.upgrade() {
-                            registry.forget(act.property_id, &ctx.address());
-                        }
+                        (act.on_stop)(&ctx.address());
                         ctx.stop();
                     }
                 }),
         );
-        // Passivation: an idle calendar leaves the registry first, then
+        // Passivation: an idle calendar has itself forgotten first, then
         // stops. Requests that raced into its mailbox get `Closed` and the
         // registry resends them to a fresh actor, so none is lost.
         let every = (self.idle_after / 2).max(Duration::from_millis(50));
         ctx.run_interval(every, |act, ctx| {
             if act.is_idle() {
-                if let Some(registry) = act.registry.upgrade() {
-                    registry.forget(act.property_id, &ctx.address());
-                }
+                (act.on_stop)(&ctx.address());
                 ctx.stop();
             }
         });
@@ -410,9 +380,10 @@ impl Handler<Apply> for CalendarActor {
 
     fn handle(&mut self, msg: Apply, ctx: &mut Self::Context) -> Self::Result {
         self.last_used = Instant::now();
-        if !self.take_effect(&msg.0) {
+        match self.take_effect(&msg.0) {
+            Effect::Taken => {}
             // Refused from memory: no database round trip.
-            return Box::pin(ready(Ok(OpOutcome::Overlap)));
+            refused => return Box::pin(ready(Ok(refused.outcome()))),
         }
         self.publish();
         let (reply, answer) = oneshot::channel();
@@ -440,46 +411,5 @@ impl Handler<Invalidate> for CalendarActor {
         if !self.committing {
             self.reload(ctx);
         }
-    }
-}
-
-#[cfg(test)]
-mod view_tests {
-    use super::*;
-
-    fn range(from: u32, to: u32) -> DateRange {
-        let day = |d: u32| NaiveDate::from_ymd_opt(2030, 1, d).unwrap_or(NaiveDate::MIN);
-        DateRange {
-            start: day(from),
-            end: day(to),
-        }
-    }
-
-    #[test]
-    fn a_view_answers_only_once_published_and_not_while_hidden() {
-        let view = CalendarView::default();
-        assert_eq!(view.overlaps(range(1, 2)), None);
-        view.publish(vec![range(3, 5), range(8, 10)]);
-        assert_eq!(
-            view.overlaps(range(1, 3)),
-            Some(false),
-            "check-out on check-in day"
-        );
-        assert_eq!(view.overlaps(range(4, 6)), Some(true));
-        assert_eq!(view.overlaps(range(5, 8)), Some(false));
-        assert_eq!(view.overlaps(range(7, 9)), Some(true));
-        assert_eq!(view.overlaps(range(1, 20)), Some(true));
-        assert_eq!(view.overlaps(range(10, 12)), Some(false));
-        assert_eq!(
-            view.unavailable(range(4, 9)),
-            Some(vec![range(3, 5), range(8, 10)])
-        );
-        assert_eq!(view.unavailable(range(5, 8)), Some(vec![]));
-        view.hide();
-        assert_eq!(view.unavailable(range(1, 20)), None);
-        assert!(
-            view.touched.load(Ordering::Relaxed),
-            "reads mark the calendar used"
-        );
     }
 }

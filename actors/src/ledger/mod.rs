@@ -13,11 +13,15 @@
 //! - `refunds`: money returned to guests, a contra account kept so that
 //!   refunds are visible on their own.
 
+mod verify;
+
 use std::fmt;
 
 use uuid::Uuid;
 
 use crate::domain::{Booking, Currency};
+
+pub use verify::{Report, StoredTransaction, verify};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Account {
@@ -98,7 +102,7 @@ impl Posting {
 }
 
 /// The host's share of a booking and the platform's, as charged.
-fn shares(booking: &Booking) -> (i64, i64) {
+pub(crate) fn shares(booking: &Booking) -> (i64, i64) {
     let host = booking.host_payout;
     (host, booking.total - host)
 }
@@ -162,13 +166,32 @@ pub fn refund(booking: &Booking, amount: i64) -> Option<Posting> {
     })
 }
 
+/// Whose money a booking moves: enough to name its ledger accounts, for the
+/// postings that need no more of the booking (a payment job carries these).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parties {
+    pub booking_id: Uuid,
+    pub host_id: Uuid,
+    pub currency: Currency,
+}
+
+impl From<&Booking> for Parties {
+    fn from(b: &Booking) -> Self {
+        Self {
+            booking_id: b.id,
+            host_id: b.host_id,
+            currency: b.currency,
+        }
+    }
+}
+
 /// The processor has returned `amount` to the guest.
-pub fn refund_sent(booking: &Booking, amount: i64) -> Option<Posting> {
+pub fn refund_sent(of: Parties, amount: i64) -> Option<Posting> {
     (amount > 0).then(|| Posting {
-        key: format!("booking:{}:refund_sent", booking.id),
+        key: format!("booking:{}:refund_sent", of.booking_id),
         kind: PostingKind::RefundSent,
-        booking_id: booking.id,
-        currency: booking.currency,
+        booking_id: of.booking_id,
+        currency: of.currency,
         entries: vec![
             Entry {
                 account: Account::Refunds,
@@ -214,15 +237,15 @@ pub fn host_net(booking: &Booking, refunded: i64) -> i64 {
 }
 
 /// The host's share is paid out: it leaves the processor to the host.
-pub fn payout(booking: &Booking, amount: i64) -> Option<Posting> {
+pub fn payout(of: Parties, amount: i64) -> Option<Posting> {
     (amount > 0).then(|| Posting {
-        key: format!("booking:{}:payout", booking.id),
+        key: format!("booking:{}:payout", of.booking_id),
         kind: PostingKind::Payout,
-        booking_id: booking.id,
-        currency: booking.currency,
+        booking_id: of.booking_id,
+        currency: of.currency,
         entries: vec![
             Entry {
-                account: Account::HostPayable(booking.host_id),
+                account: Account::HostPayable(of.host_id),
                 amount,
             },
             Entry {
@@ -233,163 +256,13 @@ pub fn payout(booking: &Booking, amount: i64) -> Option<Posting> {
     })
 }
 
-/// A stored ledger transaction, as `ledger verify` reads it back.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredTransaction {
-    pub key: String,
-    pub kind: String,
-    pub booking_id: Uuid,
-    pub currency: String,
-    pub entries: Vec<(String, i64)>,
-}
-
-/// What `ledger verify` found.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Report {
-    pub transactions: usize,
-    pub bookings: usize,
-    /// Decided refunds the processor has not confirmed yet (not an error).
-    pub refunds_owed: i64,
-    pub problems: Vec<String>,
-}
-
-impl Report {
-    pub fn is_clean(&self) -> bool {
-        self.problems.is_empty()
-    }
-}
-
-/// Checks that every transaction balances and names real accounts, and that
-/// each booking's money matches its state: a captured booking holds its
-/// total less what was refunded, anything not captured (or returned in
-/// full) nets to zero, and the host is owed exactly its share.
-pub fn verify(bookings: &[Booking], transactions: &[StoredTransaction]) -> Report {
-    use std::collections::HashMap;
-    let mut report = Report {
-        transactions: transactions.len(),
-        bookings: bookings.len(),
-        ..Report::default()
-    };
-    let by_id: HashMap<Uuid, &Booking> = bookings.iter().map(|b| (b.id, b)).collect();
-    #[derive(Default)]
-    struct Sums {
-        captured: i64,
-        refunded: i64,
-        sent: i64,
-        host: i64,
-        paid: i64,
-    }
-    let mut sums: HashMap<Uuid, Sums> = HashMap::new();
-    for tx in transactions {
-        let total: i128 = tx.entries.iter().map(|(_, a)| i128::from(*a)).sum();
-        if tx.entries.is_empty() || total != 0 {
-            report.problems.push(format!(
-                "transaction {} does not balance ({} entries, sum {total})",
-                tx.key,
-                tx.entries.len()
-            ));
-        }
-        let Some(booking) = by_id.get(&tx.booking_id) else {
-            report
-                .problems
-                .push(format!("transaction {} names an unknown booking", tx.key));
-            continue;
-        };
-        if tx.currency != booking.currency.as_str() {
-            report.problems.push(format!(
-                "transaction {} is in {}, its booking in {}",
-                tx.key, tx.currency, booking.currency
-            ));
-        }
-        let sum = sums.entry(tx.booking_id).or_default();
-        for (name, amount) in &tx.entries {
-            let Some(account) = Account::parse(name) else {
-                report.problems.push(format!(
-                    "transaction {} uses unknown account {name}",
-                    tx.key
-                ));
-                continue;
-            };
-            match (tx.kind.as_str(), &account) {
-                ("capture", Account::ProcessorClearing) => sum.captured += amount,
-                ("refund", Account::Refunds) => sum.refunded -= amount,
-                ("refund_sent", Account::Refunds) => sum.sent += amount,
-                ("capture" | "refund", Account::HostPayable(host)) if *host == booking.host_id => {
-                    sum.host -= amount
-                }
-                ("payout", Account::HostPayable(host)) if *host == booking.host_id => {
-                    sum.paid += amount
-                }
-                (_, Account::HostPayable(host)) if *host != booking.host_id => report
-                    .problems
-                    .push(format!("transaction {} pays someone else's host", tx.key)),
-                _ => {}
-            }
-        }
-    }
-    for booking in bookings {
-        let sum = sums.remove(&booking.id).unwrap_or_default();
-        let id = booking.id;
-        if sum.captured != 0 && sum.captured != booking.total {
-            report.problems.push(format!(
-                "booking {id}: captured {} of {}",
-                sum.captured, booking.total
-            ));
-        }
-        let net = sum.captured - sum.refunded;
-        let expected = match (booking.status.as_str(), booking.refund_amount) {
-            ("confirmed" | "completed", _) => Some(booking.total),
-            ("cancelled", Some(refund)) => Some(booking.total - refund),
-            _ => None,
-        };
-        match expected {
-            Some(keep) if sum.captured != booking.total || net != keep => {
-                report.problems.push(format!(
-                    "booking {id} ({}): the ledger keeps {net}, the booking says {keep}",
-                    booking.status
-                ))
-            }
-            None if net != 0 => report.problems.push(format!(
-                "booking {id} ({}): {net} kept for a booking that keeps nothing",
-                booking.status
-            )),
-            _ => {}
-        }
-        let host_due = if sum.captured == booking.total {
-            host_net(booking, sum.refunded)
-        } else {
-            0
-        };
-        if sum.host != host_due {
-            report.problems.push(format!(
-                "booking {id}: host owed {} in the ledger, {host_due} by the booking",
-                sum.host
-            ));
-        }
-        if sum.paid > host_due {
-            report.problems.push(format!(
-                "booking {id}: {} paid out to the host, only {host_due} owed",
-                sum.paid
-            ));
-        }
-        if sum.sent > sum.refunded {
-            report.problems.push(format!(
-                "booking {id}: {} sent back, only {} refunded",
-                sum.sent, sum.refunded
-            ));
-        }
-        report.refunds_owed += sum.refunded - sum.sent;
-    }
-    report
-}
-
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::domain::{BookingStatus, CancellationPolicy};
     use chrono::{NaiveDate, Utc};
 
-    fn booking(subtotal: i64, cleaning: i64) -> Booking {
+    pub(super) fn booking(subtotal: i64, cleaning: i64) -> Booking {
         let service = (subtotal * 12 + 50) / 100;
         let host_fee = (subtotal * 3 + 50) / 100;
         let now = Utc::now();
@@ -417,7 +290,7 @@ mod tests {
             payment_provider: "dev".into(),
             payment_intent_id: None,
             payment_client_secret: None,
-            payment_status: "succeeded".into(),
+            payment_status: crate::domain::PaymentStatus::Succeeded,
             refund_amount: None,
         }
     }
@@ -452,7 +325,7 @@ mod tests {
             -b.total,
             "owed until sent"
         );
-        let s = refund_sent(&b, b.total).unwrap_or_else(|| panic!("sent"));
+        let s = refund_sent((&b).into(), b.total).unwrap_or_else(|| panic!("sent"));
         assert!(s.is_balanced());
         let (c, r) = (&c, &r);
         let all = [c, r, &s];
@@ -474,7 +347,7 @@ mod tests {
         let amount = 17_222;
         let r = refund(&b, amount).unwrap_or_else(|| panic!("refund"));
         assert!(r.is_balanced());
-        let s = refund_sent(&b, amount).unwrap_or_else(|| panic!("sent"));
+        let s = refund_sent((&b).into(), amount).unwrap_or_else(|| panic!("sent"));
         assert_eq!(
             balance(&[&c, &r, &s], &Account::ProcessorClearing),
             b.total - amount
@@ -504,7 +377,7 @@ mod tests {
         let b = booking(10_000, 0);
         assert!(refund(&b, 0).is_none());
         assert!(refund(&b, b.total + 1).is_none());
-        assert!(payout(&b, 0).is_none());
+        assert!(payout((&b).into(), 0).is_none());
     }
 
     #[test]
@@ -519,72 +392,5 @@ mod tests {
             assert_eq!(Account::parse(&a.to_string()), Some(a));
         }
         assert_eq!(Account::parse("host_payable:nope"), None);
-    }
-
-    fn stored(p: &Posting) -> StoredTransaction {
-        StoredTransaction {
-            key: p.key.clone(),
-            kind: p.kind.as_str().into(),
-            booking_id: p.booking_id,
-            currency: p.currency.as_str().into(),
-            entries: p
-                .entries
-                .iter()
-                .map(|e| (e.account.to_string(), e.amount))
-                .collect(),
-        }
-    }
-
-    #[test]
-    fn verify_accepts_the_states_and_catches_the_lies() {
-        let mut b = booking(20_000, 3_000);
-        let c = capture(&b);
-        assert!(verify(&[b.clone()], &[stored(&c)]).is_clean());
-
-        // Cancelled with a 50% refund decided but not yet sent.
-        b.status = BookingStatus::Cancelled;
-        b.refund_amount = Some(11_500);
-        let r = refund(&b, 11_500).unwrap_or_else(|| panic!("refund"));
-        let report = verify(&[b.clone()], &[stored(&c), stored(&r)]);
-        assert!(report.is_clean(), "{report:?}");
-        assert_eq!(report.refunds_owed, 11_500);
-
-        // The refund posted twice (a duplicate webhook) is caught.
-        let report = verify(&[b.clone()], &[stored(&c), stored(&r), stored(&r)]);
-        assert!(!report.is_clean());
-
-        // An unbalanced transaction is caught.
-        let mut bad = stored(&c);
-        bad.entries[0].1 += 1;
-        assert!(!verify(&[b.clone()], &[bad, stored(&r)]).is_clean());
-
-        // Money kept for an expired hold is caught.
-        b.status = BookingStatus::Expired;
-        b.refund_amount = None;
-        assert!(!verify(&[b.clone()], &[stored(&c)]).is_clean());
-        let full = refund(&b, b.total).unwrap_or_else(|| panic!("refund"));
-        assert!(verify(&[b], &[stored(&c), stored(&full)]).is_clean());
-    }
-
-    #[test]
-    fn verify_allows_paying_the_host_what_it_is_owed_and_no_more() {
-        let mut b = booking(20_000, 3_000);
-        let c = capture(&b);
-        let paid = payout(&b, b.host_payout).unwrap_or_else(|| panic!("payout"));
-        assert!(paid.is_balanced());
-        assert!(verify(&[b.clone()], &[stored(&c), stored(&paid)]).is_clean());
-
-        // Cancelled with half the stay back: the host is owed half its share.
-        b.status = BookingStatus::Cancelled;
-        b.refund_amount = Some(11_500);
-        let r = refund(&b, 11_500).unwrap_or_else(|| panic!("refund"));
-        let owed = host_net(&b, 11_500);
-        let fair = payout(&b, owed).unwrap_or_else(|| panic!("payout"));
-        assert!(verify(&[b.clone()], &[stored(&c), stored(&r), stored(&fair)]).is_clean());
-        let report = verify(&[b], &[stored(&c), stored(&r), stored(&paid)]);
-        assert!(
-            !report.is_clean(),
-            "paying the whole share after a refund is caught"
-        );
     }
 }

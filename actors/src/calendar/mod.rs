@@ -1,0 +1,11 @@
+//! Property calendars: one actor per property owns its calendar
+//! (`actor`), publishes what readers may see without asking it (`view`),
+//! and is started on first use and forgotten when idle (`registry`).
+
+mod actor;
+mod registry;
+mod view;
+
+pub use actor::{Apply, CalendarActor, CalendarError, Invalidate, OnStop, Unavailable};
+pub use registry::CalendarRegistry;
+pub use view::CalendarView;

@@ -1,0 +1,139 @@
+//! Time-driven booking changes: unpaid holds and unanswered requests lapse
+//! at `expires_at`, confirmed stays complete after check-out, unrecorded
+//! intents and captures are reconciled, and hosts are paid 24 h after
+//! check-in (a payout job in the outbox, carried out by the PaymentsActor).
+//! A sweep reads what is due from the store each second, so nothing is lost
+//! across a restart, and the injected clock decides what "due" means. One
+//! booking that fails is logged and retried next pass; the others go on.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use innkeep_actors::Clock;
+use innkeep_actors::ledger;
+use innkeep_actors::ports::{NewPaymentJob, PaymentJobKind};
+use uuid::Uuid;
+
+use super::BookingService;
+use crate::error::AppResult;
+use crate::payments::events::PaymentEvent;
+use crate::payments::ledger::payable_from;
+use crate::store::SweepStore;
+
+pub const SWEEP_EVERY: Duration = Duration::from_secs(1);
+const BATCH: u32 = 500;
+/// How old a hold without a payment intent must be before the sweep looks
+/// its intent up (a booking request records it within its own request).
+const INTENT_GRACE_SECS: i64 = 30;
+
+#[derive(Clone)]
+pub struct Sweeper {
+    bookings: BookingService,
+    store: Arc<dyn SweepStore>,
+    clock: Arc<dyn Clock>,
+}
+
+/// Logs a failure of one booking's step without stopping the pass.
+fn counted(step: &str, booking: impl std::fmt::Display, result: AppResult<bool>) -> usize {
+    match result {
+        Ok(changed) => usize::from(changed),
+        Err(e) => {
+            tracing::warn!(step, booking = %booking, error = %e, "sweep step failed; retried next pass");
+            0
+        }
+    }
+}
+
+impl Sweeper {
+    pub fn new(
+        bookings: BookingService,
+        store: Arc<dyn SweepStore>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            bookings,
+            store,
+            clock,
+        }
+    }
+
+    /// Sweeps every [`SWEEP_EVERY`] on the current runtime, for as long as
+    /// the process runs.
+    pub fn spawn(self) {
+        actix_web::rt::spawn(async move {
+            let mut tick = tokio::time::interval(SWEEP_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if let Err(e) = self.sweep().await {
+                    tracing::warn!(error = %e, "booking sweep failed; retrying next tick");
+                }
+            }
+        });
+    }
+
+    /// One pass; returns how many bookings changed. Fails only if the store
+    /// cannot say what is due.
+    pub async fn sweep(&self) -> AppResult<usize> {
+        let bookings = &self.bookings;
+        let mut changed = 0;
+        for (id, _) in self.store.due_holds(self.clock.now(), BATCH).await? {
+            let expired = bookings.expire(id).await.map(|b| b.is_some());
+            if matches!(expired, Ok(true)) {
+                tracing::info!(booking_id = %id, "hold expired");
+            }
+            changed += counted("expire", id, expired);
+        }
+        for (id, _) in self.store.finished_stays(self.clock.today(), BATCH).await? {
+            changed += counted(
+                "complete",
+                id,
+                bookings.complete(id).await.map(|b| b.is_some()),
+            );
+        }
+        // Holds whose intent was created but not recorded (a crash in
+        // between): past a grace period for requests still in flight, find
+        // and record it.
+        let grace = self.clock.now() - chrono::Duration::seconds(INTENT_GRACE_SECS);
+        for id in self.store.holds_without_intent(grace, BATCH).await? {
+            changed += counted("recover intent", id, self.recover_intent(id).await);
+        }
+        // Captures that went through without the acceptance being recorded
+        // (a crash, or a retry that succeeded after the host was told 503):
+        // the same path as Stripe's `succeeded` confirms the booking, or
+        // returns the money if the booking has moved on.
+        let recent = self.clock.now() - chrono::Duration::days(1);
+        for intent_id in self.store.captures_unposted(recent, BATCH).await? {
+            tracing::warn!(intent_id, "capture not recorded; reconciling");
+            let applied = bookings
+                .apply_payment_event(&intent_id, PaymentEvent::Succeeded)
+                .await
+                .map(|_| true);
+            changed += counted("reconcile capture", &intent_id, applied);
+        }
+        let checked_in_by = payable_from(self.clock.now());
+        for booking in self.store.payouts_due(checked_in_by, BATCH).await? {
+            let amount = ledger::host_net(&booking, booking.refund_amount.unwrap_or(0));
+            let paid = self.pay_out(booking.id, amount).await;
+            changed += counted("payout", booking.id, paid);
+        }
+        Ok(changed)
+    }
+
+    async fn recover_intent(&self, id: Uuid) -> AppResult<bool> {
+        match self.bookings.store.booking(id).await? {
+            Some(mut booking) => self.bookings.recover_intent(&mut booking).await,
+            None => Ok(false),
+        }
+    }
+
+    async fn pay_out(&self, booking_id: Uuid, amount: i64) -> AppResult<bool> {
+        if amount <= 0 {
+            return Ok(false);
+        }
+        tracing::info!(%booking_id, amount, "host payout due");
+        let job = NewPaymentJob::new(PaymentJobKind::Payout, booking_id, amount);
+        self.bookings.outbox.enqueue_and_run(job).await?;
+        Ok(true)
+    }
+}

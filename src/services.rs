@@ -1,0 +1,250 @@
+//! The service layer, assembled once: every service with the dependencies
+//! it names (its store traits, the cache, the calendars, the outbox, the
+//! clock). REST handlers, GraphQL resolvers and the background sweep all
+//! call these; none of them reaches a store or an actor directly.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::{Actor, Addr};
+use anyhow::{Context, bail};
+use innkeep_actors::ports::PaymentGateway;
+use innkeep_actors::{CalendarRegistry, Clock, DevClock, PaymentsActor, SystemClock};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::auth::{AuthService, TokenService};
+use crate::bookings::BookingService;
+use crate::bookings::sweep::Sweeper;
+use crate::cache::{Cache, LocalCache, RedisCache};
+use crate::config::Config;
+use crate::idempotency::Idempotency;
+use crate::payments::dev::DevGateway;
+use crate::payments::ledger::Ledger;
+use crate::payments::outbox::Outbox;
+use crate::payments::stripe::StripeGateway;
+use crate::payments::webhook::Webhooks;
+use crate::properties::PropertyService;
+use crate::store::Store;
+use crate::users::service::UserService;
+
+/// What only `INNKEEP_DEV=1` mounts.
+pub struct DevControls {
+    /// The clock `PUT /dev/clock` moves.
+    pub clock: Arc<DevClock>,
+    /// The dev gateway's card-holder stand-in and fault injection, when it
+    /// is the gateway in use.
+    pub gateway: Option<Arc<DevGateway>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Readiness {
+    pub status: &'static str,
+    /// `postgres` or `sqlite`.
+    pub store: &'static str,
+    /// `redis` or `in-process`.
+    pub cache: &'static str,
+    /// `stripe` or `dev` (the dev gateway never moves money).
+    pub payments: &'static str,
+}
+
+pub struct Services {
+    pub auth: AuthService,
+    pub users: UserService,
+    pub properties: PropertyService,
+    pub bookings: BookingService,
+    pub ledger: Ledger,
+    pub webhooks: Webhooks,
+    pub idempotency: Idempotency,
+    pub dev: Option<DevControls>,
+    sweeper: Sweeper,
+    store: Arc<dyn Store>,
+    cache: Arc<dyn Cache>,
+    calendars: Arc<CalendarRegistry>,
+    payments: &'static str,
+}
+
+impl Services {
+    /// Builds every service over `store` (migrated by the caller). Must run
+    /// inside an actix system: it starts the calendars' arbiters and the
+    /// PaymentsActor.
+    pub async fn build(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Self> {
+        let cache: Arc<dyn Cache> = match &config.redis_url {
+            Some(url) => Arc::new(RedisCache::connect(url, &config.redis_prefix).await?),
+            None => Arc::new(LocalCache::new(100_000)),
+        };
+        let (clock, dev_clock): (Arc<dyn Clock>, _) = if config.dev {
+            let dev = Arc::new(DevClock::new());
+            (dev.clone(), Some(dev))
+        } else {
+            (Arc::new(SystemClock), None)
+        };
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let calendars = CalendarRegistry::new(
+            store.clone(),
+            clock.clone(),
+            Duration::from_secs(config.calendar_idle_secs.max(1)),
+            threads,
+        );
+        let (gateway, dev_gateway): (Arc<dyn PaymentGateway>, _) = match &config.stripe_secret_key {
+            Some(secret) => (
+                Arc::new(StripeGateway::new(
+                    secret,
+                    config.stripe_api_base.as_deref(),
+                    Duration::from_secs(config.stripe_timeout_secs.max(1)),
+                )?),
+                None,
+            ),
+            None => {
+                let dev = Arc::new(DevGateway::new(store.clone(), clock.clone()));
+                (dev.clone(), Some(dev))
+            }
+        };
+        let payments = gateway.provider();
+        let actor: Addr<PaymentsActor> =
+            PaymentsActor::new(store.clone(), gateway, clock.clone()).start();
+        let outbox = Outbox::new(actor, store.clone(), clock.clone(), payments);
+        let ledger = Ledger::new(store.clone(), clock.clone());
+        let tokens = TokenService::new(jwt_secret(config)?.as_bytes());
+        let properties = PropertyService::new(
+            store.clone(),
+            cache.clone(),
+            calendars.clone(),
+            clock.clone(),
+        );
+        let bookings = BookingService::new(
+            store.clone(),
+            properties.clone(),
+            calendars.clone(),
+            outbox,
+            ledger.clone(),
+            clock.clone(),
+            config.hold_minutes,
+        );
+        Ok(Self {
+            auth: AuthService::new(store.clone(), tokens, cache.clone(), clock.clone()),
+            users: UserService::new(store.clone(), clock.clone()),
+            sweeper: Sweeper::new(bookings.clone(), store.clone(), clock.clone()),
+            properties,
+            bookings,
+            ledger,
+            webhooks: Webhooks::new(
+                config.stripe_webhook_secret.clone(),
+                store.clone(),
+                clock.clone(),
+            ),
+            idempotency: Idempotency::new(store.clone(), clock.clone()),
+            dev: dev_clock.map(|clock| DevControls {
+                clock,
+                gateway: dev_gateway,
+            }),
+            store,
+            cache,
+            calendars,
+            payments,
+        })
+    }
+
+    /// Starts the background work of this process: the sweep, and
+    /// listening for other processes' calendar changes.
+    pub async fn start_background(&self) -> anyhow::Result<()> {
+        let calendars = self.calendars.clone();
+        let properties = self.properties.clone();
+        self.store
+            .watch_calendars(Arc::new(move |property_id: Uuid| {
+                calendars.invalidate(property_id);
+                properties.changed_elsewhere(property_id);
+            }))
+            .await?;
+        self.sweeper.clone().spawn();
+        Ok(())
+    }
+
+    /// The sweep, for tests and operators that run one pass by hand.
+    pub fn sweeper(&self) -> &Sweeper {
+        &self.sweeper
+    }
+
+    /// `stripe` or `dev`.
+    pub fn payments_provider(&self) -> &'static str {
+        self.payments
+    }
+
+    pub fn store_backend(&self) -> &'static str {
+        self.store.backend()
+    }
+
+    pub fn cache_backend(&self) -> &'static str {
+        self.cache.backend()
+    }
+
+    /// Calendars in memory now.
+    pub fn live_calendars(&self) -> usize {
+        self.calendars.live()
+    }
+
+    /// Whether the store (and Redis, when configured) answer.
+    pub async fn readiness(&self) -> Result<Readiness, &'static str> {
+        if let Err(e) = self.store.ping().await {
+            tracing::warn!(error = %e, "readiness: store unreachable");
+            return Err("the store is unreachable");
+        }
+        if let Err(e) = self.cache.ping().await {
+            tracing::warn!(error = %e, "readiness: cache unreachable");
+            return Err("the cache is unreachable");
+        }
+        Ok(Readiness {
+            status: "ready",
+            store: self.store.backend(),
+            cache: self.cache.backend(),
+            payments: self.payments,
+        })
+    }
+}
+
+/// `JWT_SECRET`, or for SQLite a secret generated once and kept beside the
+/// database file (so tokens survive restarts); PostgreSQL deployments must
+/// set it, since several processes have to share it.
+fn jwt_secret(config: &Config) -> anyhow::Result<String> {
+    if let Some(secret) = &config.jwt_secret {
+        if secret.len() < 32 {
+            bail!("JWT_SECRET must be at least 32 characters");
+        }
+        return Ok(secret.clone());
+    }
+    if config.is_postgres() {
+        bail!("JWT_SECRET is required with PostgreSQL (at least 32 random characters)");
+    }
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(&config.store.database_url)?;
+    let db_file = options.get_filename();
+    if db_file.as_os_str() == ":memory:" {
+        return Ok(crate::auth::tokens::generate_secret());
+    }
+    let mut path = PathBuf::from(db_file);
+    path.set_extension("jwt-secret");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let existing = existing.trim().to_owned();
+        if existing.len() >= 32 {
+            return Ok(existing);
+        }
+    }
+    let secret = crate::auth::tokens::generate_secret();
+    write_private(&path, &secret).with_context(|| format!("writing {}", path.display()))?;
+    tracing::info!(path = %path.display(), "generated a JWT secret for this SQLite database");
+    Ok(secret)
+}
+
+fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(contents.as_bytes())
+}

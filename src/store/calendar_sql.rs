@@ -1,0 +1,208 @@
+//! The calendar port of the engine (`CalendarStore`): loading a property's
+//! active ranges and applying a batch of calendar changes in one
+//! transaction, one macro for both backends.
+//!
+//! The overlap guard is one statement on both stores:
+//! `INSERT … SELECT … WHERE NOT EXISTS (overlap) ON CONFLICT DO NOTHING`.
+//! On SQLite the single writer makes the NOT EXISTS exact; on PostgreSQL a
+//! concurrent writer's row is caught by the exclusion constraint, which ON
+//! CONFLICT DO NOTHING turns into "no row" instead of an aborted batch.
+
+macro_rules! impl_calendar_store {
+    ($store:ty, $db:ty) => {
+        const _: () = {
+            use chrono::{DateTime, NaiveDate, Utc};
+            use innkeep_actors::domain::{Booking, DateRange};
+            use innkeep_actors::ports::{CalendarEntry, CalendarOp, EntryKind, OpOutcome, PortError};
+            use uuid::Uuid;
+
+            use $crate::store::columns::BOOKING_COLUMNS;
+
+            #[async_trait::async_trait]
+            impl innkeep_actors::ports::CalendarStore for $store {
+                async fn load_calendar(&self, property_id: Uuid) -> Result<Vec<CalendarEntry>, PortError> {
+                    let rows: Vec<(Uuid, NaiveDate, NaiveDate, String)> = sqlx::query_as(
+                        "SELECT id, start_date, end_date, kind FROM calendar_entries \
+                         WHERE property_id = $1 AND active ORDER BY start_date",
+                    )
+                    .bind(property_id)
+                    .fetch_all(self.reader())
+                    .await
+                    .map_err(|e| PortError(e.to_string()))?;
+                    Ok(rows
+                        .into_iter()
+                        .filter_map(|(id, start, end, kind)| {
+                            let kind = if kind == "block" { EntryKind::Block } else { EntryKind::Booking };
+                            DateRange::new(start, end).map(|range| CalendarEntry { id, range, kind })
+                        })
+                        .collect())
+                }
+
+                async fn apply_calendar(
+                    &self,
+                    property_id: Uuid,
+                    ops: &[CalendarOp],
+                    now: DateTime<Utc>,
+                ) -> Result<Vec<OpOutcome>, PortError> {
+                    let fail = |e: sqlx::Error| PortError(e.to_string());
+                    let mut tx = self.begin_write().await.map_err(fail)?;
+                    let mut outcomes = Vec::with_capacity(ops.len());
+                    for op in ops {
+                        let outcome = match op {
+                            CalendarOp::InsertBooking(b) => {
+                                if insert_entry(&mut tx, b.id, property_id, b.check_in, b.check_out, "booking", None, now)
+                                    .await
+                                    .map_err(fail)?
+                                {
+                                    insert_booking(&mut tx, b).await.map_err(fail)?;
+                                    OpOutcome::Applied(Some(b.clone()))
+                                } else {
+                                    OpOutcome::Overlap
+                                }
+                            }
+                            CalendarOp::InsertBlock(block) => {
+                                if insert_entry(&mut tx, block.id, property_id, block.start, block.end, "block", block.reason.as_deref(), now)
+                                    .await
+                                    .map_err(fail)?
+                                {
+                                    OpOutcome::Applied(None)
+                                } else {
+                                    OpOutcome::Overlap
+                                }
+                            }
+                            CalendarOp::RemoveBlock { block_id } => {
+                                let done = sqlx::query(
+                                    "DELETE FROM calendar_entries WHERE id = $1 AND property_id = $2 AND kind = 'block'",
+                                )
+                                .bind(block_id)
+                                .bind(property_id)
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(fail)?;
+                                if done.rows_affected() > 0 { OpOutcome::Applied(None) } else { OpOutcome::NotApplied }
+                            }
+                            CalendarOp::Transition(t) => {
+                                let from = |i: usize| t.from.get(i).or(t.from.first()).map(|s| s.as_str()).unwrap_or("");
+                                let sql = sqlx::AssertSqlSafe(format!(
+                                    "UPDATE bookings SET status = $3, updated_at = $4, expires_at = $5, \
+                                     payment_status = COALESCE($6, payment_status), \
+                                     refund_amount = COALESCE($7, refund_amount) \
+                                     WHERE id = $1 AND property_id = $2 AND status IN ($8, $9, $10) \
+                                     RETURNING {BOOKING_COLUMNS}"
+                                ));
+                                let updated = sqlx::query_as::<_, Booking>(sql)
+                                    .bind(t.booking_id)
+                                    .bind(property_id)
+                                    .bind(t.to.as_str())
+                                    .bind(now)
+                                    .bind(t.expires_at)
+                                    .bind(t.payment_status.map(|s| s.as_str()))
+                                    .bind(t.refund_amount)
+                                    .bind(from(0))
+                                    .bind(from(1))
+                                    .bind(from(2))
+                                    .fetch_optional(&mut *tx)
+                                    .await
+                                    .map_err(fail)?;
+                                match updated {
+                                    Some(booking) => {
+                                        for posting in &t.postings {
+                                            <$store>::insert_posting(&mut tx, posting, now).await.map_err(fail)?;
+                                        }
+                                        for job in &t.jobs {
+                                            <$store>::insert_payment_job(&mut tx, job, now).await.map_err(fail)?;
+                                        }
+                                        if !t.to.holds_dates() {
+                                            sqlx::query("UPDATE calendar_entries SET active = FALSE WHERE id = $1")
+                                                .bind(t.booking_id)
+                                                .execute(&mut *tx)
+                                                .await
+                                                .map_err(fail)?;
+                                        }
+                                        OpOutcome::Applied(Some(Box::new(booking)))
+                                    }
+                                    None => OpOutcome::NotApplied,
+                                }
+                            }
+                        };
+                        outcomes.push(outcome);
+                    }
+                    tx.commit().await.map_err(fail)?;
+                    if outcomes.iter().any(|o| matches!(o, OpOutcome::Applied(_))) {
+                        self.announce_change(property_id);
+                    }
+                    Ok(outcomes)
+                }
+            }
+
+            /// Inserts an active calendar range unless it overlaps one; `true` if inserted.
+            #[allow(clippy::too_many_arguments)]
+            async fn insert_entry(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                id: Uuid,
+                property_id: Uuid,
+                start: NaiveDate,
+                end: NaiveDate,
+                kind: &str,
+                reason: Option<&str>,
+                now: DateTime<Utc>,
+            ) -> Result<bool, sqlx::Error> {
+                let inserted: Option<Uuid> = sqlx::query_scalar(
+                    "INSERT INTO calendar_entries (id, property_id, start_date, end_date, kind, active, reason, created_at) \
+                     SELECT $1, $2, $3, $4, $5, TRUE, $6, $7 \
+                     WHERE NOT EXISTS (SELECT 1 FROM calendar_entries WHERE property_id = $2 AND active \
+                                       AND start_date < $4 AND end_date > $3) \
+                     ON CONFLICT DO NOTHING RETURNING id",
+                )
+                .bind(id)
+                .bind(property_id)
+                .bind(start)
+                .bind(end)
+                .bind(kind)
+                .bind(reason)
+                .bind(now)
+                .fetch_optional(&mut **tx)
+                .await?;
+                Ok(inserted.is_some())
+            }
+
+            async fn insert_booking(tx: &mut sqlx::Transaction<'static, $db>, b: &Booking) -> Result<(), sqlx::Error> {
+                let sql = sqlx::AssertSqlSafe(format!(
+                    "INSERT INTO bookings ({BOOKING_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+                     $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)"
+                ));
+                sqlx::query(sql)
+                    .bind(b.id)
+                    .bind(b.property_id)
+                    .bind(b.guest_id)
+                    .bind(b.host_id)
+                    .bind(b.check_in)
+                    .bind(b.check_out)
+                    .bind(b.guests)
+                    .bind(b.status.as_str())
+                    .bind(b.nights)
+                    .bind(b.subtotal)
+                    .bind(b.cleaning_fee)
+                    .bind(b.service_fee)
+                    .bind(b.total)
+                    .bind(b.host_payout)
+                    .bind(b.currency.as_str())
+                    .bind(b.instant_book)
+                    .bind(b.cancellation_policy.as_str())
+                    .bind(b.created_at)
+                    .bind(b.updated_at)
+                    .bind(b.expires_at)
+                    .bind(&b.payment_provider)
+                    .bind(b.payment_intent_id.as_deref())
+                    .bind(b.payment_client_secret.as_deref())
+                    .bind(b.payment_status.as_str())
+                    .bind(b.refund_amount)
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(())
+            }
+        };
+    };
+}
+
+pub(super) use impl_calendar_store;

@@ -1,0 +1,122 @@
+//! The dev payment gateway's records (`DevGatewayStore`): its intents and
+//! refunds, kept by idempotency key as Stripe keeps them, one macro for
+//! both backends. Never real money.
+
+macro_rules! impl_dev_gateway_store {
+    ($store:ty, $db:ty) => {
+        const _: () = {
+            use chrono::{DateTime, Utc};
+            use innkeep_actors::domain::PaymentStatus;
+            use uuid::Uuid;
+
+            use $crate::store::columns::nth_of_three;
+            use $crate::store::{DevIntent, StoreResult};
+
+            #[async_trait::async_trait]
+            impl $crate::store::DevGatewayStore for $store {
+                async fn dev_intent_create(&self, intent: &DevIntent) -> StoreResult<DevIntent> {
+                    sqlx::query(
+                        "INSERT INTO dev_payment_intents (id, idempotency_key, booking_id, amount, currency, \
+                         capture_method, status, amount_refunded, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8) \
+                         ON CONFLICT DO NOTHING",
+                    )
+                    .bind(&intent.id)
+                    .bind(&intent.idempotency_key)
+                    .bind(intent.booking_id)
+                    .bind(intent.amount)
+                    .bind(&intent.currency)
+                    .bind(&intent.capture_method)
+                    .bind(intent.status.as_str())
+                    .bind(intent.created_at)
+                    .execute(self.writer())
+                    .await?;
+                    let stored = sqlx::query_as::<_, DevIntent>(
+                        "SELECT id, idempotency_key, booking_id, amount, currency, capture_method, status, \
+                         amount_refunded, created_at FROM dev_payment_intents WHERE idempotency_key = $1",
+                    )
+                    .bind(&intent.idempotency_key)
+                    .fetch_one(self.writer())
+                    .await?;
+                    Ok(stored)
+                }
+
+                async fn dev_intent(&self, id: &str) -> StoreResult<Option<DevIntent>> {
+                    Ok(sqlx::query_as::<_, DevIntent>(
+                        "SELECT id, idempotency_key, booking_id, amount, currency, capture_method, status, \
+                         amount_refunded, created_at FROM dev_payment_intents WHERE id = $1",
+                    )
+                    .bind(id)
+                    .fetch_optional(self.writer())
+                    .await?)
+                }
+
+                async fn dev_intent_update(
+                    &self,
+                    id: &str,
+                    from: &[PaymentStatus],
+                    to: PaymentStatus,
+                ) -> StoreResult<bool> {
+                    let from: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
+                    let at = |i: usize| nth_of_three(&from, i);
+                    let done = sqlx::query(
+                        "UPDATE dev_payment_intents SET status = $2 WHERE id = $1 AND status IN ($3, $4, $5)",
+                    )
+                    .bind(id)
+                    .bind(to.as_str())
+                    .bind(at(0))
+                    .bind(at(1))
+                    .bind(at(2))
+                    .execute(self.writer())
+                    .await?;
+                    Ok(done.rows_affected() > 0)
+                }
+
+                async fn dev_refund(
+                    &self,
+                    intent_id: &str,
+                    amount: i64,
+                    key: &str,
+                    now: DateTime<Utc>,
+                ) -> StoreResult<Option<String>> {
+                    let mut tx = self.begin_write().await?;
+                    let existing: Option<String> =
+                        sqlx::query_scalar("SELECT id FROM dev_refunds WHERE key = $1")
+                            .bind(key)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    if let Some(id) = existing {
+                        tx.commit().await?;
+                        return Ok(Some(id));
+                    }
+                    let moved = sqlx::query(
+                        "UPDATE dev_payment_intents SET amount_refunded = amount_refunded + $2 \
+                         WHERE id = $1 AND status = 'succeeded' AND amount_refunded + $2 <= amount",
+                    )
+                    .bind(intent_id)
+                    .bind(amount)
+                    .execute(&mut *tx)
+                    .await?;
+                    if moved.rows_affected() == 0 {
+                        return Ok(None);
+                    }
+                    let id = format!("re_dev_{}", Uuid::now_v7().simple());
+                    sqlx::query(
+                        "INSERT INTO dev_refunds (key, id, intent_id, amount, created_at) \
+                         VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(key)
+                    .bind(&id)
+                    .bind(intent_id)
+                    .bind(amount)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Ok(Some(id))
+                }
+            }
+        };
+    };
+}
+
+pub(super) use impl_dev_gateway_store;

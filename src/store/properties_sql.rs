@@ -1,0 +1,178 @@
+//! Listings and their search (`PropertyStore`), one macro for both
+//! backends. The one search filter whose SQL differs (amenities) is the
+//! backend's `push_has_amenity`.
+
+macro_rules! impl_property_store {
+    ($store:ty, $db:ty) => {
+        const _: () = {
+            use chrono::{DateTime, NaiveDate, Utc};
+            use uuid::Uuid;
+
+            use $crate::properties::{Property, PropertyQuery, Sort};
+            use $crate::store::columns::{PROPERTY_COLUMNS, RATING_KEY};
+            use $crate::store::{StoreError, StoreResult};
+
+            #[async_trait::async_trait]
+            impl $crate::store::PropertyStore for $store {
+                async fn insert_property(&self, p: &Property) -> StoreResult<()> {
+                    let sql = sqlx::AssertSqlSafe(format!(
+                        "INSERT INTO properties ({PROPERTY_COLUMNS}) VALUES \
+                         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+                          $17, $18, $19, $20, $21, $22, $23)"
+                    ));
+                    bind_property_fields(sqlx::query(sql).bind(p.id).bind(p.host_id), p)
+                        .bind(p.rating_sum)
+                        .bind(p.review_count)
+                        .bind(p.created_at)
+                        .bind(p.updated_at)
+                        .execute(self.writer())
+                        .await?;
+                    Ok(())
+                }
+
+                async fn property(&self, id: Uuid) -> StoreResult<Option<Property>> {
+                    let sql = sqlx::AssertSqlSafe(format!("SELECT {PROPERTY_COLUMNS} FROM properties WHERE id = $1"));
+                    Ok(sqlx::query_as::<_, Property>(sql).bind(id).fetch_optional(self.reader()).await?)
+                }
+
+                async fn update_property(&self, p: &Property) -> StoreResult<()> {
+                    // The fields bind as in the INSERT; id and host_id are the key.
+                    let sql = "UPDATE properties SET title = $3, description = $4, city = $5, country = $6, \
+                         latitude = $7, longitude = $8, price_per_night = $9, currency = $10, \
+                         cleaning_fee = $11, max_guests = $12, bedrooms = $13, amenities = $14, \
+                         cancellation_policy = $15, instant_book = $16, min_nights = $17, \
+                         max_nights = $18, listed = $19, updated_at = $20 \
+                         WHERE id = $1 AND host_id = $2";
+                    bind_property_fields(sqlx::query(sql).bind(p.id).bind(p.host_id), p)
+                        .bind(p.updated_at)
+                        .execute(self.writer())
+                        .await?;
+                    Ok(())
+                }
+
+                async fn unlist_property(&self, id: Uuid, today: NaiveDate, now: DateTime<Utc>) -> StoreResult<()> {
+                    let mut tx = self.begin_write().await?;
+                    let future: Option<i32> = sqlx::query_scalar(
+                        "SELECT 1 FROM calendar_entries WHERE property_id = $1 AND active \
+                         AND kind = 'booking' AND end_date > $2 LIMIT 1",
+                    )
+                    .bind(id)
+                    .bind(today)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if future.is_some() {
+                        return Err(StoreError::Conflict(
+                            "the property has upcoming bookings; cancel them before unlisting".into(),
+                        ));
+                    }
+                    sqlx::query("UPDATE properties SET listed = FALSE, updated_at = $2 WHERE id = $1")
+                        .bind(id)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn search_properties(&self, q: &PropertyQuery) -> StoreResult<Vec<Property>> {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(format!(
+                        "SELECT {} FROM properties p WHERE p.listed",
+                        PROPERTY_COLUMNS.replace("id, host_id", "p.id, p.host_id")
+                    ));
+                    if let Some(city) = &q.city {
+                        qb.push(" AND lower(p.city) = lower(").push_bind(city.clone()).push(")");
+                    }
+                    if let Some(country) = &q.country {
+                        qb.push(" AND lower(p.country) = lower(").push_bind(country.clone()).push(")");
+                    }
+                    if let Some(guests) = q.guests {
+                        qb.push(" AND p.max_guests >= ").push_bind(guests);
+                    }
+                    if let Some(min) = q.min_price {
+                        qb.push(" AND p.price_per_night >= ").push_bind(min);
+                    }
+                    if let Some(max) = q.max_price {
+                        qb.push(" AND p.price_per_night <= ").push_bind(max);
+                    }
+                    for amenity in &q.amenities {
+                        qb.push(" AND ");
+                        Self::push_has_amenity(&mut qb, amenity.clone());
+                    }
+                    if let Some(b) = &q.bbox {
+                        qb.push(" AND p.longitude BETWEEN ").push_bind(b.min_lon)
+                            .push(" AND ").push_bind(b.max_lon)
+                            .push(" AND p.latitude BETWEEN ").push_bind(b.min_lat)
+                            .push(" AND ").push_bind(b.max_lat);
+                    }
+                    if let Some(stay) = &q.stay {
+                        qb.push(" AND NOT EXISTS (SELECT 1 FROM calendar_entries c \
+                                  WHERE c.property_id = p.id AND c.active AND c.start_date < ")
+                            .push_bind(stay.end)
+                            .push(" AND c.end_date > ")
+                            .push_bind(stay.start)
+                            .push(")");
+                    }
+                    // Keyset pagination: the cursor is the sort key and id of the
+                    // last row served; rows strictly after it come next.
+                    let (key, descending) = match q.sort {
+                        Sort::Newest => (None, true),
+                        Sort::PriceAsc => (Some("p.price_per_night"), false),
+                        Sort::PriceDesc => (Some("p.price_per_night"), true),
+                        Sort::Rating => (Some(RATING_KEY), true),
+                    };
+                    let (cmp, dir) = if descending { ("<", "DESC") } else { (">", "ASC") };
+                    if let Some(cursor) = &q.cursor {
+                        match key {
+                            Some(key) => qb
+                                .push(format!(" AND ({key}, p.id) {cmp} ("))
+                                .push_bind(cursor.key)
+                                .push(", ")
+                                .push_bind(cursor.id)
+                                .push(")"),
+                            None => qb.push(format!(" AND p.id {cmp} ")).push_bind(cursor.id),
+                        };
+                    }
+                    match key {
+                        Some(key) => qb.push(format!(" ORDER BY {key} {dir}, p.id {dir}")),
+                        None => qb.push(format!(" ORDER BY p.id {dir}")),
+                    };
+                    qb.push(" LIMIT ").push_bind(i64::from(q.limit) + 1);
+                    Ok(qb.build_query_as::<Property>().fetch_all(self.reader()).await?)
+                }
+
+                async fn announce_property_change(&self, id: Uuid) -> anyhow::Result<()> {
+                    self.announce_change(id);
+                    Ok(())
+                }
+            }
+
+            /// Binds the editable columns of a property, title to listed, in
+            /// `PROPERTY_COLUMNS` order (after id and host_id).
+            fn bind_property_fields<'q>(
+                query: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
+                p: &'q Property,
+            ) -> sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments> {
+                query
+                    .bind(&p.title)
+                    .bind(&p.description)
+                    .bind(&p.city)
+                    .bind(&p.country)
+                    .bind(p.latitude)
+                    .bind(p.longitude)
+                    .bind(p.price_per_night)
+                    .bind(p.currency.as_str())
+                    .bind(p.cleaning_fee)
+                    .bind(p.max_guests)
+                    .bind(p.bedrooms)
+                    .bind(sqlx::types::Json(&p.amenities))
+                    .bind(p.cancellation_policy.as_str())
+                    .bind(p.instant_book)
+                    .bind(p.min_nights)
+                    .bind(p.max_nights)
+                    .bind(p.listed)
+            }
+        };
+    };
+}
+
+pub(super) use impl_property_store;
