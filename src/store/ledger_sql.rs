@@ -8,7 +8,7 @@ macro_rules! impl_ledger_store {
         const _: () = {
             use chrono::{DateTime, NaiveDate, Utc};
             use innkeep_actors::domain::Booking;
-            use innkeep_actors::ledger::{Account, Posting, StoredTransaction};
+            use innkeep_actors::ledger::{Account, Posting, PostingKind, StoredTransaction};
             use uuid::Uuid;
 
             use $crate::store::columns::BOOKING_COLUMNS;
@@ -88,7 +88,7 @@ macro_rules! impl_ledger_store {
                         .into_iter()
                         .map(|(currency, kind, due, amount)| BalanceRow {
                             currency,
-                            payout: kind == "payout",
+                            payout: PostingKind::parse(&kind) == Some(PostingKind::Payout),
                             due,
                             amount,
                         })
@@ -130,6 +130,10 @@ macro_rules! impl_ledger_store {
                     for (id, key, kind, booking_id, currency, account, amount) in rows {
                         if last != Some(id) {
                             last = Some(id);
+                            // The table's CHECK admits only the known kinds.
+                            let kind = PostingKind::parse(&kind).ok_or_else(|| {
+                                anyhow::anyhow!("ledger transaction {key} has unknown kind {kind}")
+                            })?;
                             transactions.push(StoredTransaction {
                                 key,
                                 kind,

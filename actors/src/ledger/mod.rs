@@ -65,6 +65,12 @@ pub enum PostingKind {
 }
 
 impl PostingKind {
+    pub const ALL: [PostingKind; 4] = [Self::Capture, Self::Refund, Self::RefundSent, Self::Payout];
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == s)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Capture => "capture",

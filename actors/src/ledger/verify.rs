@@ -6,14 +6,14 @@ use std::collections::HashMap;
 
 use uuid::Uuid;
 
-use super::{Account, host_net};
+use super::{Account, PostingKind, host_net};
 use crate::domain::{Booking, BookingStatus};
 
 /// A stored ledger transaction, as `ledger verify` reads it back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredTransaction {
     pub key: String,
-    pub kind: String,
+    pub kind: PostingKind,
     pub booking_id: Uuid,
     pub currency: String,
     pub entries: Vec<(String, i64)>,
@@ -118,15 +118,17 @@ fn add_up(tx: &StoredTransaction, booking: &Booking, sum: &mut Sums, problems: &
             ));
             continue;
         };
-        match (tx.kind.as_str(), &account) {
+        match (tx.kind, &account) {
             (_, Account::HostPayable(host)) if *host != booking.host_id => {
                 problems.push(format!("transaction {} pays someone else's host", tx.key))
             }
-            ("capture", Account::ProcessorClearing) => sum.captured += amount,
-            ("refund", Account::Refunds) => sum.refunded -= amount,
-            ("refund_sent", Account::Refunds) => sum.sent += amount,
-            ("capture" | "refund", Account::HostPayable(_)) => sum.host -= amount,
-            ("payout", Account::HostPayable(_)) => sum.paid += amount,
+            (PostingKind::Capture, Account::ProcessorClearing) => sum.captured += amount,
+            (PostingKind::Refund, Account::Refunds) => sum.refunded -= amount,
+            (PostingKind::RefundSent, Account::Refunds) => sum.sent += amount,
+            (PostingKind::Capture | PostingKind::Refund, Account::HostPayable(_)) => {
+                sum.host -= amount
+            }
+            (PostingKind::Payout, Account::HostPayable(_)) => sum.paid += amount,
             _ => {}
         }
     }
@@ -205,7 +207,7 @@ mod tests {
     fn stored(p: &Posting) -> StoredTransaction {
         StoredTransaction {
             key: p.key.clone(),
-            kind: p.kind.as_str().into(),
+            kind: p.kind,
             booking_id: p.booking_id,
             currency: p.currency.as_str().into(),
             entries: p
