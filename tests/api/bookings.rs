@@ -10,7 +10,7 @@ use rand::Rng;
 use serde_json::{Value, json};
 
 use crate::both_stores;
-use crate::support::{Backend, Options, TestApp, days, spawn_with};
+use crate::support::{Backend, Options, TestApp, days, id, spawn_with};
 
 both_stores!(
     instant_book_pay_cancel_and_rebook,
@@ -22,10 +22,6 @@ both_stores!(
     unpaid_holds_expire_on_the_clock,
     failed_and_late_payments_release_dates_and_money,
 );
-
-pub(crate) fn id(v: &Value) -> String {
-    v["id"].as_str().unwrap_or_default().to_owned()
-}
 
 async fn pay(app: &TestApp, booking: &Value, outcome: &str) -> Value {
     let intent = booking["payment"]["payment_intent_id"]

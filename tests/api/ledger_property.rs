@@ -9,9 +9,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{Value, json};
 
-use crate::bookings::id;
-use crate::payments::{deliver, email, event, intent, set_clock};
-use crate::support::{Backend, TestApp, days, spawn};
+use crate::support::{Backend, TestApp, days, email, event, id, intent, spawn};
 
 #[derive(Debug, Clone)]
 enum Step {
@@ -187,7 +185,7 @@ async fn apply(app: &TestApp, w: &mut World, step: &Step) {
                     w.clock.timestamp(),
                 );
                 for _ in 0..if twice { 2 } else { 1 } {
-                    deliver(app, &body, Some(signature.clone()))
+                    app.deliver(&body, Some(signature.clone()))
                         .await
                         .expect(200);
                 }
@@ -218,7 +216,7 @@ async fn apply(app: &TestApp, w: &mut World, step: &Step) {
         }
         Step::Lapse => {
             w.clock += chrono::Duration::minutes(16);
-            set_clock(app, w.clock).await;
+            app.set_clock(w.clock).await;
             w.relogin(app).await;
             // Let the 1 s sweep expire what lapsed.
             tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;

@@ -3,12 +3,13 @@
 //! late); and `innkeep ledger verify` clean after every story.
 
 use futures_util::future::join_all;
-use innkeep::payments::webhook::sign;
 use serde_json::{Value, json};
 
-use crate::bookings::id;
 use crate::both_stores;
-use crate::support::{Backend, Options, TestApp, WEBHOOK_SECRET, days, spawn_with};
+use crate::support::{
+    Backend, Options, TestApp, WEBHOOK_SECRET, days, email, event, id, intent, sign, signed_now,
+    spawn_with,
+};
 
 both_stores!(
     capture_and_late_cancellation_move_the_host_balance,
@@ -22,13 +23,6 @@ both_stores!(
     a_capture_retried_after_the_host_left_still_confirms,
 );
 
-pub(crate) fn intent(booking: &Value) -> String {
-    booking["payment"]["payment_intent_id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
-}
-
 async fn dev_pay(app: &TestApp, booking: &Value) -> Value {
     app.post(
         &format!("/api/v1/dev/payment_intents/{}/succeed", intent(booking)),
@@ -40,50 +34,6 @@ async fn dev_pay(app: &TestApp, booking: &Value) -> Value {
     .clone()
 }
 
-pub(crate) async fn balance(app: &TestApp, token: &str) -> Value {
-    app.get("/api/v1/users/me/balance", Some(token))
-        .await
-        .expect(200)
-        .clone()
-}
-
-pub(crate) fn event(id: &str, kind: &str, object: Value) -> Vec<u8> {
-    json!({
-        "id": id, "object": "event", "api_version": "2024-06-20", "created": 1,
-        "livemode": false, "type": kind, "data": {"object": object}
-    })
-    .to_string()
-    .into_bytes()
-}
-
-/// Posts `body` to the webhook with `signature` (none when `None`).
-pub(crate) async fn deliver(
-    app: &TestApp,
-    body: &[u8],
-    signature: Option<String>,
-) -> crate::support::Response {
-    let mut req = app
-        .client
-        .post(app.url("/webhooks/stripe"))
-        .header("content-type", "application/json")
-        .body(body.to_vec());
-    if let Some(s) = signature {
-        req = req.header("Stripe-Signature", s);
-    }
-    TestApp::read(req.send().await.unwrap_or_else(|e| panic!("webhook: {e}"))).await
-}
-
-pub(crate) fn signed_now(body: &[u8]) -> String {
-    sign(body, WEBHOOK_SECRET, chrono::Utc::now().timestamp())
-}
-
-pub(crate) async fn status_of(app: &TestApp, token: &str, booking: &Value) -> Value {
-    app.get(&format!("/api/v1/bookings/{}", id(booking)), Some(token))
-        .await
-        .expect(200)
-        .clone()
-}
-
 async fn capture_and_late_cancellation_move_the_host_balance(app: TestApp) {
     let (host, _, _) = app.register("host").await;
     let (guest, _, _) = app.register("guest").await;
@@ -91,7 +41,7 @@ async fn capture_and_late_cancellation_move_the_host_balance(app: TestApp) {
         .create_property(&host, json!({"cancellation_policy": "moderate"}))
         .await);
     assert_eq!(
-        balance(&app, &host).await,
+        app.balance(&host).await,
         json!({"currency": "EUR", "pending": 0, "available": 0, "paid_out": 0})
     );
 
@@ -107,8 +57,8 @@ async fn capture_and_late_cancellation_move_the_host_balance(app: TestApp) {
     );
     dev_pay(&app, &booking).await;
     // The host is owed subtotal + cleaning − 3 % host fee: 30_150 + 2_500 − 905.
-    assert_eq!(balance(&app, &host).await["pending"], 31_745);
-    assert_eq!(balance(&app, &guest).await["pending"], 0);
+    assert_eq!(app.balance(&host).await["pending"], 31_745);
+    assert_eq!(app.balance(&guest).await["pending"], 0);
     app.assert_ledger_clean().await;
 
     let cancelled = app.cancel(&guest, &booking).await;
@@ -118,7 +68,7 @@ async fn capture_and_late_cancellation_move_the_host_balance(app: TestApp) {
         json!({"amount": 16_325, "currency": "EUR"})
     );
     // The host gives back half its share (15_872.5, rounded up): 15_872 left.
-    assert_eq!(balance(&app, &host).await["pending"], 15_872);
+    assert_eq!(app.balance(&host).await["pending"], 15_872);
     // capture, refund owed, refund sent: one transaction each.
     assert_eq!(
         app.count("SELECT COUNT(*) FROM ledger_transactions WHERE booking_id IS NOT NULL")
@@ -152,7 +102,7 @@ async fn request_to_book_captures_on_accept_only(app: TestApp) {
         app.count("SELECT COUNT(*) FROM ledger_transactions").await,
         0
     );
-    assert_eq!(balance(&app, &host).await["pending"], 0);
+    assert_eq!(app.balance(&host).await["pending"], 0);
 
     app.post(
         &format!("/api/v1/bookings/{}/accept", id(&accepted)),
@@ -177,7 +127,7 @@ async fn request_to_book_captures_on_accept_only(app: TestApp) {
         app.count("SELECT COUNT(*) FROM ledger_transactions").await,
         1
     );
-    assert_eq!(balance(&app, &host).await["pending"], 31_745);
+    assert_eq!(app.balance(&host).await["pending"], 31_745);
     app.assert_ledger_clean().await;
 }
 
@@ -211,18 +161,18 @@ async fn webhooks_are_verified_and_applied_once(app: TestApp) {
         Some("t=abc,v1=00".into()),
         None,
     ] {
-        deliver(&app, &succeeded, signature).await.expect(400);
+        app.deliver(&succeeded, signature).await.expect(400);
     }
     let malformed = b"{\"id\": \"evt_x\", \"type\": ".to_vec();
-    deliver(&app, &malformed, Some(signed_now(&malformed)))
+    app.deliver(&malformed, Some(signed_now(&malformed)))
         .await
         .expect(400);
     let no_object = event("evt_no_object", "payment_intent.succeeded", json!({}));
-    deliver(&app, &no_object, Some(signed_now(&no_object)))
+    app.deliver(&no_object, Some(signed_now(&no_object)))
         .await
         .expect(400);
     assert_eq!(
-        status_of(&app, &guest, &booking).await["status"],
+        app.booking(&guest, &booking).await["status"],
         "pending_payment"
     );
     assert_eq!(app.count("SELECT COUNT(*) FROM webhook_events").await, 0);
@@ -233,24 +183,21 @@ async fn webhooks_are_verified_and_applied_once(app: TestApp) {
         "customer.created",
         json!({"id": "cus_1", "object": "customer"}),
     );
-    deliver(&app, &unknown, Some(signed_now(&unknown)))
+    app.deliver(&unknown, Some(signed_now(&unknown)))
         .await
         .expect(200);
     assert_eq!(
-        status_of(&app, &guest, &booking).await["status"],
+        app.booking(&guest, &booking).await["status"],
         "pending_payment"
     );
 
     // Twenty deliveries of one event at once: one state change, one posting.
     let answers =
-        join_all((0..20).map(|_| deliver(&app, &succeeded, Some(signed_now(&succeeded))))).await;
+        join_all((0..20).map(|_| app.deliver(&succeeded, Some(signed_now(&succeeded))))).await;
     for a in &answers {
         a.expect(200);
     }
-    assert_eq!(
-        status_of(&app, &guest, &booking).await["status"],
-        "confirmed"
-    );
+    assert_eq!(app.booking(&guest, &booking).await["status"], "confirmed");
     assert_eq!(
         app.count("SELECT COUNT(*) FROM ledger_transactions").await,
         1
@@ -260,7 +207,7 @@ async fn webhooks_are_verified_and_applied_once(app: TestApp) {
             .await,
         1
     );
-    let again = deliver(&app, &succeeded, Some(signed_now(&succeeded))).await;
+    let again = app.deliver(&succeeded, Some(signed_now(&succeeded))).await;
     assert_eq!(again.expect(200)["duplicate"], true);
 
     // Cancelled a month ahead: a full refund, sent by the gateway; Stripe's
@@ -274,7 +221,7 @@ async fn webhooks_are_verified_and_applied_once(app: TestApp) {
             json!({"id": "ch_1", "object": "charge", "payment_intent": intent(&booking),
                    "amount": booking["total"], "amount_refunded": booking["total"], "refunded": true}),
         );
-        deliver(&app, &refunded, Some(signed_now(&refunded)))
+        app.deliver(&refunded, Some(signed_now(&refunded)))
             .await
             .expect(200);
     }
@@ -287,17 +234,17 @@ async fn webhooks_are_verified_and_applied_once(app: TestApp) {
         app.count("SELECT COUNT(*) FROM ledger_transactions").await,
         3
     );
-    assert_eq!(balance(&app, &host).await["pending"], 0);
+    assert_eq!(app.balance(&host).await["pending"], 0);
     // `succeeded` again under a new event id, after all that: old news.
     let again = event(
         "evt_succeeded_2",
         "payment_intent.succeeded",
         json!({"id": intent(&booking), "object": "payment_intent", "status": "succeeded"}),
     );
-    deliver(&app, &again, Some(signed_now(&again)))
+    app.deliver(&again, Some(signed_now(&again)))
         .await
         .expect(200);
-    let after = status_of(&app, &guest, &booking).await;
+    let after = app.booking(&guest, &booking).await;
     assert_eq!(after["status"], "cancelled");
     assert_eq!(after["payment"]["status"], "refunded");
     assert_eq!(
@@ -316,22 +263,15 @@ async fn webhooks_are_verified_and_applied_once(app: TestApp) {
         "payment_intent.payment_failed",
         json!({"id": intent(&failing), "object": "payment_intent"}),
     );
-    deliver(&app, &failed, Some(signed_now(&failed)))
+    app.deliver(&failed, Some(signed_now(&failed)))
         .await
         .expect(200);
     assert_eq!(
-        status_of(&app, &guest, &failing).await["status"],
+        app.booking(&guest, &failing).await["status"],
         "payment_failed"
     );
     assert_eq!(app.unavailable(&property, 0, 90).await, json!([]));
     app.assert_ledger_clean().await;
-}
-
-pub(crate) fn email(registered: &Value) -> String {
-    registered["user"]["email"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
 }
 
 async fn a_payment_after_the_hold_lapsed_is_given_back(app: TestApp) {
@@ -373,14 +313,13 @@ async fn a_payment_after_the_hold_lapsed_is_given_back(app: TestApp) {
         "payment_intent.succeeded",
         json!({"id": intent(&booking), "object": "payment_intent", "status": "succeeded"}),
     );
-    deliver(
-        &app,
+    app.deliver(
         &succeeded,
         Some(sign(&succeeded, WEBHOOK_SECRET, later.timestamp())),
     )
     .await
     .expect(200);
-    let after = status_of(&app, &guest, &booking).await;
+    let after = app.booking(&guest, &booking).await;
     assert_eq!(after["status"], "expired");
     assert_eq!(after["payment"]["status"], "refunded");
     // The money came and went, and the ledger says so.
@@ -388,7 +327,7 @@ async fn a_payment_after_the_hold_lapsed_is_given_back(app: TestApp) {
         app.count("SELECT COUNT(*) FROM ledger_transactions").await,
         3
     );
-    assert_eq!(balance(&app, &host).await["pending"], 0);
+    assert_eq!(app.balance(&host).await["pending"], 0);
     app.assert_ledger_clean().await;
 }
 
@@ -415,7 +354,7 @@ async fn the_ledger_is_append_only(app: TestApp) {
         );
     }
     assert_eq!(app.count("SELECT COUNT(*) FROM ledger_entries").await, 3);
-    assert_eq!(balance(&app, &host).await["pending"], 31_745);
+    assert_eq!(app.balance(&host).await["pending"], 31_745);
     app.assert_ledger_clean().await;
 }
 
@@ -433,20 +372,9 @@ async fn webhooks_answer_503_until_a_secret_is_configured() {
         return;
     };
     let body = event("evt_1", "payment_intent.succeeded", json!({"id": "pi_1"}));
-    deliver(&app, &body, Some(signed_now(&body)))
+    app.deliver(&body, Some(signed_now(&body)))
         .await
         .expect(503);
-}
-
-pub(crate) async fn set_clock(app: &TestApp, now: chrono::DateTime<chrono::Utc>) {
-    app.send(
-        reqwest::Method::PUT,
-        "/api/v1/dev/clock",
-        None,
-        Some(json!({"now": now.to_rfc3339()})),
-    )
-    .await
-    .expect(200);
 }
 
 async fn a_refund_that_times_out_is_retried_until_sent_once(app: TestApp) {
@@ -538,7 +466,7 @@ async fn hosts_are_paid_24_hours_after_check_in(app: TestApp) {
     // Two days ahead, moderate: half the stay back, the host keeps half its share.
     app.cancel(&guest, &cancelled).await;
     assert_eq!(
-        balance(&app, &host).await,
+        app.balance(&host).await,
         json!({"currency": "EUR", "pending": 31_745 + 15_872, "available": 0, "paid_out": 0})
     );
 
@@ -550,11 +478,11 @@ async fn hosts_are_paid_24_hours_after_check_in(app: TestApp) {
             .map(|t| t.and_utc())
             .unwrap_or_else(|| panic!("time"))
     };
-    set_clock(&app, at(1, 14)).await;
+    app.set_clock(at(1, 14)).await;
     let host = app.login(&email(&host_registered)).await;
     let _guest = app.login(&email(&guest_registered)).await;
     tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
-    assert_eq!(balance(&app, &host).await["paid_out"], 0);
+    assert_eq!(app.balance(&host).await["paid_out"], 0);
     assert_eq!(
         app.count("SELECT COUNT(*) FROM payment_jobs WHERE kind = 'payout'")
             .await,
@@ -562,7 +490,7 @@ async fn hosts_are_paid_24_hours_after_check_in(app: TestApp) {
     );
 
     // An hour after: both payouts go out, once each.
-    set_clock(&app, at(1, 16)).await;
+    app.set_clock(at(1, 16)).await;
     let host = app.login(&email(&host_registered)).await;
     let paid = app
         .wait_for_balance(&host, "paid_out", 31_745 + 15_872)
@@ -613,16 +541,16 @@ async fn unanswered_requests_expire_after_a_day(app: TestApp) {
     );
 
     // An hour before the day is up, the host could still answer.
-    set_clock(&app, paid_at + chrono::Duration::hours(23)).await;
+    app.set_clock(paid_at + chrono::Duration::hours(23)).await;
     let guest = app.login(&email(&guest_registered)).await;
     tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
     assert_eq!(
-        status_of(&app, &guest, &request).await["status"],
+        app.booking(&guest, &request).await["status"],
         "awaiting_host"
     );
 
     // After it: expired, authorisation released, dates free, too late to accept.
-    set_clock(&app, paid_at + chrono::Duration::hours(25)).await;
+    app.set_clock(paid_at + chrono::Duration::hours(25)).await;
     let guest = app.login(&email(&guest_registered)).await;
     let host = app.login(&email(&host_registered)).await;
     let expired = app.wait_for_status(&guest, &id(&request), "expired").await;
@@ -668,7 +596,7 @@ async fn a_capture_retried_after_the_host_left_still_confirms(app: TestApp) {
     .await
     .expect(503);
     assert_eq!(
-        status_of(&app, &guest, &request).await["status"],
+        app.booking(&guest, &request).await["status"],
         "awaiting_host"
     );
     // The outbox retries the capture; the sweep sees it went through and
@@ -687,7 +615,7 @@ async fn a_capture_retried_after_the_host_left_still_confirms(app: TestApp) {
             .await,
         1
     );
-    assert_eq!(balance(&app, &host).await["pending"], 31_745);
+    assert_eq!(app.balance(&host).await["pending"], 31_745);
     // Accepting now is too late, and harmless.
     app.post(
         &format!("/api/v1/bookings/{}/accept", id(&request)),

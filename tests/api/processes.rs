@@ -13,8 +13,7 @@ use rand::Rng;
 use serde_json::json;
 use sqlx::Connection;
 
-use crate::bookings::id;
-use crate::support::{Backend, TestApp, days, spawn};
+use crate::support::{Backend, TestApp, days, id, spawn};
 
 /// A server process on a random port.
 struct Server {

@@ -4,35 +4,14 @@
 //! (500s, answers that come too late) without anything charged, refunded
 //! or paid twice. `ledger verify` is clean after each.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::bookings::id;
+use crate::both_stores;
 use crate::fake_stripe::{FakeStripe, Fault};
-use crate::payments::{balance, deliver, email, event, intent, set_clock, status_of};
-use crate::support::{Backend, Options, TestApp, days, spawn_with};
+use crate::support::{TestApp, days, email, id, intent};
 
-macro_rules! with_fake_stripe {
-    ($($story:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[actix_web::test]
-                async fn $story() {
-                    super::run(crate::support::Backend::Sqlite, super::$story).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[actix_web::test]
-                async fn $story() {
-                    super::run(crate::support::Backend::Postgres, super::$story).await;
-                }
-            )*
-        }
-    };
-}
-
-with_fake_stripe!(
+both_stores!(
+    fake_stripe:
     instant_book_through_stripe,
     request_to_book_through_stripe,
     stripe_failures_are_retried_and_nothing_moves_twice,
@@ -41,38 +20,6 @@ with_fake_stripe!(
     an_intent_created_but_never_recorded_is_found_and_released,
     a_capture_we_never_recorded_is_confirmed_or_returned_by_the_webhook,
 );
-
-async fn run<F, Fut>(backend: Backend, story: F)
-where
-    F: FnOnce(TestApp, FakeStripe) -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    let stripe = FakeStripe::start().await;
-    let options = Options {
-        stripe_api_base: Some(stripe.base.clone()),
-        ..Options::default()
-    };
-    if let Some(app) = spawn_with(backend, options).await {
-        story(app, stripe).await;
-    }
-}
-
-/// Stripe tells innkeep about the intent, as a signed webhook.
-async fn notify(app: &TestApp, kind: &str, object: Value) {
-    notify_at(app, kind, object, chrono::Utc::now()).await;
-}
-
-/// The same, signed at `at` (the server's clock, when a test has moved it).
-async fn notify_at(app: &TestApp, kind: &str, object: Value, at: chrono::DateTime<chrono::Utc>) {
-    let body = event(
-        &format!("evt_{}", uuid::Uuid::now_v7().simple()),
-        kind,
-        object,
-    );
-    let signature =
-        innkeep::payments::webhook::sign(&body, crate::support::WEBHOOK_SECRET, at.timestamp());
-    deliver(app, &body, Some(signature)).await.expect(200);
-}
 
 async fn instant_book_through_stripe(app: TestApp, stripe: FakeStripe) {
     let (host, _, _) = app.register("host").await;
@@ -108,12 +55,9 @@ async fn instant_book_through_stripe(app: TestApp, stripe: FakeStripe) {
     .expect(404);
 
     let paid = stripe.pay(&pi);
-    notify(&app, "payment_intent.succeeded", paid).await;
-    assert_eq!(
-        status_of(&app, &guest, &booking).await["status"],
-        "confirmed"
-    );
-    assert_eq!(balance(&app, &host).await["pending"], 31_745);
+    app.notify("payment_intent.succeeded", paid).await;
+    assert_eq!(app.booking(&guest, &booking).await["status"], "confirmed");
+    assert_eq!(app.balance(&host).await["pending"], 31_745);
 
     let cancelled = app.cancel(&guest, &booking).await;
     assert_eq!(cancelled["payment"]["status"], "refunded");
@@ -121,7 +65,7 @@ async fn instant_book_through_stripe(app: TestApp, stripe: FakeStripe) {
     assert_eq!(refunds.len(), 1);
     assert_eq!(refunds[0]["payment_intent"], pi.as_str());
     assert_eq!(refunds[0]["amount"], booking["total"]);
-    assert_eq!(balance(&app, &host).await["pending"], 0);
+    assert_eq!(app.balance(&host).await["pending"], 0);
     app.assert_ledger_clean().await;
 }
 
@@ -150,13 +94,15 @@ async fn request_to_book_through_stripe(app: TestApp, stripe: FakeStripe) {
 
     for b in [&accepted, &declined] {
         let authorised = stripe.pay(&intent(b));
-        notify(&app, "payment_intent.amount_capturable_updated", authorised).await;
-        assert_eq!(status_of(&app, &guest, b).await["status"], "awaiting_host");
+        app.notify("payment_intent.amount_capturable_updated", authorised)
+            .await;
+        assert_eq!(app.booking(&guest, b).await["status"], "awaiting_host");
     }
     let card_declined = stripe.decline(&intent(&refused));
-    notify(&app, "payment_intent.payment_failed", card_declined).await;
+    app.notify("payment_intent.payment_failed", card_declined)
+        .await;
     assert_eq!(
-        status_of(&app, &guest, &refused).await["status"],
+        app.booking(&guest, &refused).await["status"],
         "payment_failed"
     );
 
@@ -205,7 +151,8 @@ async fn stripe_failures_are_retried_and_nothing_moves_twice(app: TestApp, strip
         .expect(201)
         .clone();
     let pi = intent(&booking);
-    notify(&app, "payment_intent.succeeded", stripe.pay(&pi)).await;
+    app.notify("payment_intent.succeeded", stripe.pay(&pi))
+        .await;
 
     // Stripe answers 500, then does the refund but answers too late.
     stripe.fail_next(&[Fault::ServerError, Fault::Timeout]);
@@ -238,8 +185,7 @@ async fn stripe_failures_are_retried_and_nothing_moves_twice(app: TestApp, strip
         .await
         .expect(201)
         .clone();
-    notify(
-        &app,
+    app.notify(
         "payment_intent.amount_capturable_updated",
         stripe.pay(&intent(&asked)),
     )
@@ -247,10 +193,7 @@ async fn stripe_failures_are_retried_and_nothing_moves_twice(app: TestApp, strip
     stripe.fail_next(&[Fault::ServerError]);
     let accept = format!("/api/v1/bookings/{}/accept", id(&asked));
     app.post(&accept, Some(&host), json!({})).await.expect(503);
-    assert_eq!(
-        status_of(&app, &guest, &asked).await["status"],
-        "awaiting_host"
-    );
+    assert_eq!(app.booking(&guest, &asked).await["status"], "awaiting_host");
     app.post(&accept, Some(&host), json!({})).await.expect(200);
     assert_eq!(
         stripe.intent(&intent(&asked))["amount_received"],
@@ -269,12 +212,8 @@ async fn hosts_are_paid_by_stripe_transfers(app: TestApp, stripe: FakeStripe) {
         .await
         .expect(201)
         .clone();
-    notify(
-        &app,
-        "payment_intent.succeeded",
-        stripe.pay(&intent(&booking)),
-    )
-    .await;
+    app.notify("payment_intent.succeeded", stripe.pay(&intent(&booking)))
+        .await;
     assert!(stripe.transfers().is_empty());
 
     let check_in = crate::support::today() + chrono::Duration::days(2);
@@ -282,7 +221,7 @@ async fn hosts_are_paid_by_stripe_transfers(app: TestApp, stripe: FakeStripe) {
         .and_hms_opt(16, 0, 0)
         .map(|t| t.and_utc())
         .unwrap_or_else(|| panic!("time"));
-    set_clock(&app, paid_at).await;
+    app.set_clock(paid_at).await;
     let host = app.login(&email(&registered)).await;
     let paid = app.wait_for_balance(&host, "paid_out", 31_745).await;
     assert_eq!(paid["paid_out"], 31_745, "{paid}");
@@ -360,16 +299,12 @@ async fn each_policy_refunds_by_its_deadlines(app: TestApp, stripe: FakeStripe) 
             .expect(201)
             .clone();
         assert_eq!(booking["total"], full);
-        notify(
-            &app,
-            "payment_intent.succeeded",
-            stripe.pay(&intent(&booking)),
-        )
-        .await;
+        app.notify("payment_intent.succeeded", stripe.pay(&intent(&booking)))
+            .await;
         bookings.push(booking);
     }
     for ((policy, at, expected), booking) in cases.iter().zip(&bookings) {
-        set_clock(&app, *at).await;
+        app.set_clock(*at).await;
         let guest = app.login(&email(&registered)).await;
         let cancelled = app.cancel(&guest, booking).await;
         assert_eq!(
@@ -421,7 +356,7 @@ async fn an_intent_created_but_never_recorded_is_found_and_released(
     let pi = intent(&lapsed);
     lose_intent(&app, &pi).await;
     let mut clock = chrono::Utc::now() + chrono::Duration::minutes(16);
-    set_clock(&app, clock).await;
+    app.set_clock(clock).await;
     let guest = app.login(&email(&registered)).await;
     let expired = app.wait_for_status(&guest, &id(&lapsed), "expired").await;
     assert_eq!(
@@ -443,7 +378,7 @@ async fn an_intent_created_but_never_recorded_is_found_and_released(
     let pi = intent(&held);
     lose_intent(&app, &pi).await;
     clock += chrono::Duration::minutes(1);
-    set_clock(&app, clock).await;
+    app.set_clock(clock).await;
     let recovered = app
         .wait_for_booking(&guest, &id(&held), "a recorded intent", |b| {
             b["payment"]["payment_intent_id"].is_string()
@@ -454,8 +389,9 @@ async fn an_intent_created_but_never_recorded_is_found_and_released(
         recovered["payment"]["client_secret"],
         format!("{pi}_secret_fake")
     );
-    notify_at(&app, "payment_intent.succeeded", stripe.pay(&pi), clock).await;
-    assert_eq!(status_of(&app, &guest, &held).await["status"], "confirmed");
+    app.notify_at("payment_intent.succeeded", stripe.pay(&pi), clock)
+        .await;
+    assert_eq!(app.booking(&guest, &held).await["status"], "confirmed");
     assert_eq!(stripe.intent_count(), 2, "one intent per booking");
     app.assert_ledger_clean().await;
 }
@@ -480,8 +416,7 @@ async fn a_capture_we_never_recorded_is_confirmed_or_returned_by_the_webhook(
         .expect(201)
         .clone();
     for b in [&accepted, &withdrawn] {
-        notify(
-            &app,
+        app.notify(
             "payment_intent.amount_capturable_updated",
             stripe.pay(&intent(b)),
         )
@@ -491,22 +426,22 @@ async fn a_capture_we_never_recorded_is_confirmed_or_returned_by_the_webhook(
     // The host accepted and Stripe captured, but innkeep stopped before it
     // recorded the acceptance: Stripe's `succeeded` completes it.
     let captured = stripe.capture_unheard(&intent(&accepted));
-    notify(&app, "payment_intent.succeeded", captured).await;
-    let confirmed = status_of(&app, &guest, &accepted).await;
+    app.notify("payment_intent.succeeded", captured).await;
+    let confirmed = app.booking(&guest, &accepted).await;
     assert_eq!(confirmed["status"], "confirmed");
-    assert_eq!(balance(&app, &host).await["pending"], 31_745);
+    assert_eq!(app.balance(&host).await["pending"], 31_745);
 
     // Captured likewise, but the guest withdrew the request before the
     // webhook came: the money goes back in full.
     let captured = stripe.capture_unheard(&intent(&withdrawn));
     app.cancel(&guest, &withdrawn).await;
-    notify(&app, "payment_intent.succeeded", captured).await;
+    app.notify("payment_intent.succeeded", captured).await;
     app.wait_for_payment_status(&guest, &id(&withdrawn), "refunded")
         .await;
     let refunds = stripe.refunds();
     assert_eq!(refunds.len(), 1, "{refunds:?}");
     assert_eq!(refunds[0]["payment_intent"], intent(&withdrawn).as_str());
     assert_eq!(refunds[0]["amount"], withdrawn["total"]);
-    assert_eq!(balance(&app, &host).await["pending"], 31_745);
+    assert_eq!(app.balance(&host).await["pending"], 31_745);
     app.assert_ledger_clean().await;
 }
