@@ -9,11 +9,9 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use futures_util::future::join_all;
-use rand::Rng;
 use serde_json::json;
-use sqlx::Connection;
 
-use crate::support::{Backend, TestApp, days, id, spawn};
+use crate::support::{Backend, TestApp, days, id, intent, random_stays, spawn};
 
 /// A server process on a random port.
 struct Server {
@@ -110,42 +108,24 @@ async fn book(
     }
 }
 
-/// Active calendar ranges of one property that overlap another: must be 0.
-async fn overlaps_in_database(database_url: &str) -> i64 {
-    let sql = "SELECT count(*) FROM calendar_entries a JOIN calendar_entries b \
-               ON a.property_id = b.property_id AND a.id < b.id \
-               WHERE a.active AND b.active AND a.start_date < b.end_date AND b.start_date < a.end_date";
-    if database_url.starts_with("postgres") {
-        let mut conn = sqlx::PgConnection::connect(database_url)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        sqlx::query_scalar(sql)
-            .fetch_one(&mut conn)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-    } else {
-        let mut conn = sqlx::SqliteConnection::connect(database_url)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        sqlx::query_scalar(sql)
-            .fetch_one(&mut conn)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-    }
-}
+/// Counts the active calendar ranges of one property that overlap
+/// another: must be 0.
+const OVERLAPS: &str = "SELECT count(*) FROM calendar_entries a JOIN calendar_entries b \
+    ON a.property_id = b.property_id AND a.id < b.id \
+    WHERE a.active AND b.active AND a.start_date < b.end_date AND b.start_date < a.end_date";
 
 #[actix_web::test]
 async fn two_servers_on_one_postgres_sell_a_night_once() {
     let Some(app) = spawn(Backend::Postgres).await else {
         return;
     };
-    let (host, _, _) = app.register("host").await;
+    let host = app.register("host").await;
     let guests: Vec<String> = join_all((0..6).map(|_| app.register("guest")))
         .await
         .into_iter()
-        .map(|g| g.0)
+        .map(|guest| guest.token)
         .collect();
-    let property = id(&app.create_property(&host, json!({})).await);
+    let property = app.list_property(&host, json!({})).await;
     let servers = [
         Server::start(&app.database_url),
         Server::start(&app.database_url),
@@ -196,7 +176,7 @@ async fn two_servers_on_one_postgres_sell_a_night_once() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(freed, "the other server never learnt the nights were free");
-    assert_eq!(overlaps_in_database(&app.database_url).await, 0);
+    assert_eq!(app.count(OVERLAPS).await, 0);
 
     // A price change on one server reaches the other's quotes (and so its
     // charges) at once: its cached copy of the property is dropped.
@@ -222,7 +202,7 @@ async fn two_servers_on_one_postgres_sell_a_night_once() {
     assert_eq!(quote(&servers[1].base).await, Some(20_100));
     let patched = client
         .patch(format!("{}/api/v1/properties/{property}", servers[0].base))
-        .bearer_auth(&host)
+        .bearer_auth(&host.token)
         .json(&json!({"price_per_night": 20_000}))
         .send()
         .await
@@ -241,14 +221,14 @@ async fn two_servers_on_one_postgres_sell_a_night_once() {
 }
 
 async fn killed_mid_storm_keeps_every_acknowledged_booking(app: TestApp) {
-    let (host, _, _) = app.register("host").await;
+    let host = app.register("host").await;
     let guests: Vec<String> = join_all((0..6).map(|_| app.register("guest")))
         .await
         .into_iter()
-        .map(|g| g.0)
+        .map(|guest| guest.token)
         .collect();
     let properties: Vec<String> =
-        join_all((0..5).map(|_| app.create_property(&host, json!({"max_nights": 30}))))
+        join_all((0..5).map(|_| app.create_property(&host.token, json!({"max_nights": 30}))))
             .await
             .iter()
             .map(id)
@@ -256,17 +236,7 @@ async fn killed_mid_storm_keeps_every_acknowledged_booking(app: TestApp) {
     let server = Server::start(&app.database_url);
     let base = server.base.clone();
     let client = reqwest::Client::new();
-    let mut rng = rand::rng();
-    let requests: Vec<(usize, i64, i64)> = (0..600)
-        .map(|_| {
-            let a = rng.random_range(1..150);
-            (
-                rng.random_range(0..properties.len()),
-                a,
-                a + rng.random_range(1..6),
-            )
-        })
-        .collect();
+    let requests = random_stays(600, properties.len(), 1..150, 1..6);
     let (client_ref, base_ref, guests_ref, properties_ref) = (&client, &base, &guests, &properties);
     let mut stream = futures_util::stream::iter(requests.iter().enumerate())
         .map(|(n, &(p, a, b))| async move {
@@ -323,7 +293,7 @@ async fn killed_mid_storm_keeps_every_acknowledged_booking(app: TestApp) {
             assert!(seen, "acknowledged booking {booking} lost in the crash");
         }
     }
-    assert_eq!(overlaps_in_database(&app.database_url).await, 0);
+    assert_eq!(app.count(OVERLAPS).await, 0);
     // And the restarted server still refuses what is taken.
     for &(p, a, b) in taken.iter().take(20) {
         let (status, _) = book(&client, &restarted.base, &guests[0], &properties[p], a, b).await;
@@ -342,11 +312,10 @@ crate::both_stores!(
 /// The outbox is durable: a refund decided, failing at the gateway, then
 /// the process killed (SIGKILL) is carried out by the next process, once.
 async fn a_refund_owed_when_the_server_dies_is_sent_after_restart(app: TestApp) {
-    let (host, _, _) = app.register("host").await;
-    let (guest, _, _) = app.register("guest").await;
-    let property = id(&app
-        .create_property(&host, json!({"cancellation_policy": "flexible"}))
-        .await);
+    let (_, guest, property) = app
+        .listing(json!({"cancellation_policy": "flexible"}))
+        .await;
+    let guest = guest.token;
     let client = reqwest::Client::new();
     let first = Server::start_with(&app.database_url, true);
     let post = |base: String, path: String, token: Option<String>, body: serde_json::Value| {
@@ -370,13 +339,9 @@ async fn a_refund_owed_when_the_server_dies_is_sent_after_restart(app: TestApp) 
     )
     .await;
     assert_eq!(status, 201, "{booking}");
-    let intent = booking["payment"]["payment_intent_id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
     let (status, _) = post(
         first.base.clone(),
-        format!("/api/v1/dev/payment_intents/{intent}/succeed"),
+        format!("/api/v1/dev/payment_intents/{}/succeed", intent(&booking)),
         None,
         json!({}),
     )

@@ -37,20 +37,31 @@ impl TestApp {
         Self::read(req.send().await.unwrap_or_else(|e| panic!("webhook: {e}"))).await
     }
 
+    /// Posts `body` signed now with the test secret, as Stripe would.
+    pub async fn deliver_signed(&self, body: &[u8]) -> Response {
+        self.deliver(body, Some(signed_now(body))).await
+    }
+
+    /// Posts `body` signed at `at` (the server's clock, when a story has
+    /// moved it: a signature older than five minutes is refused).
+    pub async fn deliver_signed_at(&self, body: &[u8], at: DateTime<Utc>) -> Response {
+        self.deliver(body, Some(sign(body, WEBHOOK_SECRET, at.timestamp())))
+            .await
+    }
+
     /// Stripe tells innkeep about `object` in a `kind` event of its own id,
     /// signed now; expects 200.
     pub async fn notify(&self, kind: &str, object: Value) {
         self.notify_at(kind, object, Utc::now()).await;
     }
 
-    /// The same, signed at `at` (the server's clock, when a test has moved it).
+    /// The same, signed at `at` (see `deliver_signed_at`).
     pub async fn notify_at(&self, kind: &str, object: Value, at: DateTime<Utc>) {
         let body = event(
             &format!("evt_{}", uuid::Uuid::now_v7().simple()),
             kind,
             object,
         );
-        let signature = sign(&body, WEBHOOK_SECRET, at.timestamp());
-        self.deliver(&body, Some(signature)).await.expect(200);
+        self.deliver_signed_at(&body, at).await.expect(200);
     }
 }
