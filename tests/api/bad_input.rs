@@ -100,12 +100,8 @@ async fn bad_bodies_get_precise_problems(app: TestApp) {
     .expect(422);
 
     // Nothing above created anything.
-    let all = app
-        .get("/api/v1/properties", None)
-        .await
-        .expect(200)
-        .clone();
-    assert_eq!(all["data"], json!([]));
+    let all = app.get("/api/v1/properties", None).await;
+    assert_eq!(all.expect(200)["data"], json!([]));
 }
 
 async fn bad_paths_and_params_get_problems(app: TestApp) {

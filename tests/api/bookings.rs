@@ -9,7 +9,7 @@ use futures_util::future::join_all;
 use serde_json::{Value, json};
 
 use crate::both_stores;
-use crate::support::{Backend, Options, TestApp, days, id, random_stays, spawn_with};
+use crate::support::{Options, TestApp, days, id, random_stays, spawn_sqlite};
 
 both_stores!(
     instant_book_pay_cancel_and_rebook,
@@ -218,12 +218,9 @@ async fn booking_rules_and_visibility(app: TestApp) {
 async fn storm_of_500_on_one_property_has_one_winner(app: TestApp) {
     let host = app.register("host").await;
     let property = app.list_property(&host, json!({})).await;
-    let guests: Vec<String> =
-        join_all((0..10).map(|i| app.register(if i % 2 == 0 { "even" } else { "odd" })))
-            .await
-            .into_iter()
-            .map(|guest| guest.token)
-            .collect();
+    let guests = app
+        .register_all((0..10).map(|i| if i % 2 == 0 { "even" } else { "odd" }))
+        .await;
     let (check_in, check_out) = (days(40), days(43));
     let storm =
         (0..500).map(|i| app.book(&guests[i % guests.len()], &property, &check_in, &check_out));
@@ -252,17 +249,10 @@ async fn storm_of_500_on_one_property_has_one_winner(app: TestApp) {
 
 async fn random_storm_accepts_only_non_overlapping_stays(app: TestApp) {
     let host = app.register("host").await;
-    let properties: Vec<String> =
-        join_all((0..20).map(|_| app.create_property(&host.token, json!({"max_nights": 30}))))
-            .await
-            .iter()
-            .map(id)
-            .collect();
-    let guests: Vec<String> = join_all((0..8).map(|_| app.register("storm")))
-        .await
-        .into_iter()
-        .map(|guest| guest.token)
-        .collect();
+    let properties = app
+        .list_properties(&host, 20, json!({"max_nights": 30}))
+        .await;
+    let guests = app.register_all(["storm"; 8]).await;
     let requests = random_stays(2_000, properties.len(), 1..120, 1..8);
     let results: Vec<(usize, i64, i64, u16)> =
         futures_util::stream::iter(requests.iter().enumerate())
@@ -432,17 +422,11 @@ async fn failed_and_late_payments_release_dates_and_money(app: TestApp) {
 
 #[actix_web::test]
 async fn idle_calendars_passivate_and_come_back_with_their_state() {
-    let Some(app) = spawn_with(
-        Backend::Sqlite,
-        Options {
-            calendar_idle_secs: 1,
-            ..Options::default()
-        },
-    )
-    .await
-    else {
-        return;
-    };
+    let app = spawn_sqlite(Options {
+        calendar_idle_secs: 1,
+        ..Options::default()
+    })
+    .await;
     let (_, guest, property) = app.listing(json!({})).await;
     app.booked(&guest.token, &property, 5..7).await;
     let live = async || {

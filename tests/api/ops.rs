@@ -3,13 +3,11 @@
 
 use serde_json::json;
 
-use crate::support::{Backend, Options, days, spawn, spawn_with};
+use crate::support::{Options, days, spawn_sqlite};
 
 #[actix_web::test]
 async fn health_readiness_metrics_and_docs() {
-    let Some(app) = spawn(Backend::Sqlite).await else {
-        return;
-    };
+    let app = spawn_sqlite(Options::default()).await;
     assert_eq!(app.get("/healthz", None).await.expect(200)["status"], "ok");
     let ready = app.get("/readyz", None).await.expect(200).clone();
     assert_eq!(ready["store"], "sqlite");
@@ -68,9 +66,7 @@ async fn health_readiness_metrics_and_docs() {
 
 #[actix_web::test]
 async fn unbuilt_features_answer_501() {
-    let Some(app) = spawn(Backend::Sqlite).await else {
-        return;
-    };
+    let app = spawn_sqlite(Options::default()).await;
     let early = app.register("early").await;
     let id = app.list_property(&early, json!({})).await;
     app.get(&format!("/api/v1/properties/{id}/reviews"), None)
@@ -88,9 +84,7 @@ async fn unbuilt_features_answer_501() {
 
 #[actix_web::test]
 async fn the_dev_clock_moves_time_only_in_dev_mode() {
-    let Some(app) = spawn(Backend::Sqlite).await else {
-        return;
-    };
+    let app = spawn_sqlite(Options::default()).await;
     let timer = app.register("timer").await;
     let id = app.list_property(&timer, json!({})).await;
     let quote = format!(
@@ -104,16 +98,10 @@ async fn the_dev_clock_moves_time_only_in_dev_mode() {
     // Ten days from the real today is in the past for the server now.
     app.get(&quote, None).await.expect(422);
 
-    let Some(prod) = spawn_with(
-        Backend::Sqlite,
-        Options {
-            dev: false,
-            ..Options::default()
-        },
-    )
-    .await
-    else {
-        return;
-    };
+    let prod = spawn_sqlite(Options {
+        dev: false,
+        ..Options::default()
+    })
+    .await;
     prod.put_clock(later).await.expect(404);
 }

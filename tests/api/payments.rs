@@ -6,9 +6,7 @@ use futures_util::future::join_all;
 use serde_json::json;
 
 use crate::both_stores;
-use crate::support::{
-    Backend, Options, TestApp, WEBHOOK_SECRET, day_at, event, intent, sign, spawn_with,
-};
+use crate::support::{Options, TestApp, WEBHOOK_SECRET, day_at, event, intent, sign, spawn_sqlite};
 
 both_stores!(
     capture_and_late_cancellation_move_the_host_balance,
@@ -33,10 +31,7 @@ async fn capture_and_late_cancellation_move_the_host_balance(app: TestApp) {
 
     // Three nights in three days: inside moderate's five-day window.
     let booking = app.booked(&guest.token, &property, 3..6).await;
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM ledger_transactions").await,
-        0
-    );
+    assert_eq!(app.transactions().await, 0);
     app.dev_pay(&booking).await;
     // The host is owed subtotal + cleaning − 3 % host fee: 30_150 + 2_500 − 905.
     assert_eq!(app.balance(&host.token).await["pending"], 31_745);
@@ -68,23 +63,13 @@ async fn request_to_book_captures_on_accept_only(app: TestApp) {
         assert_eq!(app.dev_pay(b).await["booking"]["status"], "awaiting_host");
     }
     // An authorisation is not money yet.
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM ledger_transactions").await,
-        0
-    );
+    assert_eq!(app.transactions().await, 0);
     assert_eq!(app.balance(&host.token).await["pending"], 0);
 
     app.accept(&host.token, &accepted).await.expect(200);
     app.decline(&host.token, &declined).await.expect(200);
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM ledger_transactions WHERE kind = 'capture'")
-            .await,
-        1
-    );
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM ledger_transactions").await,
-        1
-    );
+    assert_eq!(app.transactions_of("capture").await, 1);
+    assert_eq!(app.transactions().await, 1);
     assert_eq!(app.balance(&host.token).await["pending"], 31_745);
     app.assert_ledger_clean().await;
 }
@@ -146,10 +131,7 @@ async fn webhooks_are_verified_and_applied_once(app: TestApp) {
         app.booking(&guest.token, &booking).await["status"],
         "confirmed"
     );
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM ledger_transactions").await,
-        1
-    );
+    assert_eq!(app.transactions().await, 1);
     assert_eq!(
         app.count("SELECT COUNT(*) FROM webhook_events WHERE id = 'evt_succeeded_1'")
             .await,
@@ -171,15 +153,8 @@ async fn webhooks_are_verified_and_applied_once(app: TestApp) {
         );
         app.deliver_signed(&refunded).await.expect(200);
     }
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM ledger_transactions WHERE kind = 'refund_sent'")
-            .await,
-        1
-    );
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM ledger_transactions").await,
-        3
-    );
+    assert_eq!(app.transactions_of("refund_sent").await, 1);
+    assert_eq!(app.transactions().await, 3);
     assert_eq!(app.balance(&host.token).await["pending"], 0);
     // `succeeded` again under a new event id, after all that: old news.
     let again = event(
@@ -191,10 +166,7 @@ async fn webhooks_are_verified_and_applied_once(app: TestApp) {
     let after = app.booking(&guest.token, &booking).await;
     assert_eq!(after["status"], "cancelled");
     assert_eq!(after["payment"]["status"], "refunded");
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM ledger_transactions").await,
-        3
-    );
+    assert_eq!(app.transactions().await, 3);
 
     // payment_failed on another hold releases its dates.
     let failing = app.booked(&guest.token, &property, 50..52).await;
@@ -243,10 +215,7 @@ async fn a_payment_after_the_hold_lapsed_is_given_back(app: TestApp) {
     assert_eq!(after["status"], "expired");
     assert_eq!(after["payment"]["status"], "refunded");
     // The money came and went, and the ledger says so.
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM ledger_transactions").await,
-        3
-    );
+    assert_eq!(app.transactions().await, 3);
     assert_eq!(app.balance(&host.token).await["pending"], 0);
     app.assert_ledger_clean().await;
 }
@@ -273,17 +242,11 @@ async fn the_ledger_is_append_only(app: TestApp) {
 
 #[actix_web::test]
 async fn webhooks_answer_503_until_a_secret_is_configured() {
-    let Some(app) = spawn_with(
-        Backend::Sqlite,
-        Options {
-            webhook_secret: None,
-            ..Options::default()
-        },
-    )
-    .await
-    else {
-        return;
-    };
+    let app = spawn_sqlite(Options {
+        webhook_secret: None,
+        ..Options::default()
+    })
+    .await;
     let body = event("evt_1", "payment_intent.succeeded", json!({"id": "pi_1"}));
     app.deliver_signed(&body).await.expect(503);
 }
@@ -302,11 +265,7 @@ async fn a_refund_that_times_out_is_retried_until_sent_once(app: TestApp) {
     assert_eq!(cancelled["refund"]["amount"], booking["total"]);
     assert_eq!(cancelled["payment"]["status"], "succeeded");
     assert_eq!(app.unavailable(&property, 0, 60).await, json!([]));
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM ledger_transactions WHERE kind = 'refund_sent'")
-            .await,
-        0
-    );
+    assert_eq!(app.transactions_of("refund_sent").await, 0);
     app.assert_ledger_clean().await;
 
     // The PaymentsActor retries (1 s, then 2 s) until the gateway answers.
@@ -331,16 +290,11 @@ async fn a_refund_that_times_out_is_retried_until_sent_once(app: TestApp) {
         booking["total"].as_i64().unwrap_or_default()
     );
     assert_eq!(
-        app.count("SELECT CAST(attempts AS BIGINT) FROM payment_jobs WHERE kind = 'refund'")
-            .await,
+        app.job_attempts("refund").await,
         3,
         "two timeouts, then the refund"
     );
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM ledger_transactions WHERE kind = 'refund_sent'")
-            .await,
-        1
-    );
+    assert_eq!(app.transactions_of("refund_sent").await, 1);
     app.assert_ledger_clean().await;
 }
 
@@ -385,11 +339,7 @@ async fn hosts_are_paid_24_hours_after_check_in(app: TestApp) {
         json!({"currency": "EUR", "pending": 0, "available": 0, "paid_out": 31_745 + 15_872})
     );
     tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM ledger_transactions WHERE kind = 'payout'")
-            .await,
-        2
-    );
+    assert_eq!(app.transactions_of("payout").await, 2);
     assert_eq!(
         app.count(
             "SELECT COUNT(*) FROM payment_jobs WHERE kind = 'payout' AND done_at IS NOT NULL"
@@ -436,10 +386,7 @@ async fn unanswered_requests_expire_after_a_day(app: TestApp) {
     assert!(expired["refund"].is_null(), "nothing was captured");
     assert_eq!(app.unavailable(&property, 0, 60).await, json!([]));
     app.accept(&host.token, &request).await.expect(409);
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM ledger_transactions").await,
-        0
-    );
+    assert_eq!(app.transactions().await, 0);
     app.assert_ledger_clean().await;
 }
 
@@ -459,16 +406,8 @@ async fn a_capture_retried_after_the_host_left_still_confirms(app: TestApp) {
         .wait_for_status(&guest.token, &request, "confirmed")
         .await;
     assert_eq!(confirmed["payment"]["status"], "succeeded");
-    assert_eq!(
-        app.count("SELECT CAST(attempts AS BIGINT) FROM payment_jobs WHERE kind = 'capture'")
-            .await,
-        2
-    );
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM ledger_transactions WHERE kind = 'capture'")
-            .await,
-        1
-    );
+    assert_eq!(app.job_attempts("capture").await, 2);
+    assert_eq!(app.transactions_of("capture").await, 1);
     assert_eq!(app.balance(&host.token).await["pending"], 31_745);
     // Accepting now is too late, and harmless.
     app.accept(&host.token, &request).await.expect(409);

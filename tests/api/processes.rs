@@ -11,7 +11,12 @@ use futures_util::StreamExt;
 use futures_util::future::join_all;
 use serde_json::json;
 
-use crate::support::{Backend, TestApp, days, id, intent, random_stays, spawn};
+use crate::support::{Backend, TestApp, days, eventually, id, intent, random_stays, spawn};
+
+crate::both_stores!(
+    killed_mid_storm_keeps_every_acknowledged_booking,
+    a_refund_owed_when_the_server_dies_is_sent_after_restart,
+);
 
 /// A server process on a random port.
 struct Server {
@@ -108,6 +113,16 @@ async fn book(
     }
 }
 
+/// The status a server answers `request` with; 0 when it does not answer
+/// (it died under us).
+async fn status_of(request: reqwest::RequestBuilder) -> u16 {
+    request
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0)
+}
+
 /// Counts the active calendar ranges of one property that overlap
 /// another: must be 0.
 const OVERLAPS: &str = "SELECT count(*) FROM calendar_entries a JOIN calendar_entries b \
@@ -120,11 +135,7 @@ async fn two_servers_on_one_postgres_sell_a_night_once() {
         return;
     };
     let host = app.register("host").await;
-    let guests: Vec<String> = join_all((0..6).map(|_| app.register("guest")))
-        .await
-        .into_iter()
-        .map(|guest| guest.token)
-        .collect();
+    let guests = app.register_all(["guest"; 6]).await;
     let property = app.list_property(&host, json!({})).await;
     let servers = [
         Server::start(&app.database_url),
@@ -152,29 +163,16 @@ async fn two_servers_on_one_postgres_sell_a_night_once() {
     assert_eq!(status, 201);
     let (status, _) = book(&client, &servers[1].base, &guests[1], &property, 100, 102).await;
     assert_eq!(status, 409);
-    let cancelled = client
-        .post(format!(
-            "{}/api/v1/bookings/{winner}/cancel",
-            servers[0].base
-        ))
-        .bearer_auth(&guests[0])
-        .send()
-        .await
-        .map(|r| r.status().as_u16())
-        .unwrap_or(0);
+    let cancel = format!("{}/api/v1/bookings/{winner}/cancel", servers[0].base);
+    let cancelled = status_of(client.post(cancel).bearer_auth(&guests[0])).await;
     assert_eq!(cancelled, 200);
-    let mut freed = false;
-    for _ in 0..50 {
-        if book(&client, &servers[1].base, &guests[1], &property, 100, 102)
+    let freed = eventually(50, Duration::from_millis(100), async || {
+        book(&client, &servers[1].base, &guests[1], &property, 100, 102)
             .await
             .0
             == 201
-        {
-            freed = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await;
     assert!(freed, "the other server never learnt the nights were free");
     assert_eq!(app.count(OVERLAPS).await, 0);
 
@@ -200,39 +198,27 @@ async fn two_servers_on_one_postgres_sell_a_night_once() {
         }
     };
     assert_eq!(quote(&servers[1].base).await, Some(20_100));
-    let patched = client
-        .patch(format!("{}/api/v1/properties/{property}", servers[0].base))
-        .bearer_auth(&host.token)
-        .json(&json!({"price_per_night": 20_000}))
-        .send()
-        .await
-        .map(|r| r.status().as_u16())
-        .unwrap_or(0);
+    let patched = status_of(
+        client
+            .patch(format!("{}/api/v1/properties/{property}", servers[0].base))
+            .bearer_auth(&host.token)
+            .json(&json!({"price_per_night": 20_000})),
+    )
+    .await;
     assert_eq!(patched, 200);
-    let mut repriced = false;
-    for _ in 0..50 {
-        if quote(&servers[1].base).await == Some(40_000) {
-            repriced = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let repriced = eventually(50, Duration::from_millis(20), async || {
+        quote(&servers[1].base).await == Some(40_000)
+    })
+    .await;
     assert!(repriced, "the other server kept quoting the old price");
 }
 
 async fn killed_mid_storm_keeps_every_acknowledged_booking(app: TestApp) {
     let host = app.register("host").await;
-    let guests: Vec<String> = join_all((0..6).map(|_| app.register("guest")))
-        .await
-        .into_iter()
-        .map(|guest| guest.token)
-        .collect();
-    let properties: Vec<String> =
-        join_all((0..5).map(|_| app.create_property(&host.token, json!({"max_nights": 30}))))
-            .await
-            .iter()
-            .map(id)
-            .collect();
+    let guests = app.register_all(["guest"; 6]).await;
+    let properties = app
+        .list_properties(&host, 5, json!({"max_nights": 30}))
+        .await;
     let server = Server::start(&app.database_url);
     let base = server.base.clone();
     let client = reqwest::Client::new();
@@ -272,23 +258,13 @@ async fn killed_mid_storm_keeps_every_acknowledged_booking(app: TestApp) {
     assert!(!acknowledged.is_empty());
     let restarted = Server::start(&app.database_url);
     for booking in &acknowledged {
-        let found = client
-            .get(format!("{}/api/v1/bookings/{booking}", restarted.base))
-            .bearer_auth(&guests[0])
-            .send()
-            .await
-            .map(|r| r.status().as_u16())
-            .unwrap_or(0);
+        let url = format!("{}/api/v1/bookings/{booking}", restarted.base);
+        let found = status_of(client.get(&url).bearer_auth(&guests[0])).await;
         // Visible to its own guest only; any of the guests may own it.
         if found != 200 {
             let mut seen = false;
             for g in &guests {
-                let s = client
-                    .get(format!("{}/api/v1/bookings/{booking}", restarted.base))
-                    .bearer_auth(g)
-                    .send()
-                    .await;
-                seen |= s.map(|r| r.status() == 200).unwrap_or(false);
+                seen |= status_of(client.get(&url).bearer_auth(g)).await == 200;
             }
             assert!(seen, "acknowledged booking {booking} lost in the crash");
         }
@@ -303,11 +279,6 @@ async fn killed_mid_storm_keeps_every_acknowledged_booking(app: TestApp) {
         );
     }
 }
-
-crate::both_stores!(
-    killed_mid_storm_keeps_every_acknowledged_booking,
-    a_refund_owed_when_the_server_dies_is_sent_after_restart,
-);
 
 /// The outbox is durable: a refund decided, failing at the gateway, then
 /// the process killed (SIGKILL) is carried out by the next process, once.
@@ -375,9 +346,8 @@ async fn a_refund_owed_when_the_server_dies_is_sent_after_restart(app: TestApp) 
 
     // A new process (no faults) finds the job and sends the refund once.
     let second = Server::start_with(&app.database_url, true);
-    let mut refunded = false;
-    for _ in 0..100 {
-        let status = client
+    let refunded = eventually(100, Duration::from_millis(100), async || {
+        let booking = client
             .get(format!("{}/api/v1/bookings/{}", second.base, id(&booking)))
             .bearer_auth(&guest)
             .send()
@@ -386,12 +356,9 @@ async fn a_refund_owed_when_the_server_dies_is_sent_after_restart(app: TestApp) 
             .json::<serde_json::Value>()
             .await
             .unwrap_or_default();
-        if status["payment"]["status"] == "refunded" {
-            refunded = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        booking["payment"]["status"] == "refunded"
+    })
+    .await;
     assert!(refunded, "the refund was never sent after the restart");
     assert_eq!(app.count("SELECT COUNT(*) FROM dev_refunds").await, 1);
     drop(second);

@@ -169,31 +169,17 @@ async fn search_filters_and_paginates(app: TestApp) {
             .unwrap_or_default()
     };
     let search = async |q: &str| app.get(&format!("/api/v1/properties?{q}"), None).await;
+    // The ids a search finds, expecting 200.
+    let found = async |q: &str| ids(search(q).await.expect(200));
 
-    assert_eq!(ids(search("city=LISBON").await.expect(200)).len(), 7);
-    assert_eq!(ids(search("country=france").await.expect(200)).len(), 1);
-    assert_eq!(
-        ids(search("city=lisbon&guests=5").await.expect(200)).len(),
-        3
-    );
-    assert_eq!(
-        ids(search("city=lisbon&min_price=6000&max_price=8000")
-            .await
-            .expect(200))
-        .len(),
-        3
-    );
-    assert_eq!(
-        ids(search("city=lisbon&amenities=pool,wifi").await.expect(200)).len(),
-        4
-    );
-    assert_eq!(
-        ids(search("city=lisbon&bbox=-9.2,38.715,-9.1,38.735")
-            .await
-            .expect(200))
-        .len(),
-        2
-    );
+    assert_eq!(found("city=LISBON").await.len(), 7);
+    assert_eq!(found("country=france").await.len(), 1);
+    assert_eq!(found("city=lisbon&guests=5").await.len(), 3);
+    let mid_price = "city=lisbon&min_price=6000&max_price=8000";
+    assert_eq!(found(mid_price).await.len(), 3);
+    assert_eq!(found("city=lisbon&amenities=pool,wifi").await.len(), 4);
+    let in_box = "city=lisbon&bbox=-9.2,38.715,-9.1,38.735";
+    assert_eq!(found(in_box).await.len(), 2);
 
     // Pages of 3, newest first, no repeats, nothing lost.
     let mut seen = Vec::new();
@@ -245,22 +231,12 @@ async fn search_filters_and_paginates(app: TestApp) {
     // Dates: a blocked property drops out of a search for overlapping stays.
     let blocked = id(&made[0]);
     app.block(&host.token, &blocked, 10..12).await.expect(201);
-    let during = ids(search(&format!(
-        "city=lisbon&check_in={}&check_out={}",
-        days(11),
-        days(14)
-    ))
-    .await
-    .expect(200));
+    let stay =
+        |from: i64, to: i64| format!("city=lisbon&check_in={}&check_out={}", days(from), days(to));
+    let during = found(&stay(11, 14)).await;
     assert_eq!(during.len(), 6);
     assert!(!during.contains(&blocked));
-    let after = ids(search(&format!(
-        "city=lisbon&check_in={}&check_out={}",
-        days(12),
-        days(14)
-    ))
-    .await
-    .expect(200));
+    let after = found(&stay(12, 14)).await;
     assert_eq!(
         after.len(),
         7,

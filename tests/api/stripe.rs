@@ -133,11 +133,7 @@ async fn stripe_failures_are_retried_and_nothing_moves_twice(app: TestApp, strip
     assert_eq!(refunds.len(), 1, "{refunds:?}");
     assert_eq!(refunds[0]["amount"], booking["total"]);
     assert_eq!(stripe.posts() - posts_before, 3, "three POST /v1/refunds");
-    assert_eq!(
-        app.count("SELECT CAST(attempts AS BIGINT) FROM payment_jobs WHERE kind = 'refund'")
-            .await,
-        3
-    );
+    assert_eq!(app.job_attempts("refund").await, 3);
 
     // A capture that fails is the host's to retry; it captures once.
     let request = app

@@ -5,8 +5,10 @@
 
 use std::ops::Range;
 use std::str::FromStr;
+use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use futures_util::future::join_all;
 use rand::Rng;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -83,6 +85,22 @@ pub fn random_stays(
         .collect()
 }
 
+/// Checks `done` up to `tries` times, waiting `every` after each miss,
+/// until it holds; says whether it did.
+pub async fn eventually(
+    tries: usize,
+    every: Duration,
+    mut done: impl AsyncFnMut() -> bool,
+) -> bool {
+    for _ in 0..tries {
+        if done().await {
+            return true;
+        }
+        tokio::time::sleep(every).await;
+    }
+    false
+}
+
 #[allow(dead_code)]
 pub fn parse_uuid(v: &Value) -> Uuid {
     Uuid::from_str(v.as_str().unwrap_or_default()).unwrap_or_else(|e| panic!("not a uuid {v}: {e}"))
@@ -145,6 +163,16 @@ impl TestApp {
         }
     }
 
+    /// Registers a user for each of `names`, all at once; returns their
+    /// access tokens.
+    pub async fn register_all(&self, names: impl IntoIterator<Item = &str>) -> Vec<String> {
+        join_all(names.into_iter().map(|name| self.register(name)))
+            .await
+            .into_iter()
+            .map(|user| user.token)
+            .collect()
+    }
+
     /// Signs in a user made by `register`; returns a fresh access token.
     pub async fn login(&self, email: &str) -> String {
         self.login_as(email, PASSWORD).await.expect(200)["access_token"]
@@ -179,6 +207,21 @@ impl TestApp {
     /// `host` lists a property (`create_property`); returns its id.
     pub async fn list_property(&self, host: &User, overrides: Value) -> String {
         id(&self.create_property(&host.token, overrides).await)
+    }
+
+    /// `host` lists `count` properties made from `overrides`, all at once;
+    /// returns their ids.
+    pub async fn list_properties(
+        &self,
+        host: &User,
+        count: usize,
+        overrides: Value,
+    ) -> Vec<String> {
+        join_all((0..count).map(|_| self.create_property(&host.token, overrides.clone())))
+            .await
+            .iter()
+            .map(id)
+            .collect()
     }
 
     /// The start of most stories: (host, guest, property id), a host
@@ -333,7 +376,7 @@ impl TestApp {
             if done(&b) {
                 return b;
             }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
         panic!("booking {} never reached {what}", id(booking));
     }
@@ -376,7 +419,7 @@ impl TestApp {
             if balance[field] == value {
                 break;
             }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
         balance
     }

@@ -109,6 +109,14 @@ pub async fn spawn(backend: Backend) -> Option<TestApp> {
     spawn_with(backend, Options::default()).await
 }
 
+/// A server on SQLite (always there, unlike PostgreSQL) with `options`,
+/// for the stories that need one store only.
+pub async fn spawn_sqlite(options: Options) -> TestApp {
+    spawn_with(Backend::Sqlite, options)
+        .await
+        .unwrap_or_else(|| panic!("SQLite needs no configuration"))
+}
+
 pub async fn spawn_with(backend: Backend, options: Options) -> Option<TestApp> {
     // Server logs only when asked for (RUST_LOG=…), so failures stay readable.
     if std::env::var_os("RUST_LOG").is_some() {
@@ -440,6 +448,29 @@ impl TestApp {
         self.scalar(query)
             .await
             .unwrap_or_else(|e| panic!("counting with {query}: {e}"))
+    }
+
+    /// How many ledger transactions there are, of any kind.
+    pub async fn transactions(&self) -> i64 {
+        self.count("SELECT COUNT(*) FROM ledger_transactions").await
+    }
+
+    /// How many ledger transactions of `kind` (capture, refund_sent,
+    /// payout, …) there are.
+    pub async fn transactions_of(&self, kind: &str) -> i64 {
+        self.count(&format!(
+            "SELECT COUNT(*) FROM ledger_transactions WHERE kind = '{kind}'"
+        ))
+        .await
+    }
+
+    /// How many times the outbox tried its (one) job of `kind` (refund,
+    /// capture, …).
+    pub async fn job_attempts(&self, kind: &str) -> i64 {
+        self.count(&format!(
+            "SELECT CAST(attempts AS BIGINT) FROM payment_jobs WHERE kind = '{kind}'"
+        ))
+        .await
     }
 
     async fn scalar(&self, query: &str) -> Result<i64, String> {
