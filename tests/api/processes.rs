@@ -11,7 +11,9 @@ use futures_util::StreamExt;
 use futures_util::future::join_all;
 use serde_json::json;
 
-use crate::support::{Backend, TestApp, days, eventually, id, intent, random_stays, spawn};
+use crate::support::{
+    Backend, JWT_SECRET, TestApp, days, eventually, http_client, id, intent, random_stays, spawn,
+};
 
 crate::both_stores!(
     killed_mid_storm_keeps_every_acknowledged_booking,
@@ -30,21 +32,20 @@ impl Server {
     }
 
     /// With `dev`, the dev endpoints (dev gateway controls) are mounted.
+    /// The process gets a clean environment: none of the developer's
+    /// INNKEEP_*, REDIS_URL or STRIPE_* settings reach it.
     fn start_with(database_url: &str, dev: bool) -> Server {
         let mut command = Command::new(env!("CARGO_BIN_EXE_innkeep"));
         command
             .arg("serve")
+            .env_clear()
             .env("INNKEEP_BIND", "127.0.0.1:0")
             .env("DATABASE_URL", database_url)
-            .env("JWT_SECRET", crate::support::JWT_SECRET)
+            .env("JWT_SECRET", JWT_SECRET)
             .env("RUST_LOG", "info")
-            .env("INNKEEP_WORKERS", "2")
-            .env_remove("REDIS_URL")
-            .env_remove("STRIPE_SECRET_KEY");
+            .env("INNKEEP_WORKERS", "2");
         if dev {
             command.env("INNKEEP_DEV", "1");
-        } else {
-            command.env_remove("INNKEEP_DEV");
         }
         let mut child = command
             .stdout(Stdio::piped())
@@ -141,7 +142,7 @@ async fn two_servers_on_one_postgres_sell_a_night_once() {
         Server::start(&app.database_url),
         Server::start(&app.database_url),
     ];
-    let client = reqwest::Client::new();
+    let client = http_client();
     for round in 0..3 {
         let (a, b) = (10 + round * 10, 13 + round * 10);
         let storm = (0..200).map(|i| {
@@ -221,7 +222,7 @@ async fn killed_mid_storm_keeps_every_acknowledged_booking(app: TestApp) {
         .await;
     let server = Server::start(&app.database_url);
     let base = server.base.clone();
-    let client = reqwest::Client::new();
+    let client = http_client();
     let requests = random_stays(600, properties.len(), 1..150, 1..6);
     let (client_ref, base_ref, guests_ref, properties_ref) = (&client, &base, &guests, &properties);
     let mut stream = futures_util::stream::iter(requests.iter().enumerate())
@@ -287,7 +288,7 @@ async fn a_refund_owed_when_the_server_dies_is_sent_after_restart(app: TestApp) 
         .listing(json!({"cancellation_policy": "flexible"}))
         .await;
     let guest = guest.token;
-    let client = reqwest::Client::new();
+    let client = http_client();
     let first = Server::start_with(&app.database_url, true);
     let post = |base: String, path: String, token: Option<String>, body: serde_json::Value| {
         let client = client.clone();

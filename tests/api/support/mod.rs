@@ -182,10 +182,20 @@ pub async fn spawn_with(backend: Backend, options: Options) -> Option<TestApp> {
     Some(TestApp {
         base,
         database_url,
-        client: reqwest::Client::new(),
+        client: http_client(),
         server,
         _db: guard,
     })
+}
+
+/// An HTTP client for the test servers that ignores the developer's proxy
+/// settings (HTTP_PROXY, ALL_PROXY, …): tests read no environment but
+/// TEST_POSTGRES_URL, TEST_REDIS_URL and RUST_LOG.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap_or_else(|e| panic!("building the HTTP client: {e}"))
 }
 
 /// `postgres://…/db?x` with the database name replaced.
@@ -415,8 +425,10 @@ impl TestApp {
     pub async fn assert_ledger_clean(&self) {
         let url = self.database_url.clone();
         let output = tokio::task::spawn_blocking(move || {
+            // A clean environment: only what this run of verify needs.
             std::process::Command::new(env!("CARGO_BIN_EXE_innkeep"))
                 .args(["ledger", "verify"])
+                .env_clear()
                 .env("DATABASE_URL", url)
                 .env("RUST_LOG", "info")
                 .output()
