@@ -5,7 +5,7 @@ use futures_util::future::join_all;
 use serde_json::json;
 
 use crate::both_stores;
-use crate::support::TestApp;
+use crate::support::{PASSWORD, TestApp};
 
 both_stores!(
     register_login_refresh_logout,
@@ -18,11 +18,7 @@ both_stores!(
 
 async fn register_login_refresh_logout(app: TestApp) {
     let res = app
-        .post(
-            "/api/v1/auth/register",
-            None,
-            json!({"email": "  Ana@Example.COM ", "password": "correct horse", "name": "Ana"}),
-        )
+        .register_as("  Ana@Example.COM ", "correct horse", "Ana")
         .await;
     let body = res.expect(201);
     assert_eq!(body["user"]["email"], "ana@example.com");
@@ -30,42 +26,18 @@ async fn register_login_refresh_logout(app: TestApp) {
     assert_eq!(body["expires_in"], 900);
     assert!(body["user"].get("password_hash").is_none());
 
-    let login = app
-        .post(
-            "/api/v1/auth/login",
-            None,
-            json!({"email": "ANA@example.com", "password": "correct horse"}),
-        )
-        .await;
+    let login = app.login_as("ANA@example.com", "correct horse").await;
     let tokens = login.expect(200).clone();
     let access = tokens["access_token"].as_str().unwrap_or_default();
     app.get("/api/v1/users/me", Some(access)).await.expect(200);
 
     // Wrong password and unknown e-mail: one answer.
-    let wrong = app
-        .post(
-            "/api/v1/auth/login",
-            None,
-            json!({"email": "ana@example.com", "password": "wrong password"}),
-        )
-        .await;
-    let unknown = app
-        .post(
-            "/api/v1/auth/login",
-            None,
-            json!({"email": "nobody@example.com", "password": "wrong password"}),
-        )
-        .await;
+    let wrong = app.login_as("ana@example.com", "wrong password").await;
+    let unknown = app.login_as("nobody@example.com", "wrong password").await;
     assert_eq!(wrong.expect(401)["detail"], unknown.expect(401)["detail"]);
 
     // Refresh gives a new pair that works.
-    let refreshed = app
-        .post(
-            "/api/v1/auth/refresh",
-            None,
-            json!({"refresh_token": tokens["refresh_token"]}),
-        )
-        .await;
+    let refreshed = app.refresh(&tokens["refresh_token"]).await;
     let pair = refreshed.expect(200).clone();
     assert_ne!(pair["refresh_token"], tokens["refresh_token"]);
     let access2 = pair["access_token"].as_str().unwrap_or_default();
@@ -75,13 +47,7 @@ async fn register_login_refresh_logout(app: TestApp) {
     app.post("/api/v1/auth/logout", Some(access2), json!({}))
         .await
         .expect(204);
-    app.post(
-        "/api/v1/auth/refresh",
-        None,
-        json!({"refresh_token": pair["refresh_token"]}),
-    )
-    .await
-    .expect(401);
+    app.refresh(&pair["refresh_token"]).await.expect(401);
 
     // No token, a garbage token, a wrong scheme.
     app.get("/api/v1/users/me", None).await.expect(401);
@@ -99,20 +65,12 @@ async fn register_login_refresh_logout(app: TestApp) {
 }
 
 async fn emails_are_unique_case_insensitively_even_under_a_race(app: TestApp) {
-    app.post(
-        "/api/v1/auth/register",
-        None,
-        json!({"email": "bo@example.com", "password": "12345678", "name": "Bo"}),
-    )
-    .await
-    .expect(201);
-    app.post(
-        "/api/v1/auth/register",
-        None,
-        json!({"email": "BO@Example.com", "password": "12345678", "name": "Bo"}),
-    )
-    .await
-    .expect(409);
+    app.register_as("bo@example.com", "12345678", "Bo")
+        .await
+        .expect(201);
+    app.register_as("BO@Example.com", "12345678", "Bo")
+        .await
+        .expect(409);
 
     let attempts = (0..20).map(|i| {
         let email = if i % 2 == 0 {
@@ -120,11 +78,7 @@ async fn emails_are_unique_case_insensitively_even_under_a_race(app: TestApp) {
         } else {
             "race@example.COM"
         };
-        app.post(
-            "/api/v1/auth/register",
-            None,
-            json!({"email": email, "password": "12345678", "name": "Racer"}),
-        )
+        app.register_as(email, "12345678", "Racer")
     });
     let results = join_all(attempts).await;
     let created = results.iter().filter(|r| r.status == 201).count();
@@ -138,30 +92,16 @@ async fn emails_are_unique_case_insensitively_even_under_a_race(app: TestApp) {
 }
 
 async fn repeated_failed_logins_are_rate_limited(app: TestApp) {
-    app.post(
-        "/api/v1/auth/register",
-        None,
-        json!({"email": "cy@example.com", "password": "right password", "name": "Cy"}),
-    )
-    .await
-    .expect(201);
-    for _ in 0..5 {
-        app.post(
-            "/api/v1/auth/login",
-            None,
-            json!({"email": "cy@example.com", "password": "wrong password"}),
-        )
+    app.register_as("cy@example.com", "right password", "Cy")
         .await
-        .expect(401);
+        .expect(201);
+    for _ in 0..5 {
+        app.login_as("cy@example.com", "wrong password")
+            .await
+            .expect(401);
     }
     // Locked now, even with the right password.
-    let limited = app
-        .post(
-            "/api/v1/auth/login",
-            None,
-            json!({"email": "Cy@example.com", "password": "right password"}),
-        )
-        .await;
+    let limited = app.login_as("Cy@example.com", "right password").await;
     limited.expect(429);
     let retry_after: u64 = limited
         .headers
@@ -174,55 +114,24 @@ async fn repeated_failed_logins_are_rate_limited(app: TestApp) {
         "Retry-After {retry_after}"
     );
     // Other accounts are not affected.
-    let (_, _, other) = app.register("dee").await;
-    app.post(
-        "/api/v1/auth/login",
-        None,
-        json!({"email": other["user"]["email"], "password": "correct horse battery"}),
-    )
-    .await
-    .expect(200);
+    let other = app.register("dee").await;
+    app.login_as(&other.email, PASSWORD).await.expect(200);
 }
 
 async fn a_reused_refresh_token_revokes_its_family(app: TestApp) {
-    let (_, _, first) = app.register("eve").await;
-    let old = first["refresh_token"].clone();
-    let second = app
-        .post("/api/v1/auth/refresh", None, json!({"refresh_token": old}))
-        .await
-        .expect(200)
-        .clone();
+    let first = app.register("eve").await;
+    let old = &first.registered["refresh_token"];
+    let second = app.refresh(old).await.expect(200).clone();
     // Replaying the old token is refused and kills the new one as well.
-    app.post("/api/v1/auth/refresh", None, json!({"refresh_token": old}))
-        .await
-        .expect(401);
-    app.post(
-        "/api/v1/auth/refresh",
-        None,
-        json!({"refresh_token": second["refresh_token"]}),
-    )
-    .await
-    .expect(401);
-    app.post(
-        "/api/v1/auth/refresh",
-        None,
-        json!({"refresh_token": "made-up"}),
-    )
-    .await
-    .expect(401);
+    app.refresh(old).await.expect(401);
+    app.refresh(&second["refresh_token"]).await.expect(401);
+    app.refresh(&json!("made-up")).await.expect(401);
 }
 
 async fn concurrent_refreshes_with_one_token_rotate_once(app: TestApp) {
-    let (_, _, first) = app.register("fay").await;
-    let token = first["refresh_token"].clone();
-    let results = join_all((0..10).map(|_| {
-        app.post(
-            "/api/v1/auth/refresh",
-            None,
-            json!({"refresh_token": token}),
-        )
-    }))
-    .await;
+    let first = app.register("fay").await;
+    let token = &first.registered["refresh_token"];
+    let results = join_all((0..10).map(|_| app.refresh(token))).await;
     let ok = results.iter().filter(|r| r.status == 200).count();
     assert_eq!(
         ok,
@@ -234,7 +143,8 @@ async fn concurrent_refreshes_with_one_token_rotate_once(app: TestApp) {
 }
 
 async fn profile_can_be_read_and_updated(app: TestApp) {
-    let (token, id, _) = app.register("gus").await;
+    let gus = app.register("gus").await;
+    let (token, id) = (gus.token, gus.id);
     let me = app
         .get("/api/v1/users/me", Some(&token))
         .await

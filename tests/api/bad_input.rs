@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use crate::both_stores;
-use crate::support::TestApp;
+use crate::support::{TestApp, merge};
 
 both_stores!(
     bad_bodies_get_precise_problems,
@@ -12,8 +12,8 @@ both_stores!(
 );
 
 async fn bad_bodies_get_precise_problems(app: TestApp) {
-    let (token, _, _) = app.register("tester").await;
-    let t = Some(token.as_str());
+    let tester = app.register("tester").await;
+    let t = Some(tester.token.as_str());
     let props = "/api/v1/properties";
 
     // Malformed JSON, empty body, trailing garbage: 400.
@@ -68,11 +68,7 @@ async fn bad_bodies_get_precise_problems(app: TestApp) {
     ];
     for (overrides, field) in cases {
         let mut body = json!({"title": "T", "city": "C", "country": "P", "price_per_night": 100, "currency": "EUR", "max_guests": 2});
-        if let (Some(b), Some(o)) = (body.as_object_mut(), overrides.as_object()) {
-            for (k, v) in o {
-                b.insert(k.clone(), v.clone());
-            }
-        }
+        merge(&mut body, &overrides);
         let res = app.post(props, t, body.clone()).await;
         let problem = res.expect(422);
         let fields: Vec<&str> = problem["errors"]
@@ -86,20 +82,10 @@ async fn bad_bodies_get_precise_problems(app: TestApp) {
     app.post(props, t, json!("text")).await.expect(422);
 
     // Auth bodies.
-    app.post(
-        "/api/v1/auth/register",
-        None,
-        json!({"email": "not-an-email", "password": "12345678", "name": "X"}),
-    )
-    .await
-    .expect(422);
-    let short = app
-        .post(
-            "/api/v1/auth/register",
-            None,
-            json!({"email": "a@b.co", "password": "short", "name": "X"}),
-        )
-        .await;
+    app.register_as("not-an-email", "12345678", "X")
+        .await
+        .expect(422);
+    let short = app.register_as("a@b.co", "short", "X").await;
     assert_eq!(short.expect(422)["errors"][0]["field"], "password");
     let missing = app
         .post("/api/v1/auth/register", None, json!({"email": "a@b.co"}))
@@ -114,16 +100,13 @@ async fn bad_bodies_get_precise_problems(app: TestApp) {
     .expect(422);
 
     // Nothing above created anything.
-    let all = app
-        .get("/api/v1/properties", None)
-        .await
-        .expect(200)
-        .clone();
-    assert_eq!(all["data"], json!([]));
+    let all = app.get("/api/v1/properties", None).await;
+    assert_eq!(all.expect(200)["data"], json!([]));
 }
 
 async fn bad_paths_and_params_get_problems(app: TestApp) {
-    let (token, _, _) = app.register("pather").await;
+    let pather = app.register("pather").await;
+    let token = &pather.token;
     app.get("/api/v1/properties/not-a-uuid", None)
         .await
         .expect(404);
@@ -133,7 +116,7 @@ async fn bad_paths_and_params_get_problems(app: TestApp) {
     )
     .await
     .expect(404);
-    app.patch("/api/v1/properties/123", Some(&token), json!({}))
+    app.patch("/api/v1/properties/123", Some(token), json!({}))
         .await
         .expect(404);
     app.get("/api/v1/nowhere", None).await.expect(404);
@@ -147,10 +130,7 @@ async fn bad_paths_and_params_get_problems(app: TestApp) {
     )
     .await
     .expect(422);
-    let id = app.create_property(&token, json!({})).await["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let id = app.list_property(&pather, json!({})).await;
     app.get(
         &format!("/api/v1/properties/{id}/availability?from=2030-13-01"),
         None,

@@ -6,11 +6,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use futures_util::StreamExt;
 use futures_util::future::join_all;
-use rand::Rng;
 use serde_json::{Value, json};
 
 use crate::both_stores;
-use crate::support::{Backend, Options, TestApp, days, spawn_with};
+use crate::support::{Options, TestApp, days, id, random_stays, spawn_sqlite};
 
 both_stores!(
     instant_book_pay_cancel_and_rebook,
@@ -23,41 +22,14 @@ both_stores!(
     failed_and_late_payments_release_dates_and_money,
 );
 
-pub(crate) fn id(v: &Value) -> String {
-    v["id"].as_str().unwrap_or_default().to_owned()
-}
-
-async fn pay(app: &TestApp, booking: &Value, outcome: &str) -> Value {
-    let intent = booking["payment"]["payment_intent_id"]
-        .as_str()
-        .unwrap_or_default();
-    app.post(
-        &format!("/api/v1/dev/payment_intents/{intent}/{outcome}"),
-        None,
-        json!({}),
-    )
-    .await
-    .expect(200)
-    .clone()
-}
-
 async fn instant_book_pay_cancel_and_rebook(app: TestApp) {
-    let (host, _, _) = app.register("host").await;
-    let (guest, guest_id, _) = app.register("guest").await;
-    let property = id(&app
-        .create_property(
-            &host,
-            json!({"instant_book": true, "cancellation_policy": "moderate"}),
-        )
-        .await);
+    let (host, guest, property) = app
+        .listing(json!({"instant_book": true, "cancellation_policy": "moderate"}))
+        .await;
 
-    let booking = app
-        .book(&guest, &property, &days(30), &days(33))
-        .await
-        .expect(201)
-        .clone();
+    let booking = app.booked(&guest.token, &property, 30..33).await;
     assert_eq!(booking["status"], "pending_payment");
-    assert_eq!(booking["guest_id"], guest_id.as_str());
+    assert_eq!(booking["guest_id"], guest.id.as_str());
     // 3 × 100.50 + 25.00 + 12 % of 301.50 (36.18)
     assert_eq!(
         (
@@ -76,34 +48,18 @@ async fn instant_book_pay_cancel_and_rebook(app: TestApp) {
     );
 
     // The host sees it without the client secret.
-    let as_host = app
-        .get(&format!("/api/v1/bookings/{}", id(&booking)), Some(&host))
-        .await
-        .expect(200)
-        .clone();
+    let as_host = app.booking(&host.token, &booking).await;
     assert!(as_host["payment"]["client_secret"].is_null());
 
-    let paid = pay(&app, &booking, "succeed").await;
+    let paid = app.dev_pay(&booking).await;
     assert_eq!(paid["booking"]["status"], "confirmed");
-    let confirmed = app
-        .get(&format!("/api/v1/bookings/{}", id(&booking)), Some(&guest))
-        .await
-        .expect(200)
-        .clone();
+    let confirmed = app.booking(&guest.token, &booking).await;
     assert_eq!(confirmed["status"], "confirmed");
     assert!(confirmed["expires_at"].is_null());
     assert_eq!(confirmed["payment"]["status"], "succeeded");
 
     // Moderate, a month ahead: full refund, dates free at once.
-    let cancelled = app
-        .post(
-            &format!("/api/v1/bookings/{}/cancel", id(&booking)),
-            Some(&guest),
-            json!({}),
-        )
-        .await
-        .expect(200)
-        .clone();
+    let cancelled = app.cancel(&guest.token, &booking).await;
     assert_eq!(cancelled["status"], "cancelled");
     assert_eq!(
         cancelled["refund"],
@@ -111,21 +67,13 @@ async fn instant_book_pay_cancel_and_rebook(app: TestApp) {
     );
     assert_eq!(cancelled["payment"]["status"], "refunded");
     assert_eq!(app.unavailable(&property, 0, 60).await, json!([]));
-    app.post(
-        &format!("/api/v1/bookings/{}/cancel", id(&booking)),
-        Some(&guest),
-        json!({}),
-    )
-    .await
-    .expect(409);
-
-    let again = app
-        .book(&guest, &property, &days(31), &days(32))
+    app.booking_action(&guest.token, &booking, "cancel")
         .await
-        .expect(201)
-        .clone();
+        .expect(409);
+
+    let again = app.booked(&guest.token, &property, 31..32).await;
     let listed = app
-        .get("/api/v1/bookings?as=guest", Some(&guest))
+        .get("/api/v1/bookings?as=guest", Some(&guest.token))
         .await
         .expect(200)
         .clone();
@@ -135,13 +83,16 @@ async fn instant_book_pay_cancel_and_rebook(app: TestApp) {
         .unwrap_or_default();
     assert_eq!(ids, vec![id(&again), id(&booking)]);
     let hosting = app
-        .get("/api/v1/bookings?as=host&status=cancelled", Some(&host))
+        .get(
+            "/api/v1/bookings?as=host&status=cancelled",
+            Some(&host.token),
+        )
         .await
         .expect(200)
         .clone();
     assert_eq!(hosting["data"].as_array().map(|d| d.len()), Some(1));
     let paged = app
-        .get("/api/v1/bookings?limit=1", Some(&guest))
+        .get("/api/v1/bookings?limit=1", Some(&guest.token))
         .await
         .expect(200)
         .clone();
@@ -149,85 +100,39 @@ async fn instant_book_pay_cancel_and_rebook(app: TestApp) {
     let second = app
         .get(
             &format!("/api/v1/bookings?limit=1&cursor={cursor}"),
-            Some(&guest),
+            Some(&guest.token),
         )
         .await
         .expect(200)
         .clone();
     assert_eq!(id(&second["data"][0]), id(&booking));
-    app.get("/api/v1/bookings?as=owner", Some(&guest))
+    app.get("/api/v1/bookings?as=owner", Some(&guest.token))
         .await
         .expect(422);
-    app.get("/api/v1/bookings?status=happy", Some(&guest))
+    app.get("/api/v1/bookings?status=happy", Some(&guest.token))
         .await
         .expect(422);
     app.assert_ledger_clean().await;
 }
 
 async fn request_to_book_accept_and_decline(app: TestApp) {
-    let (host, _, _) = app.register("host").await;
-    let (guest, _, _) = app.register("guest").await;
-    let property = id(&app
-        .create_property(&host, json!({"instant_book": false}))
-        .await);
+    let (host, guest, property) = app.listing(json!({"instant_book": false})).await;
 
-    let first = app
-        .book(&guest, &property, &days(10), &days(12))
-        .await
-        .expect(201)
-        .clone();
-    let paid = pay(&app, &first, "succeed").await;
+    let first = app.booked(&guest.token, &property, 10..12).await;
+    let paid = app.dev_pay(&first).await;
     assert_eq!(paid["status"], "requires_capture");
     assert_eq!(paid["booking"]["status"], "awaiting_host");
-    app.post(
-        &format!("/api/v1/bookings/{}/accept", id(&first)),
-        Some(&guest),
-        json!({}),
-    )
-    .await
-    .expect(403);
-    let accepted = app
-        .post(
-            &format!("/api/v1/bookings/{}/accept", id(&first)),
-            Some(&host),
-            json!({}),
-        )
-        .await
-        .expect(200)
-        .clone();
+    app.accept(&guest.token, &first).await.expect(403);
+    let accepted = app.accept(&host.token, &first).await.expect(200).clone();
     assert_eq!(accepted["status"], "confirmed");
     assert_eq!(accepted["payment"]["status"], "succeeded");
-    app.post(
-        &format!("/api/v1/bookings/{}/accept", id(&first)),
-        Some(&host),
-        json!({}),
-    )
-    .await
-    .expect(409);
+    app.accept(&host.token, &first).await.expect(409);
 
-    let second = app
-        .book(&guest, &property, &days(20), &days(22))
-        .await
-        .expect(201)
-        .clone();
+    let second = app.booked(&guest.token, &property, 20..22).await;
     // Not paid yet: nothing to decide.
-    app.post(
-        &format!("/api/v1/bookings/{}/decline", id(&second)),
-        Some(&host),
-        json!({}),
-    )
-    .await
-    .expect(409);
-    pay(&app, &second, "succeed").await;
-    let declined = app
-        .post(
-            &format!("/api/v1/bookings/{}/decline", id(&second)),
-            Some(&host),
-            json!({}),
-        )
-        .await
-        .expect(200)
-        .clone();
+    app.decline(&host.token, &second).await.expect(409);
+    app.dev_pay(&second).await;
+    let declined = app.decline(&host.token, &second).await.expect(200).clone();
     assert_eq!(declined["status"], "declined");
     assert_eq!(
         app.unavailable(&property, 0, 30).await,
@@ -237,15 +142,11 @@ async fn request_to_book_accept_and_decline(app: TestApp) {
 }
 
 async fn booking_rules_and_visibility(app: TestApp) {
-    let (host, _, _) = app.register("host").await;
-    let (guest, _, _) = app.register("guest").await;
-    let (stranger, _, _) = app.register("stranger").await;
-    let property = id(&app
-        .create_property(
-            &host,
-            json!({"max_guests": 2, "min_nights": 2, "max_nights": 10}),
-        )
-        .await);
+    let (host, guest, property) = app
+        .listing(json!({"max_guests": 2, "min_nights": 2, "max_nights": 10}))
+        .await;
+    let stranger = app.register("stranger").await;
+    let (host, guest, stranger) = (host.token, guest.token, stranger.token);
 
     app.book(&host, &property, &days(5), &days(8))
         .await
@@ -280,11 +181,7 @@ async fn booking_rules_and_visibility(app: TestApp) {
     .await
     .expect(401);
 
-    let booking = app
-        .book(&guest, &property, &days(5), &days(8))
-        .await
-        .expect(201)
-        .clone();
+    let booking = app.booked(&guest, &property, 5..8).await;
     let clash = app.book(&stranger, &property, &days(7), &days(9)).await;
     assert_eq!(
         clash.expect(409)["type"],
@@ -298,13 +195,7 @@ async fn booking_rules_and_visibility(app: TestApp) {
         .expect(201);
 
     // A block cannot cover a booking; unlisting with upcoming bookings is refused.
-    app.post(
-        &format!("/api/v1/properties/{property}/blocks"),
-        Some(&host),
-        json!({"start": days(6), "end": days(7)}),
-    )
-    .await
-    .expect(409);
+    app.block(&host, &property, 6..7).await.expect(409);
     app.delete(&format!("/api/v1/properties/{property}"), Some(&host))
         .await
         .expect(409);
@@ -316,27 +207,20 @@ async fn booking_rules_and_visibility(app: TestApp) {
     )
     .await
     .expect(404);
-    app.post(
-        &format!("/api/v1/bookings/{}/cancel", id(&booking)),
-        Some(&stranger),
-        json!({}),
-    )
-    .await
-    .expect(404);
+    app.booking_action(&stranger, &booking, "cancel")
+        .await
+        .expect(404);
     app.get("/api/v1/bookings/not-a-uuid", Some(&guest))
         .await
         .expect(404);
 }
 
 async fn storm_of_500_on_one_property_has_one_winner(app: TestApp) {
-    let (host, _, _) = app.register("host").await;
-    let property = id(&app.create_property(&host, json!({})).await);
-    let guests: Vec<String> =
-        join_all((0..10).map(|i| app.register(if i % 2 == 0 { "even" } else { "odd" })))
-            .await
-            .into_iter()
-            .map(|(token, _, _)| token)
-            .collect();
+    let host = app.register("host").await;
+    let property = app.list_property(&host, json!({})).await;
+    let guests = app
+        .register_all((0..10).map(|i| if i % 2 == 0 { "even" } else { "odd" }))
+        .await;
     let (check_in, check_out) = (days(40), days(43));
     let storm =
         (0..500).map(|i| app.book(&guests[i % guests.len()], &property, &check_in, &check_out));
@@ -364,29 +248,12 @@ async fn storm_of_500_on_one_property_has_one_winner(app: TestApp) {
 }
 
 async fn random_storm_accepts_only_non_overlapping_stays(app: TestApp) {
-    let (host, _, _) = app.register("host").await;
-    let properties: Vec<String> =
-        join_all((0..20).map(|_| app.create_property(&host, json!({"max_nights": 30}))))
-            .await
-            .iter()
-            .map(id)
-            .collect();
-    let guests: Vec<String> = join_all((0..8).map(|_| app.register("storm")))
-        .await
-        .into_iter()
-        .map(|(t, _, _)| t)
-        .collect();
-    let mut rng = rand::rng();
-    let requests: Vec<(usize, i64, i64)> = (0..2_000)
-        .map(|_| {
-            let start = rng.random_range(1..120);
-            (
-                rng.random_range(0..properties.len()),
-                start,
-                start + rng.random_range(1..8),
-            )
-        })
-        .collect();
+    let host = app.register("host").await;
+    let properties = app
+        .list_properties(&host, 20, json!({"max_nights": 30}))
+        .await;
+    let guests = app.register_all(["storm"; 8]).await;
+    let requests = random_stays(2_000, properties.len(), 1..120, 1..8);
     let results: Vec<(usize, i64, i64, u16)> =
         futures_util::stream::iter(requests.iter().enumerate())
             .map(|(n, &(p, a, b))| {
@@ -464,24 +331,24 @@ async fn random_storm_accepts_only_non_overlapping_stays(app: TestApp) {
 }
 
 async fn one_idempotency_key_makes_one_booking(app: TestApp) {
-    let (host, _, _) = app.register("host").await;
-    let (guest, _, _) = app.register("guest").await;
-    let property = id(&app.create_property(&host, json!({})).await);
+    let (_, guest, property) = app.listing(json!({})).await;
     let body =
         json!({"property_id": property, "check_in": days(10), "check_out": days(12), "guests": 1});
-    let send = |b: Value| {
-        app.client
+    // POST /bookings with an Idempotency-Key.
+    let send = |key: &'static str, b: &Value| {
+        let sent = app
+            .client
             .post(app.url("/api/v1/bookings"))
-            .bearer_auth(&guest)
-            .header("Idempotency-Key", "order-42")
-            .json(&b)
-            .send()
+            .bearer_auth(&guest.token)
+            .header("Idempotency-Key", key)
+            .json(b)
+            .send();
+        async move { TestApp::read(sent.await.unwrap_or_else(|e| panic!("{e}"))).await }
     };
-    let results = join_all((0..50).map(|_| send(body.clone()))).await;
+    let results = join_all((0..50).map(|_| send("order-42", &body))).await;
     let mut ids = HashSet::new();
     let mut replayed = 0;
     for r in results {
-        let r = TestApp::read(r.unwrap_or_else(|e| panic!("{e}"))).await;
         assert_eq!(r.status, 201, "{}", r.text);
         replayed += usize::from(r.headers.contains_key("idempotent-replayed"));
         ids.insert(id(&r.body));
@@ -489,7 +356,7 @@ async fn one_idempotency_key_makes_one_booking(app: TestApp) {
     assert_eq!(ids.len(), 1, "one booking for one key");
     assert_eq!(replayed, 49);
     let mine = app
-        .get("/api/v1/bookings", Some(&guest))
+        .get("/api/v1/bookings", Some(&guest.token))
         .await
         .expect(200)
         .clone();
@@ -498,135 +365,56 @@ async fn one_idempotency_key_makes_one_booking(app: TestApp) {
     // Same key, other body: refused. Other key, same dates: a real second attempt.
     let other =
         json!({"property_id": property, "check_in": days(20), "check_out": days(22), "guests": 1});
-    let reuse = TestApp::read(send(other).await.unwrap_or_else(|e| panic!("{e}"))).await;
+    let reuse = send("order-42", &other).await;
     assert_eq!(reuse.expect(422)["errors"][0]["field"], "Idempotency-Key");
-    let fresh = app
-        .client
-        .post(app.url("/api/v1/bookings"))
-        .bearer_auth(&guest)
-        .header("Idempotency-Key", "order-43")
-        .json(&body)
-        .send()
-        .await;
-    let fresh = TestApp::read(fresh.unwrap_or_else(|e| panic!("{e}"))).await;
-    fresh.expect(409);
+    send("order-43", &body).await.expect(409);
     // A refusal is replayed too.
-    let again = app
-        .client
-        .post(app.url("/api/v1/bookings"))
-        .bearer_auth(&guest)
-        .header("Idempotency-Key", "order-43")
-        .json(&body)
-        .send()
-        .await;
-    let again = TestApp::read(again.unwrap_or_else(|e| panic!("{e}"))).await;
+    let again = send("order-43", &body).await;
     again.expect(409);
     assert!(again.headers.contains_key("idempotent-replayed"));
     app.assert_ledger_clean().await;
 }
 
 async fn unpaid_holds_expire_on_the_clock(app: TestApp) {
-    let (host, _, _) = app.register("host").await;
-    let (guest, _, registered) = app.register("guest").await;
-    let guest_email = registered["user"]["email"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let property = id(&app.create_property(&host, json!({})).await);
-    let booking = app
-        .book(&guest, &property, &days(50), &days(52))
-        .await
-        .expect(201)
-        .clone();
-    let paid_in_time = app
-        .book(&guest, &property, &days(60), &days(62))
-        .await
-        .expect(201)
-        .clone();
-    pay(&app, &paid_in_time, "succeed").await;
+    let (_, mut guest, property) = app.listing(json!({})).await;
+    let booking = app.booked(&guest.token, &property, 50..52).await;
+    let paid_in_time = app.paid_booking(&guest.token, &property, 60..62).await;
 
-    let later = (chrono::Utc::now() + chrono::Duration::minutes(16)).to_rfc3339();
-    app.send(
-        reqwest::Method::PUT,
-        "/api/v1/dev/clock",
-        None,
-        Some(json!({"now": later})),
-    )
-    .await
-    .expect(200);
+    app.set_clock(chrono::Utc::now() + chrono::Duration::minutes(16))
+        .await;
     // The access token (15 min) lapsed with the jump: sign in again.
-    let guest = app.login(&guest_email).await;
-    app.wait_for_status(&guest, &id(&booking), "expired").await;
+    app.sign_in_again(&mut guest).await;
+    app.wait_for_status(&guest.token, &booking, "expired").await;
     // The intent is released by the outbox right after the expiry commits.
-    app.wait_for_payment_status(&guest, &id(&booking), "canceled")
+    app.wait_for_payment_status(&guest.token, &booking, "canceled")
         .await;
     assert_eq!(
         app.unavailable(&property, 0, 90).await,
         json!([{"start": days(60), "end": days(62)}])
     );
-    app.book(&guest, &property, &days(50), &days(52))
-        .await
-        .expect(201);
-    let kept = app
-        .get(
-            &format!("/api/v1/bookings/{}", id(&paid_in_time)),
-            Some(&guest),
-        )
-        .await
-        .expect(200)
-        .clone();
+    app.booked(&guest.token, &property, 50..52).await;
+    let kept = app.booking(&guest.token, &paid_in_time).await;
     assert_eq!(kept["status"], "confirmed");
     app.assert_ledger_clean().await;
 }
 
 async fn failed_and_late_payments_release_dates_and_money(app: TestApp) {
-    let (host, _, _) = app.register("host").await;
-    let (guest, _, _) = app.register("guest").await;
-    let property = id(&app.create_property(&host, json!({})).await);
-    let failing = app
-        .book(&guest, &property, &days(10), &days(12))
-        .await
-        .expect(201)
-        .clone();
-    let failed = pay(&app, &failing, "fail").await;
+    let (_, guest, property) = app.listing(json!({})).await;
+    let failing = app.booked(&guest.token, &property, 10..12).await;
+    let failed = app.dev_intent(&failing, "fail").await.expect(200).clone();
     assert_eq!(failed["booking"]["status"], "payment_failed");
     assert_eq!(app.unavailable(&property, 0, 30).await, json!([]));
 
     // The guest cancels the hold; the card cannot be charged afterwards.
-    let late = app
-        .book(&guest, &property, &days(10), &days(12))
-        .await
-        .expect(201)
-        .clone();
-    let cancelled = app
-        .post(
-            &format!("/api/v1/bookings/{}/cancel", id(&late)),
-            Some(&guest),
-            json!({}),
-        )
-        .await
-        .expect(200)
-        .clone();
+    let late = app.booked(&guest.token, &property, 10..12).await;
+    let cancelled = app.cancel(&guest.token, &late).await;
     assert_eq!(cancelled["payment"]["status"], "canceled");
     assert!(
         cancelled["refund"].is_null(),
         "nothing was charged, nothing to refund"
     );
-    let intent = late["payment"]["payment_intent_id"]
-        .as_str()
-        .unwrap_or_default();
-    app.post(
-        &format!("/api/v1/dev/payment_intents/{intent}/succeed"),
-        None,
-        json!({}),
-    )
-    .await
-    .expect(409);
-    let after = app
-        .get(&format!("/api/v1/bookings/{}", id(&late)), Some(&guest))
-        .await
-        .expect(200)
-        .clone();
+    app.dev_intent(&late, "succeed").await.expect(409);
+    let after = app.booking(&guest.token, &late).await;
     assert_eq!(after["status"], "cancelled");
     assert_eq!(app.unavailable(&property, 0, 30).await, json!([]));
     app.assert_ledger_clean().await;
@@ -634,33 +422,15 @@ async fn failed_and_late_payments_release_dates_and_money(app: TestApp) {
 
 #[actix_web::test]
 async fn idle_calendars_passivate_and_come_back_with_their_state() {
-    let Some(app) = spawn_with(
-        Backend::Sqlite,
-        Options {
-            calendar_idle_secs: 1,
-            ..Options::default()
-        },
-    )
-    .await
-    else {
-        return;
-    };
-    let (host, _, _) = app.register("host").await;
-    let (guest, _, _) = app.register("guest").await;
-    let property = id(&app.create_property(&host, json!({})).await);
-    app.book(&guest, &property, &days(5), &days(7))
-        .await
-        .expect(201);
+    let app = spawn_sqlite(Options {
+        calendar_idle_secs: 1,
+        ..Options::default()
+    })
+    .await;
+    let (_, guest, property) = app.listing(json!({})).await;
+    app.booked(&guest.token, &property, 5..7).await;
     let live = async || {
-        let text = app
-            .client
-            .get(app.url("/metrics"))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-            .text()
-            .await
-            .unwrap_or_default();
+        let text = app.get("/metrics", None).await.text;
         text.lines()
             .find(|l| l.starts_with("innkeep_live_calendars "))
             .and_then(|l| l.split(' ').nth(1))
@@ -677,7 +447,7 @@ async fn idle_calendars_passivate_and_come_back_with_their_state() {
     }
     assert!(gone, "the idle calendar was not passivated");
     // A fresh actor reloads the calendar: the nights are still taken.
-    app.book(&guest, &property, &days(6), &days(8))
+    app.book(&guest.token, &property, &days(6), &days(8))
         .await
         .expect(409);
     assert_eq!(live().await, Some(1));

@@ -9,9 +9,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{Value, json};
 
-use crate::bookings::id;
-use crate::payments::{deliver, email, event, intent, set_clock};
-use crate::support::{Backend, TestApp, days, spawn};
+use crate::support::{Backend, TestApp, User, days, event, intent, spawn};
 
 #[derive(Debug, Clone)]
 enum Step {
@@ -91,10 +89,8 @@ fn story() -> impl Strategy<Value = Story> {
 }
 
 struct World {
-    host: String,
-    guest: String,
-    host_email: String,
-    guest_email: String,
+    host: User,
+    guest: User,
     property: String,
     bookings: [Option<Value>; SLOTS],
     clock: chrono::DateTime<chrono::Utc>,
@@ -111,25 +107,18 @@ impl World {
     }
 
     async fn relogin(&mut self, app: &TestApp) {
-        self.host = app.login(&self.host_email).await;
-        self.guest = app.login(&self.guest_email).await;
+        app.sign_in_again(&mut self.host).await;
+        app.sign_in_again(&mut self.guest).await;
     }
 }
 
 async fn play(app: &TestApp, story: &Story) {
-    let (host, _, host_registered) = app.register("host").await;
-    let (guest, _, guest_registered) = app.register("guest").await;
-    let property = id(&app
-        .create_property(
-            &host,
-            json!({"cancellation_policy": story.policy, "instant_book": story.instant_book}),
-        )
-        .await);
+    let (host, guest, property) = app
+        .listing(json!({"cancellation_policy": story.policy, "instant_book": story.instant_book}))
+        .await;
     let mut world = World {
         host,
         guest,
-        host_email: email(&host_registered),
-        guest_email: email(&guest_registered),
         property,
         bookings: Default::default(),
         clock: chrono::Utc::now(),
@@ -141,12 +130,11 @@ async fn play(app: &TestApp, story: &Story) {
 }
 
 async fn apply(app: &TestApp, w: &mut World, step: &Step) {
-    let path = |b: &Value, what: &str| format!("/api/v1/bookings/{}/{what}", id(b));
     match *step {
         Step::Book { slot, ahead } => {
             let from = ahead + 3 * slot as i64;
             let res = app
-                .book(&w.guest, &w.property, &days(from), &days(from + 2))
+                .book(&w.guest.token, &w.property, &days(from), &days(from + 2))
                 .await;
             // Taken slots answer 409; anything else must be a booking.
             if res.status.as_u16() == 201 {
@@ -158,13 +146,7 @@ async fn apply(app: &TestApp, w: &mut World, step: &Step) {
         Step::Pay { slot, succeed } => {
             if let Some(b) = &w.pick(slot) {
                 let outcome = if succeed { "succeed" } else { "fail" };
-                let res = app
-                    .post(
-                        &format!("/api/v1/dev/payment_intents/{}/{outcome}", intent(b)),
-                        None,
-                        json!({}),
-                    )
-                    .await;
+                let res = app.dev_intent(b, outcome).await;
                 assert!(
                     matches!(res.status.as_u16(), 200 | 409),
                     "pay: {}",
@@ -181,22 +163,15 @@ async fn apply(app: &TestApp, w: &mut World, step: &Step) {
                     json!({"id": intent(b), "object": "payment_intent"}),
                 );
                 // Signed on the server's clock, which `Lapse` moves.
-                let signature = innkeep::payments::webhook::sign(
-                    &body,
-                    crate::support::WEBHOOK_SECRET,
-                    w.clock.timestamp(),
-                );
                 for _ in 0..if twice { 2 } else { 1 } {
-                    deliver(app, &body, Some(signature.clone()))
-                        .await
-                        .expect(200);
+                    app.deliver_signed_at(&body, w.clock).await.expect(200);
                 }
             }
         }
         Step::Cancel { slot, by_host } => {
             if let Some(b) = &w.pick(slot) {
-                let token = if by_host { &w.host } else { &w.guest };
-                let res = app.post(&path(b, "cancel"), Some(token), json!({})).await;
+                let by = if by_host { &w.host } else { &w.guest };
+                let res = app.booking_action(&by.token, b, "cancel").await;
                 assert!(
                     matches!(res.status.as_u16(), 200 | 409),
                     "cancel: {}",
@@ -207,7 +182,7 @@ async fn apply(app: &TestApp, w: &mut World, step: &Step) {
         Step::Decide { slot, accept } => {
             if let Some(b) = &w.pick(slot) {
                 let what = if accept { "accept" } else { "decline" };
-                let res = app.post(&path(b, what), Some(&w.host), json!({})).await;
+                let res = app.booking_action(&w.host.token, b, what).await;
                 // 503: the capture met an injected fault; the host may retry.
                 assert!(
                     matches!(res.status.as_u16(), 200 | 409 | 503),
@@ -218,15 +193,13 @@ async fn apply(app: &TestApp, w: &mut World, step: &Step) {
         }
         Step::Lapse => {
             w.clock += chrono::Duration::minutes(16);
-            set_clock(app, w.clock).await;
+            app.set_clock(w.clock).await;
             w.relogin(app).await;
             // Let the 1 s sweep expire what lapsed.
             tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
         }
         Step::Faults { n } => {
-            app.post("/api/v1/dev/gateway/faults", None, json!({"transient": n}))
-                .await
-                .expect(200);
+            app.gateway_faults(n).await;
         }
     }
 }

@@ -3,13 +3,11 @@
 
 use serde_json::json;
 
-use crate::support::{Backend, Options, days, spawn, spawn_with};
+use crate::support::{Options, days, spawn_sqlite};
 
 #[actix_web::test]
 async fn health_readiness_metrics_and_docs() {
-    let Some(app) = spawn(Backend::Sqlite).await else {
-        return;
-    };
+    let app = spawn_sqlite(Options::default()).await;
     assert_eq!(app.get("/healthz", None).await.expect(200)["status"], "ok");
     let ready = app.get("/readyz", None).await.expect(200).clone();
     assert_eq!(ready["store"], "sqlite");
@@ -22,13 +20,7 @@ async fn health_readiness_metrics_and_docs() {
     assert_eq!(ready["cache"], expected_cache);
 
     app.get("/api/v1/properties", None).await.expect(200);
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let metrics = metrics.text().await.unwrap_or_default();
+    let metrics = app.get("/metrics", None).await.text;
     assert!(
         metrics.contains(
             r#"innkeep_http_requests_total{method="GET",route="/api/v1/properties",status="200"} 1"#
@@ -57,52 +49,32 @@ async fn health_readiness_metrics_and_docs() {
     );
 
     // The docs page and everything it loads come from this server.
-    let page = app
-        .client
-        .get(app.url("/docs/"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(page.status(), 200);
-    let html = page.text().await.unwrap_or_default();
+    let page = app.get("/docs/", None).await;
+    assert_eq!(page.status, 200);
+    let html = page.text;
     assert!(html.contains("swagger"), "{html}");
     for cdn in ["unpkg.com", "jsdelivr", "cdnjs", "esm.sh"] {
         assert!(!html.contains(cdn), "docs page loads {cdn}");
     }
-    let init = app
-        .client
-        .get(app.url("/docs/swagger-initializer.js"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(init.status(), 200);
-    let init = init.text().await.unwrap_or_default();
+    let init = app.get("/docs/swagger-initializer.js", None).await;
+    assert_eq!(init.status, 200);
+    let init = init.text;
     assert!(init.contains("/openapi.json"), "{init}");
-    let bundle = app
-        .client
-        .get(app.url("/docs/swagger-ui-bundle.js"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(bundle.status(), 200);
+    let bundle = app.get("/docs/swagger-ui-bundle.js", None).await;
+    assert_eq!(bundle.status, 200);
 }
 
 #[actix_web::test]
 async fn unbuilt_features_answer_501() {
-    let Some(app) = spawn(Backend::Sqlite).await else {
-        return;
-    };
-    let (token, _, _) = app.register("early").await;
-    let id = app.create_property(&token, json!({})).await["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let app = spawn_sqlite(Options::default()).await;
+    let early = app.register("early").await;
+    let id = app.list_property(&early, json!({})).await;
     app.get(&format!("/api/v1/properties/{id}/reviews"), None)
         .await
         .expect(501);
     app.post(
         "/api/v1/bookings/00000000-0000-0000-0000-000000000000/reviews",
-        Some(&token),
+        Some(&early.token),
         json!({"rating": 5, "comment": "lovely"}),
     )
     .await
@@ -112,49 +84,24 @@ async fn unbuilt_features_answer_501() {
 
 #[actix_web::test]
 async fn the_dev_clock_moves_time_only_in_dev_mode() {
-    let Some(app) = spawn(Backend::Sqlite).await else {
-        return;
-    };
-    let (token, _, _) = app.register("timer").await;
-    let id = app.create_property(&token, json!({})).await["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let app = spawn_sqlite(Options::default()).await;
+    let timer = app.register("timer").await;
+    let id = app.list_property(&timer, json!({})).await;
     let quote = format!(
         "/api/v1/properties/{id}/quote?check_in={}&check_out={}",
         days(10),
         days(12)
     );
     app.get(&quote, None).await.expect(200);
-    let later = (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339();
-    app.send(
-        reqwest::Method::PUT,
-        "/api/v1/dev/clock",
-        None,
-        Some(json!({"now": later})),
-    )
-    .await
-    .expect(200);
+    let later = chrono::Utc::now() + chrono::Duration::days(30);
+    app.set_clock(later).await;
     // Ten days from the real today is in the past for the server now.
     app.get(&quote, None).await.expect(422);
 
-    let Some(prod) = spawn_with(
-        Backend::Sqlite,
-        Options {
-            dev: false,
-            ..Options::default()
-        },
-    )
-    .await
-    else {
-        return;
-    };
-    prod.send(
-        reqwest::Method::PUT,
-        "/api/v1/dev/clock",
-        None,
-        Some(json!({"now": later})),
-    )
-    .await
-    .expect(404);
+    let prod = spawn_sqlite(Options {
+        dev: false,
+        ..Options::default()
+    })
+    .await;
+    prod.put_clock(later).await.expect(404);
 }

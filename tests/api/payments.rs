@@ -3,12 +3,10 @@
 //! late); and `innkeep ledger verify` clean after every story.
 
 use futures_util::future::join_all;
-use innkeep::payments::webhook::sign;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::bookings::id;
 use crate::both_stores;
-use crate::support::{Backend, Options, TestApp, WEBHOOK_SECRET, days, spawn_with};
+use crate::support::{Options, TestApp, WEBHOOK_SECRET, day_at, event, intent, sign, spawn_sqlite};
 
 both_stores!(
     capture_and_late_cancellation_move_the_host_balance,
@@ -22,103 +20,32 @@ both_stores!(
     a_capture_retried_after_the_host_left_still_confirms,
 );
 
-pub(crate) fn intent(booking: &Value) -> String {
-    booking["payment"]["payment_intent_id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
-}
-
-async fn dev_pay(app: &TestApp, booking: &Value) -> Value {
-    app.post(
-        &format!("/api/v1/dev/payment_intents/{}/succeed", intent(booking)),
-        None,
-        json!({}),
-    )
-    .await
-    .expect(200)
-    .clone()
-}
-
-pub(crate) async fn balance(app: &TestApp, token: &str) -> Value {
-    app.get("/api/v1/users/me/balance", Some(token))
-        .await
-        .expect(200)
-        .clone()
-}
-
-pub(crate) fn event(id: &str, kind: &str, object: Value) -> Vec<u8> {
-    json!({
-        "id": id, "object": "event", "api_version": "2024-06-20", "created": 1,
-        "livemode": false, "type": kind, "data": {"object": object}
-    })
-    .to_string()
-    .into_bytes()
-}
-
-/// Posts `body` to the webhook with `signature` (none when `None`).
-pub(crate) async fn deliver(
-    app: &TestApp,
-    body: &[u8],
-    signature: Option<String>,
-) -> crate::support::Response {
-    let mut req = app
-        .client
-        .post(app.url("/webhooks/stripe"))
-        .header("content-type", "application/json")
-        .body(body.to_vec());
-    if let Some(s) = signature {
-        req = req.header("Stripe-Signature", s);
-    }
-    TestApp::read(req.send().await.unwrap_or_else(|e| panic!("webhook: {e}"))).await
-}
-
-pub(crate) fn signed_now(body: &[u8]) -> String {
-    sign(body, WEBHOOK_SECRET, chrono::Utc::now().timestamp())
-}
-
-pub(crate) async fn status_of(app: &TestApp, token: &str, booking: &Value) -> Value {
-    app.get(&format!("/api/v1/bookings/{}", id(booking)), Some(token))
-        .await
-        .expect(200)
-        .clone()
-}
-
 async fn capture_and_late_cancellation_move_the_host_balance(app: TestApp) {
-    let (host, _, _) = app.register("host").await;
-    let (guest, _, _) = app.register("guest").await;
-    let property = id(&app
-        .create_property(&host, json!({"cancellation_policy": "moderate"}))
-        .await);
+    let (host, guest, property) = app
+        .listing(json!({"cancellation_policy": "moderate"}))
+        .await;
     assert_eq!(
-        balance(&app, &host).await,
+        app.balance(&host.token).await,
         json!({"currency": "EUR", "pending": 0, "available": 0, "paid_out": 0})
     );
 
     // Three nights in three days: inside moderate's five-day window.
-    let booking = app
-        .book(&guest, &property, &days(3), &days(6))
-        .await
-        .expect(201)
-        .clone();
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM ledger_transactions").await,
-        0
-    );
-    dev_pay(&app, &booking).await;
+    let booking = app.booked(&guest.token, &property, 3..6).await;
+    assert_eq!(app.transactions().await, 0);
+    app.dev_pay(&booking).await;
     // The host is owed subtotal + cleaning − 3 % host fee: 30_150 + 2_500 − 905.
-    assert_eq!(balance(&app, &host).await["pending"], 31_745);
-    assert_eq!(balance(&app, &guest).await["pending"], 0);
+    assert_eq!(app.balance(&host.token).await["pending"], 31_745);
+    assert_eq!(app.balance(&guest.token).await["pending"], 0);
     app.assert_ledger_clean().await;
 
-    let cancelled = app.cancel(&guest, &booking).await;
+    let cancelled = app.cancel(&guest.token, &booking).await;
     // 50 % of subtotal + cleaning; the service fee is kept.
     assert_eq!(
         cancelled["refund"],
         json!({"amount": 16_325, "currency": "EUR"})
     );
     // The host gives back half its share (15_872.5, rounded up): 15_872 left.
-    assert_eq!(balance(&app, &host).await["pending"], 15_872);
+    assert_eq!(app.balance(&host.token).await["pending"], 15_872);
     // capture, refund owed, refund sent: one transaction each.
     assert_eq!(
         app.count("SELECT COUNT(*) FROM ledger_transactions WHERE booking_id IS NOT NULL")
@@ -129,69 +56,29 @@ async fn capture_and_late_cancellation_move_the_host_balance(app: TestApp) {
 }
 
 async fn request_to_book_captures_on_accept_only(app: TestApp) {
-    let (host, _, _) = app.register("host").await;
-    let (guest, _, _) = app.register("guest").await;
-    let property = id(&app
-        .create_property(&host, json!({"instant_book": false}))
-        .await);
-    let accepted = app
-        .book(&guest, &property, &days(20), &days(23))
-        .await
-        .expect(201)
-        .clone();
-    let declined = app
-        .book(&guest, &property, &days(30), &days(33))
-        .await
-        .expect(201)
-        .clone();
+    let (host, guest, property) = app.listing(json!({"instant_book": false})).await;
+    let accepted = app.booked(&guest.token, &property, 20..23).await;
+    let declined = app.booked(&guest.token, &property, 30..33).await;
     for b in [&accepted, &declined] {
-        assert_eq!(dev_pay(&app, b).await["booking"]["status"], "awaiting_host");
+        assert_eq!(app.dev_pay(b).await["booking"]["status"], "awaiting_host");
     }
     // An authorisation is not money yet.
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM ledger_transactions").await,
-        0
-    );
-    assert_eq!(balance(&app, &host).await["pending"], 0);
+    assert_eq!(app.transactions().await, 0);
+    assert_eq!(app.balance(&host.token).await["pending"], 0);
 
-    app.post(
-        &format!("/api/v1/bookings/{}/accept", id(&accepted)),
-        Some(&host),
-        json!({}),
-    )
-    .await
-    .expect(200);
-    app.post(
-        &format!("/api/v1/bookings/{}/decline", id(&declined)),
-        Some(&host),
-        json!({}),
-    )
-    .await
-    .expect(200);
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM ledger_transactions WHERE kind = 'capture'")
-            .await,
-        1
-    );
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM ledger_transactions").await,
-        1
-    );
-    assert_eq!(balance(&app, &host).await["pending"], 31_745);
+    app.accept(&host.token, &accepted).await.expect(200);
+    app.decline(&host.token, &declined).await.expect(200);
+    assert_eq!(app.transactions_of("capture").await, 1);
+    assert_eq!(app.transactions().await, 1);
+    assert_eq!(app.balance(&host.token).await["pending"], 31_745);
     app.assert_ledger_clean().await;
 }
 
 async fn webhooks_are_verified_and_applied_once(app: TestApp) {
-    let (host, _, _) = app.register("host").await;
-    let (guest, _, _) = app.register("guest").await;
-    let property = id(&app
-        .create_property(&host, json!({"cancellation_policy": "flexible"}))
-        .await);
-    let booking = app
-        .book(&guest, &property, &days(40), &days(43))
-        .await
-        .expect(201)
-        .clone();
+    let (host, guest, property) = app
+        .listing(json!({"cancellation_policy": "flexible"}))
+        .await;
+    let booking = app.booked(&guest.token, &property, 40..43).await;
     let succeeded = event(
         "evt_succeeded_1",
         "payment_intent.succeeded",
@@ -211,18 +98,14 @@ async fn webhooks_are_verified_and_applied_once(app: TestApp) {
         Some("t=abc,v1=00".into()),
         None,
     ] {
-        deliver(&app, &succeeded, signature).await.expect(400);
+        app.deliver(&succeeded, signature).await.expect(400);
     }
     let malformed = b"{\"id\": \"evt_x\", \"type\": ".to_vec();
-    deliver(&app, &malformed, Some(signed_now(&malformed)))
-        .await
-        .expect(400);
+    app.deliver_signed(&malformed).await.expect(400);
     let no_object = event("evt_no_object", "payment_intent.succeeded", json!({}));
-    deliver(&app, &no_object, Some(signed_now(&no_object)))
-        .await
-        .expect(400);
+    app.deliver_signed(&no_object).await.expect(400);
     assert_eq!(
-        status_of(&app, &guest, &booking).await["status"],
+        app.booking(&guest.token, &booking).await["status"],
         "pending_payment"
     );
     assert_eq!(app.count("SELECT COUNT(*) FROM webhook_events").await, 0);
@@ -233,39 +116,33 @@ async fn webhooks_are_verified_and_applied_once(app: TestApp) {
         "customer.created",
         json!({"id": "cus_1", "object": "customer"}),
     );
-    deliver(&app, &unknown, Some(signed_now(&unknown)))
-        .await
-        .expect(200);
+    app.deliver_signed(&unknown).await.expect(200);
     assert_eq!(
-        status_of(&app, &guest, &booking).await["status"],
+        app.booking(&guest.token, &booking).await["status"],
         "pending_payment"
     );
 
     // Twenty deliveries of one event at once: one state change, one posting.
-    let answers =
-        join_all((0..20).map(|_| deliver(&app, &succeeded, Some(signed_now(&succeeded))))).await;
+    let answers = join_all((0..20).map(|_| app.deliver_signed(&succeeded))).await;
     for a in &answers {
         a.expect(200);
     }
     assert_eq!(
-        status_of(&app, &guest, &booking).await["status"],
+        app.booking(&guest.token, &booking).await["status"],
         "confirmed"
     );
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM ledger_transactions").await,
-        1
-    );
+    assert_eq!(app.transactions().await, 1);
     assert_eq!(
         app.count("SELECT COUNT(*) FROM webhook_events WHERE id = 'evt_succeeded_1'")
             .await,
         1
     );
-    let again = deliver(&app, &succeeded, Some(signed_now(&succeeded))).await;
+    let again = app.deliver_signed(&succeeded).await;
     assert_eq!(again.expect(200)["duplicate"], true);
 
     // Cancelled a month ahead: a full refund, sent by the gateway; Stripe's
     // charge.refunded confirming it (twice, under two event ids) posts nothing more.
-    let cancelled = app.cancel(&guest, &booking).await;
+    let cancelled = app.cancel(&guest.token, &booking).await;
     assert_eq!(cancelled["refund"]["amount"], booking["total"]);
     for evt in ["evt_refunded_1", "evt_refunded_2"] {
         let refunded = event(
@@ -274,89 +151,49 @@ async fn webhooks_are_verified_and_applied_once(app: TestApp) {
             json!({"id": "ch_1", "object": "charge", "payment_intent": intent(&booking),
                    "amount": booking["total"], "amount_refunded": booking["total"], "refunded": true}),
         );
-        deliver(&app, &refunded, Some(signed_now(&refunded)))
-            .await
-            .expect(200);
+        app.deliver_signed(&refunded).await.expect(200);
     }
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM ledger_transactions WHERE kind = 'refund_sent'")
-            .await,
-        1
-    );
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM ledger_transactions").await,
-        3
-    );
-    assert_eq!(balance(&app, &host).await["pending"], 0);
+    assert_eq!(app.transactions_of("refund_sent").await, 1);
+    assert_eq!(app.transactions().await, 3);
+    assert_eq!(app.balance(&host.token).await["pending"], 0);
     // `succeeded` again under a new event id, after all that: old news.
     let again = event(
         "evt_succeeded_2",
         "payment_intent.succeeded",
         json!({"id": intent(&booking), "object": "payment_intent", "status": "succeeded"}),
     );
-    deliver(&app, &again, Some(signed_now(&again)))
-        .await
-        .expect(200);
-    let after = status_of(&app, &guest, &booking).await;
+    app.deliver_signed(&again).await.expect(200);
+    let after = app.booking(&guest.token, &booking).await;
     assert_eq!(after["status"], "cancelled");
     assert_eq!(after["payment"]["status"], "refunded");
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM ledger_transactions").await,
-        3
-    );
+    assert_eq!(app.transactions().await, 3);
 
     // payment_failed on another hold releases its dates.
-    let failing = app
-        .book(&guest, &property, &days(50), &days(52))
-        .await
-        .expect(201)
-        .clone();
+    let failing = app.booked(&guest.token, &property, 50..52).await;
     let failed = event(
         "evt_failed_1",
         "payment_intent.payment_failed",
         json!({"id": intent(&failing), "object": "payment_intent"}),
     );
-    deliver(&app, &failed, Some(signed_now(&failed)))
-        .await
-        .expect(200);
+    app.deliver_signed(&failed).await.expect(200);
     assert_eq!(
-        status_of(&app, &guest, &failing).await["status"],
+        app.booking(&guest.token, &failing).await["status"],
         "payment_failed"
     );
     assert_eq!(app.unavailable(&property, 0, 90).await, json!([]));
     app.assert_ledger_clean().await;
 }
 
-pub(crate) fn email(registered: &Value) -> String {
-    registered["user"]["email"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
-}
-
 async fn a_payment_after_the_hold_lapsed_is_given_back(app: TestApp) {
-    let (host, _, host_registered) = app.register("host").await;
-    let (guest, _, guest_registered) = app.register("guest").await;
-    let property = id(&app.create_property(&host, json!({})).await);
-    let booking = app
-        .book(&guest, &property, &days(10), &days(13))
-        .await
-        .expect(201)
-        .clone();
+    let (mut host, mut guest, property) = app.listing(json!({})).await;
+    let booking = app.booked(&guest.token, &property, 10..13).await;
     let later = chrono::Utc::now() + chrono::Duration::minutes(16);
-    app.send(
-        reqwest::Method::PUT,
-        "/api/v1/dev/clock",
-        None,
-        Some(json!({"now": later.to_rfc3339()})),
-    )
-    .await
-    .expect(200);
+    app.set_clock(later).await;
     // The access tokens (15 min) lapsed with the jump: sign in again.
-    let guest = app.login(&email(&guest_registered)).await;
-    let host = app.login(&email(&host_registered)).await;
-    app.wait_for_status(&guest, &id(&booking), "expired").await;
-    app.wait_for_payment_status(&guest, &id(&booking), "canceled")
+    app.sign_in_again(&mut guest).await;
+    app.sign_in_again(&mut host).await;
+    app.wait_for_status(&guest.token, &booking, "expired").await;
+    app.wait_for_payment_status(&guest.token, &booking, "canceled")
         .await;
 
     // The card holder's payment reached the processor just before our cancel
@@ -373,35 +210,19 @@ async fn a_payment_after_the_hold_lapsed_is_given_back(app: TestApp) {
         "payment_intent.succeeded",
         json!({"id": intent(&booking), "object": "payment_intent", "status": "succeeded"}),
     );
-    deliver(
-        &app,
-        &succeeded,
-        Some(sign(&succeeded, WEBHOOK_SECRET, later.timestamp())),
-    )
-    .await
-    .expect(200);
-    let after = status_of(&app, &guest, &booking).await;
+    app.deliver_signed_at(&succeeded, later).await.expect(200);
+    let after = app.booking(&guest.token, &booking).await;
     assert_eq!(after["status"], "expired");
     assert_eq!(after["payment"]["status"], "refunded");
     // The money came and went, and the ledger says so.
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM ledger_transactions").await,
-        3
-    );
-    assert_eq!(balance(&app, &host).await["pending"], 0);
+    assert_eq!(app.transactions().await, 3);
+    assert_eq!(app.balance(&host.token).await["pending"], 0);
     app.assert_ledger_clean().await;
 }
 
 async fn the_ledger_is_append_only(app: TestApp) {
-    let (host, _, _) = app.register("host").await;
-    let (guest, _, _) = app.register("guest").await;
-    let property = id(&app.create_property(&host, json!({})).await);
-    let booking = app
-        .book(&guest, &property, &days(10), &days(13))
-        .await
-        .expect(201)
-        .clone();
-    dev_pay(&app, &booking).await;
+    let (host, guest, property) = app.listing(json!({})).await;
+    app.paid_booking(&guest.token, &property, 10..13).await;
     for statement in [
         "UPDATE ledger_entries SET amount = amount + 1",
         "DELETE FROM ledger_entries",
@@ -415,73 +236,41 @@ async fn the_ledger_is_append_only(app: TestApp) {
         );
     }
     assert_eq!(app.count("SELECT COUNT(*) FROM ledger_entries").await, 3);
-    assert_eq!(balance(&app, &host).await["pending"], 31_745);
+    assert_eq!(app.balance(&host.token).await["pending"], 31_745);
     app.assert_ledger_clean().await;
 }
 
 #[actix_web::test]
 async fn webhooks_answer_503_until_a_secret_is_configured() {
-    let Some(app) = spawn_with(
-        Backend::Sqlite,
-        Options {
-            webhook_secret: None,
-            ..Options::default()
-        },
-    )
-    .await
-    else {
-        return;
-    };
+    let app = spawn_sqlite(Options {
+        webhook_secret: None,
+        ..Options::default()
+    })
+    .await;
     let body = event("evt_1", "payment_intent.succeeded", json!({"id": "pi_1"}));
-    deliver(&app, &body, Some(signed_now(&body)))
-        .await
-        .expect(503);
-}
-
-pub(crate) async fn set_clock(app: &TestApp, now: chrono::DateTime<chrono::Utc>) {
-    app.send(
-        reqwest::Method::PUT,
-        "/api/v1/dev/clock",
-        None,
-        Some(json!({"now": now.to_rfc3339()})),
-    )
-    .await
-    .expect(200);
+    app.deliver_signed(&body).await.expect(503);
 }
 
 async fn a_refund_that_times_out_is_retried_until_sent_once(app: TestApp) {
-    let (host, _, _) = app.register("host").await;
-    let (guest, _, _) = app.register("guest").await;
-    let property = id(&app
-        .create_property(&host, json!({"cancellation_policy": "flexible"}))
-        .await);
-    let booking = app
-        .book(&guest, &property, &days(30), &days(33))
-        .await
-        .expect(201)
-        .clone();
-    dev_pay(&app, &booking).await;
+    let (_, guest, property) = app
+        .listing(json!({"cancellation_policy": "flexible"}))
+        .await;
+    let booking = app.paid_booking(&guest.token, &property, 30..33).await;
 
     // The provider times out on the next two calls.
-    app.post("/api/v1/dev/gateway/faults", None, json!({"transient": 2}))
-        .await
-        .expect(200);
-    let cancelled = app.cancel(&guest, &booking).await;
+    app.gateway_faults(2).await;
+    let cancelled = app.cancel(&guest.token, &booking).await;
     // Cancelled at once, dates free; the refund is owed, not yet sent.
     assert_eq!(cancelled["status"], "cancelled");
     assert_eq!(cancelled["refund"]["amount"], booking["total"]);
     assert_eq!(cancelled["payment"]["status"], "succeeded");
     assert_eq!(app.unavailable(&property, 0, 60).await, json!([]));
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM ledger_transactions WHERE kind = 'refund_sent'")
-            .await,
-        0
-    );
+    assert_eq!(app.transactions_of("refund_sent").await, 0);
     app.assert_ledger_clean().await;
 
     // The PaymentsActor retries (1 s, then 2 s) until the gateway answers.
     let refunded = app
-        .wait_for_payment_status(&guest, &id(&booking), "refunded")
+        .wait_for_payment_status(&guest.token, &booking, "refunded")
         .await;
     assert_eq!(refunded["status"], "cancelled");
     let intent_id = intent(&booking);
@@ -501,60 +290,38 @@ async fn a_refund_that_times_out_is_retried_until_sent_once(app: TestApp) {
         booking["total"].as_i64().unwrap_or_default()
     );
     assert_eq!(
-        app.count("SELECT CAST(attempts AS BIGINT) FROM payment_jobs WHERE kind = 'refund'")
-            .await,
+        app.job_attempts("refund").await,
         3,
         "two timeouts, then the refund"
     );
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM ledger_transactions WHERE kind = 'refund_sent'")
-            .await,
-        1
-    );
+    assert_eq!(app.transactions_of("refund_sent").await, 1);
     app.assert_ledger_clean().await;
 }
 
 async fn hosts_are_paid_24_hours_after_check_in(app: TestApp) {
-    let (host, _, host_registered) = app.register("host").await;
-    let (guest, _, guest_registered) = app.register("guest").await;
-    let kept = id(&app
-        .create_property(&host, json!({"cancellation_policy": "moderate"}))
-        .await);
-    let halved = id(&app
-        .create_property(&host, json!({"cancellation_policy": "moderate"}))
-        .await);
-    let stay = app
-        .book(&guest, &kept, &days(2), &days(5))
-        .await
-        .expect(201)
-        .clone();
-    dev_pay(&app, &stay).await;
-    let cancelled = app
-        .book(&guest, &halved, &days(2), &days(5))
-        .await
-        .expect(201)
-        .clone();
-    dev_pay(&app, &cancelled).await;
+    let (mut host, mut guest, kept) = app
+        .listing(json!({"cancellation_policy": "moderate"}))
+        .await;
+    let halved = app
+        .list_property(&host, json!({"cancellation_policy": "moderate"}))
+        .await;
+    app.paid_booking(&guest.token, &kept, 2..5).await;
+    let cancelled = app.paid_booking(&guest.token, &halved, 2..5).await;
     // Two days ahead, moderate: half the stay back, the host keeps half its share.
-    app.cancel(&guest, &cancelled).await;
+    app.cancel(&guest.token, &cancelled).await;
     assert_eq!(
-        balance(&app, &host).await,
+        app.balance(&host.token).await,
         json!({"currency": "EUR", "pending": 31_745 + 15_872, "available": 0, "paid_out": 0})
     );
 
-    // Check-in is 15:00 UTC; an hour before the 24 h are up, nothing is paid.
-    let check_in = crate::support::today() + chrono::Duration::days(2);
-    let at = |day_offset: i64, hour: u32| {
-        (check_in + chrono::Duration::days(day_offset))
-            .and_hms_opt(hour, 0, 0)
-            .map(|t| t.and_utc())
-            .unwrap_or_else(|| panic!("time"))
-    };
-    set_clock(&app, at(1, 14)).await;
-    let host = app.login(&email(&host_registered)).await;
-    let _guest = app.login(&email(&guest_registered)).await;
+    // Check-in is 15:00 UTC on day 2; an hour before the 24 h are up,
+    // nothing is paid.
+    let day_after_check_in = |hour| day_at(2 + 1, hour);
+    app.set_clock(day_after_check_in(14)).await;
+    app.sign_in_again(&mut host).await;
+    app.sign_in_again(&mut guest).await;
     tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
-    assert_eq!(balance(&app, &host).await["paid_out"], 0);
+    assert_eq!(app.balance(&host.token).await["paid_out"], 0);
     assert_eq!(
         app.count("SELECT COUNT(*) FROM payment_jobs WHERE kind = 'payout'")
             .await,
@@ -562,21 +329,17 @@ async fn hosts_are_paid_24_hours_after_check_in(app: TestApp) {
     );
 
     // An hour after: both payouts go out, once each.
-    set_clock(&app, at(1, 16)).await;
-    let host = app.login(&email(&host_registered)).await;
+    app.set_clock(day_after_check_in(16)).await;
+    app.sign_in_again(&mut host).await;
     let paid = app
-        .wait_for_balance(&host, "paid_out", 31_745 + 15_872)
+        .wait_for_balance(&host.token, "paid_out", 31_745 + 15_872)
         .await;
     assert_eq!(
         paid,
         json!({"currency": "EUR", "pending": 0, "available": 0, "paid_out": 31_745 + 15_872})
     );
     tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM ledger_transactions WHERE kind = 'payout'")
-            .await,
-        2
-    );
+    assert_eq!(app.transactions_of("payout").await, 2);
     assert_eq!(
         app.count(
             "SELECT COUNT(*) FROM payment_jobs WHERE kind = 'payout' AND done_at IS NOT NULL"
@@ -588,18 +351,10 @@ async fn hosts_are_paid_24_hours_after_check_in(app: TestApp) {
 }
 
 async fn unanswered_requests_expire_after_a_day(app: TestApp) {
-    let (host, _, host_registered) = app.register("host").await;
-    let (guest, _, guest_registered) = app.register("guest").await;
-    let property = id(&app
-        .create_property(&host, json!({"instant_book": false}))
-        .await);
-    let request = app
-        .book(&guest, &property, &days(20), &days(23))
-        .await
-        .expect(201)
-        .clone();
+    let (mut host, mut guest, property) = app.listing(json!({"instant_book": false})).await;
+    let request = app.booked(&guest.token, &property, 20..23).await;
     let paid_at = chrono::Utc::now();
-    let authorised = dev_pay(&app, &request).await;
+    let authorised = app.dev_pay(&request).await;
     assert_eq!(authorised["booking"]["status"], "awaiting_host");
     let deadline = authorised["booking"]["expires_at"]
         .as_str()
@@ -613,88 +368,48 @@ async fn unanswered_requests_expire_after_a_day(app: TestApp) {
     );
 
     // An hour before the day is up, the host could still answer.
-    set_clock(&app, paid_at + chrono::Duration::hours(23)).await;
-    let guest = app.login(&email(&guest_registered)).await;
+    app.set_clock(paid_at + chrono::Duration::hours(23)).await;
+    app.sign_in_again(&mut guest).await;
     tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
     assert_eq!(
-        status_of(&app, &guest, &request).await["status"],
+        app.booking(&guest.token, &request).await["status"],
         "awaiting_host"
     );
 
     // After it: expired, authorisation released, dates free, too late to accept.
-    set_clock(&app, paid_at + chrono::Duration::hours(25)).await;
-    let guest = app.login(&email(&guest_registered)).await;
-    let host = app.login(&email(&host_registered)).await;
-    let expired = app.wait_for_status(&guest, &id(&request), "expired").await;
-    app.wait_for_payment_status(&guest, &id(&request), "canceled")
+    app.set_clock(paid_at + chrono::Duration::hours(25)).await;
+    app.sign_in_again(&mut guest).await;
+    app.sign_in_again(&mut host).await;
+    let expired = app.wait_for_status(&guest.token, &request, "expired").await;
+    app.wait_for_payment_status(&guest.token, &request, "canceled")
         .await;
     assert!(expired["refund"].is_null(), "nothing was captured");
     assert_eq!(app.unavailable(&property, 0, 60).await, json!([]));
-    app.post(
-        &format!("/api/v1/bookings/{}/accept", id(&request)),
-        Some(&host),
-        json!({}),
-    )
-    .await
-    .expect(409);
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM ledger_transactions").await,
-        0
-    );
+    app.accept(&host.token, &request).await.expect(409);
+    assert_eq!(app.transactions().await, 0);
     app.assert_ledger_clean().await;
 }
 
 async fn a_capture_retried_after_the_host_left_still_confirms(app: TestApp) {
-    let (host, _, _) = app.register("host").await;
-    let (guest, _, _) = app.register("guest").await;
-    let property = id(&app
-        .create_property(&host, json!({"instant_book": false}))
-        .await);
-    let request = app
-        .book(&guest, &property, &days(20), &days(23))
-        .await
-        .expect(201)
-        .clone();
-    dev_pay(&app, &request).await;
+    let (host, guest, property) = app.listing(json!({"instant_book": false})).await;
+    let request = app.paid_booking(&guest.token, &property, 20..23).await;
     // The capture times out; the host is told to retry and walks away.
-    app.post("/api/v1/dev/gateway/faults", None, json!({"transient": 1}))
-        .await
-        .expect(200);
-    app.post(
-        &format!("/api/v1/bookings/{}/accept", id(&request)),
-        Some(&host),
-        json!({}),
-    )
-    .await
-    .expect(503);
+    app.gateway_faults(1).await;
+    app.accept(&host.token, &request).await.expect(503);
     assert_eq!(
-        status_of(&app, &guest, &request).await["status"],
+        app.booking(&guest.token, &request).await["status"],
         "awaiting_host"
     );
     // The outbox retries the capture; the sweep sees it went through and
     // confirms the booking, capture posted once.
     let confirmed = app
-        .wait_for_status(&guest, &id(&request), "confirmed")
+        .wait_for_status(&guest.token, &request, "confirmed")
         .await;
     assert_eq!(confirmed["payment"]["status"], "succeeded");
-    assert_eq!(
-        app.count("SELECT CAST(attempts AS BIGINT) FROM payment_jobs WHERE kind = 'capture'")
-            .await,
-        2
-    );
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM ledger_transactions WHERE kind = 'capture'")
-            .await,
-        1
-    );
-    assert_eq!(balance(&app, &host).await["pending"], 31_745);
+    assert_eq!(app.job_attempts("capture").await, 2);
+    assert_eq!(app.transactions_of("capture").await, 1);
+    assert_eq!(app.balance(&host.token).await["pending"], 31_745);
     // Accepting now is too late, and harmless.
-    app.post(
-        &format!("/api/v1/bookings/{}/accept", id(&request)),
-        Some(&host),
-        json!({}),
-    )
-    .await
-    .expect(409);
+    app.accept(&host.token, &request).await.expect(409);
     app.assert_ledger_clean().await;
 }

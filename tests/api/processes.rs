@@ -9,12 +9,16 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use futures_util::future::join_all;
-use rand::Rng;
 use serde_json::json;
-use sqlx::Connection;
 
-use crate::bookings::id;
-use crate::support::{Backend, TestApp, days, spawn};
+use crate::support::{
+    Backend, JWT_SECRET, TestApp, days, eventually, http_client, id, intent, random_stays, spawn,
+};
+
+crate::both_stores!(
+    killed_mid_storm_keeps_every_acknowledged_booking,
+    a_refund_owed_when_the_server_dies_is_sent_after_restart,
+);
 
 /// A server process on a random port.
 struct Server {
@@ -28,21 +32,20 @@ impl Server {
     }
 
     /// With `dev`, the dev endpoints (dev gateway controls) are mounted.
+    /// The process gets a clean environment: none of the developer's
+    /// INNKEEP_*, REDIS_URL or STRIPE_* settings reach it.
     fn start_with(database_url: &str, dev: bool) -> Server {
         let mut command = Command::new(env!("CARGO_BIN_EXE_innkeep"));
         command
             .arg("serve")
+            .env_clear()
             .env("INNKEEP_BIND", "127.0.0.1:0")
             .env("DATABASE_URL", database_url)
-            .env("JWT_SECRET", crate::support::JWT_SECRET)
+            .env("JWT_SECRET", JWT_SECRET)
             .env("RUST_LOG", "info")
-            .env("INNKEEP_WORKERS", "2")
-            .env_remove("REDIS_URL")
-            .env_remove("STRIPE_SECRET_KEY");
+            .env("INNKEEP_WORKERS", "2");
         if dev {
             command.env("INNKEEP_DEV", "1");
-        } else {
-            command.env_remove("INNKEEP_DEV");
         }
         let mut child = command
             .stdout(Stdio::piped())
@@ -111,47 +114,35 @@ async fn book(
     }
 }
 
-/// Active calendar ranges of one property that overlap another: must be 0.
-async fn overlaps_in_database(database_url: &str) -> i64 {
-    let sql = "SELECT count(*) FROM calendar_entries a JOIN calendar_entries b \
-               ON a.property_id = b.property_id AND a.id < b.id \
-               WHERE a.active AND b.active AND a.start_date < b.end_date AND b.start_date < a.end_date";
-    if database_url.starts_with("postgres") {
-        let mut conn = sqlx::PgConnection::connect(database_url)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        sqlx::query_scalar(sql)
-            .fetch_one(&mut conn)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-    } else {
-        let mut conn = sqlx::SqliteConnection::connect(database_url)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        sqlx::query_scalar(sql)
-            .fetch_one(&mut conn)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-    }
+/// The status a server answers `request` with; 0 when it does not answer
+/// (it died under us).
+async fn status_of(request: reqwest::RequestBuilder) -> u16 {
+    request
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0)
 }
+
+/// Counts the active calendar ranges of one property that overlap
+/// another: must be 0.
+const OVERLAPS: &str = "SELECT count(*) FROM calendar_entries a JOIN calendar_entries b \
+    ON a.property_id = b.property_id AND a.id < b.id \
+    WHERE a.active AND b.active AND a.start_date < b.end_date AND b.start_date < a.end_date";
 
 #[actix_web::test]
 async fn two_servers_on_one_postgres_sell_a_night_once() {
     let Some(app) = spawn(Backend::Postgres).await else {
         return;
     };
-    let (host, _, _) = app.register("host").await;
-    let guests: Vec<String> = join_all((0..6).map(|_| app.register("guest")))
-        .await
-        .into_iter()
-        .map(|g| g.0)
-        .collect();
-    let property = id(&app.create_property(&host, json!({})).await);
+    let host = app.register("host").await;
+    let guests = app.register_all(["guest"; 6]).await;
+    let property = app.list_property(&host, json!({})).await;
     let servers = [
         Server::start(&app.database_url),
         Server::start(&app.database_url),
     ];
-    let client = reqwest::Client::new();
+    let client = http_client();
     for round in 0..3 {
         let (a, b) = (10 + round * 10, 13 + round * 10);
         let storm = (0..200).map(|i| {
@@ -173,31 +164,18 @@ async fn two_servers_on_one_postgres_sell_a_night_once() {
     assert_eq!(status, 201);
     let (status, _) = book(&client, &servers[1].base, &guests[1], &property, 100, 102).await;
     assert_eq!(status, 409);
-    let cancelled = client
-        .post(format!(
-            "{}/api/v1/bookings/{winner}/cancel",
-            servers[0].base
-        ))
-        .bearer_auth(&guests[0])
-        .send()
-        .await
-        .map(|r| r.status().as_u16())
-        .unwrap_or(0);
+    let cancel = format!("{}/api/v1/bookings/{winner}/cancel", servers[0].base);
+    let cancelled = status_of(client.post(cancel).bearer_auth(&guests[0])).await;
     assert_eq!(cancelled, 200);
-    let mut freed = false;
-    for _ in 0..50 {
-        if book(&client, &servers[1].base, &guests[1], &property, 100, 102)
+    let freed = eventually(50, Duration::from_millis(100), async || {
+        book(&client, &servers[1].base, &guests[1], &property, 100, 102)
             .await
             .0
             == 201
-        {
-            freed = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await;
     assert!(freed, "the other server never learnt the nights were free");
-    assert_eq!(overlaps_in_database(&app.database_url).await, 0);
+    assert_eq!(app.count(OVERLAPS).await, 0);
 
     // A price change on one server reaches the other's quotes (and so its
     // charges) at once: its cached copy of the property is dropped.
@@ -221,53 +199,31 @@ async fn two_servers_on_one_postgres_sell_a_night_once() {
         }
     };
     assert_eq!(quote(&servers[1].base).await, Some(20_100));
-    let patched = client
-        .patch(format!("{}/api/v1/properties/{property}", servers[0].base))
-        .bearer_auth(&host)
-        .json(&json!({"price_per_night": 20_000}))
-        .send()
-        .await
-        .map(|r| r.status().as_u16())
-        .unwrap_or(0);
+    let patched = status_of(
+        client
+            .patch(format!("{}/api/v1/properties/{property}", servers[0].base))
+            .bearer_auth(&host.token)
+            .json(&json!({"price_per_night": 20_000})),
+    )
+    .await;
     assert_eq!(patched, 200);
-    let mut repriced = false;
-    for _ in 0..50 {
-        if quote(&servers[1].base).await == Some(40_000) {
-            repriced = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let repriced = eventually(50, Duration::from_millis(20), async || {
+        quote(&servers[1].base).await == Some(40_000)
+    })
+    .await;
     assert!(repriced, "the other server kept quoting the old price");
 }
 
 async fn killed_mid_storm_keeps_every_acknowledged_booking(app: TestApp) {
-    let (host, _, _) = app.register("host").await;
-    let guests: Vec<String> = join_all((0..6).map(|_| app.register("guest")))
-        .await
-        .into_iter()
-        .map(|g| g.0)
-        .collect();
-    let properties: Vec<String> =
-        join_all((0..5).map(|_| app.create_property(&host, json!({"max_nights": 30}))))
-            .await
-            .iter()
-            .map(id)
-            .collect();
+    let host = app.register("host").await;
+    let guests = app.register_all(["guest"; 6]).await;
+    let properties = app
+        .list_properties(&host, 5, json!({"max_nights": 30}))
+        .await;
     let server = Server::start(&app.database_url);
     let base = server.base.clone();
-    let client = reqwest::Client::new();
-    let mut rng = rand::rng();
-    let requests: Vec<(usize, i64, i64)> = (0..600)
-        .map(|_| {
-            let a = rng.random_range(1..150);
-            (
-                rng.random_range(0..properties.len()),
-                a,
-                a + rng.random_range(1..6),
-            )
-        })
-        .collect();
+    let client = http_client();
+    let requests = random_stays(600, properties.len(), 1..150, 1..6);
     let (client_ref, base_ref, guests_ref, properties_ref) = (&client, &base, &guests, &properties);
     let mut stream = futures_util::stream::iter(requests.iter().enumerate())
         .map(|(n, &(p, a, b))| async move {
@@ -303,28 +259,18 @@ async fn killed_mid_storm_keeps_every_acknowledged_booking(app: TestApp) {
     assert!(!acknowledged.is_empty());
     let restarted = Server::start(&app.database_url);
     for booking in &acknowledged {
-        let found = client
-            .get(format!("{}/api/v1/bookings/{booking}", restarted.base))
-            .bearer_auth(&guests[0])
-            .send()
-            .await
-            .map(|r| r.status().as_u16())
-            .unwrap_or(0);
+        let url = format!("{}/api/v1/bookings/{booking}", restarted.base);
+        let found = status_of(client.get(&url).bearer_auth(&guests[0])).await;
         // Visible to its own guest only; any of the guests may own it.
         if found != 200 {
             let mut seen = false;
             for g in &guests {
-                let s = client
-                    .get(format!("{}/api/v1/bookings/{booking}", restarted.base))
-                    .bearer_auth(g)
-                    .send()
-                    .await;
-                seen |= s.map(|r| r.status() == 200).unwrap_or(false);
+                seen |= status_of(client.get(&url).bearer_auth(g)).await == 200;
             }
             assert!(seen, "acknowledged booking {booking} lost in the crash");
         }
     }
-    assert_eq!(overlaps_in_database(&app.database_url).await, 0);
+    assert_eq!(app.count(OVERLAPS).await, 0);
     // And the restarted server still refuses what is taken.
     for &(p, a, b) in taken.iter().take(20) {
         let (status, _) = book(&client, &restarted.base, &guests[0], &properties[p], a, b).await;
@@ -335,20 +281,14 @@ async fn killed_mid_storm_keeps_every_acknowledged_booking(app: TestApp) {
     }
 }
 
-crate::both_stores!(
-    killed_mid_storm_keeps_every_acknowledged_booking,
-    a_refund_owed_when_the_server_dies_is_sent_after_restart,
-);
-
 /// The outbox is durable: a refund decided, failing at the gateway, then
 /// the process killed (SIGKILL) is carried out by the next process, once.
 async fn a_refund_owed_when_the_server_dies_is_sent_after_restart(app: TestApp) {
-    let (host, _, _) = app.register("host").await;
-    let (guest, _, _) = app.register("guest").await;
-    let property = id(&app
-        .create_property(&host, json!({"cancellation_policy": "flexible"}))
-        .await);
-    let client = reqwest::Client::new();
+    let (_, guest, property) = app
+        .listing(json!({"cancellation_policy": "flexible"}))
+        .await;
+    let guest = guest.token;
+    let client = http_client();
     let first = Server::start_with(&app.database_url, true);
     let post = |base: String, path: String, token: Option<String>, body: serde_json::Value| {
         let client = client.clone();
@@ -371,13 +311,9 @@ async fn a_refund_owed_when_the_server_dies_is_sent_after_restart(app: TestApp) 
     )
     .await;
     assert_eq!(status, 201, "{booking}");
-    let intent = booking["payment"]["payment_intent_id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
     let (status, _) = post(
         first.base.clone(),
-        format!("/api/v1/dev/payment_intents/{intent}/succeed"),
+        format!("/api/v1/dev/payment_intents/{}/succeed", intent(&booking)),
         None,
         json!({}),
     )
@@ -411,9 +347,8 @@ async fn a_refund_owed_when_the_server_dies_is_sent_after_restart(app: TestApp) 
 
     // A new process (no faults) finds the job and sends the refund once.
     let second = Server::start_with(&app.database_url, true);
-    let mut refunded = false;
-    for _ in 0..100 {
-        let status = client
+    let refunded = eventually(100, Duration::from_millis(100), async || {
+        let booking = client
             .get(format!("{}/api/v1/bookings/{}", second.base, id(&booking)))
             .bearer_auth(&guest)
             .send()
@@ -422,12 +357,9 @@ async fn a_refund_owed_when_the_server_dies_is_sent_after_restart(app: TestApp) 
             .json::<serde_json::Value>()
             .await
             .unwrap_or_default();
-        if status["payment"]["status"] == "refunded" {
-            refunded = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        booking["payment"]["status"] == "refunded"
+    })
+    .await;
     assert!(refunded, "the refund was never sent after the restart");
     assert_eq!(app.count("SELECT COUNT(*) FROM dev_refunds").await, 1);
     drop(second);

@@ -7,7 +7,7 @@ use futures_util::future::join_all;
 use serde_json::{Value, json};
 
 use crate::both_stores;
-use crate::support::{TestApp, days};
+use crate::support::{TestApp, days, id};
 
 both_stores!(
     host_lists_guest_reads_stranger_cannot_edit_quote_matches_rules,
@@ -17,19 +17,19 @@ both_stores!(
 );
 
 async fn host_lists_guest_reads_stranger_cannot_edit_quote_matches_rules(app: TestApp) {
-    let (host, host_id, _) = app.register("host").await;
+    let host = app.register("host").await;
     let created = app
         .create_property(
-            &host,
+            &host.token,
             json!({"currency": "eur", "amenities": ["WiFi", " kitchen ", "wifi"]}),
         )
         .await;
-    assert_eq!(created["host_id"], host_id.as_str());
+    assert_eq!(created["host_id"], host.id.as_str());
     assert_eq!(created["currency"], "EUR");
     assert_eq!(created["amenities"], json!(["wifi", "kitchen"]));
     assert_eq!(created["review_count"], 0);
     assert_eq!(created["rating_avg"], Value::Null);
-    let id = created["id"].as_str().unwrap_or_default().to_owned();
+    let id = id(&created);
 
     // Anyone can read it back.
     let read = app
@@ -41,15 +41,15 @@ async fn host_lists_guest_reads_stranger_cannot_edit_quote_matches_rules(app: Te
     assert_eq!(read["price_per_night"], 10_050);
 
     // Another user may not edit it; the host may, and readers see the change.
-    let (stranger, _, _) = app.register("stranger").await;
+    let stranger = app.register("stranger").await;
     app.patch(
         &format!("/api/v1/properties/{id}"),
-        Some(&stranger),
+        Some(&stranger.token),
         json!({"title": "Mine now"}),
     )
     .await
     .expect(403);
-    app.delete(&format!("/api/v1/properties/{id}"), Some(&stranger))
+    app.delete(&format!("/api/v1/properties/{id}"), Some(&stranger.token))
         .await
         .expect(403);
     app.patch(
@@ -62,7 +62,7 @@ async fn host_lists_guest_reads_stranger_cannot_edit_quote_matches_rules(app: Te
     let updated = app
         .patch(
             &format!("/api/v1/properties/{id}"),
-            Some(&host),
+            Some(&host.token),
             json!({"title": "Sunnier loft", "price_per_night": 12_345}),
         )
         .await
@@ -142,11 +142,11 @@ async fn host_lists_guest_reads_stranger_cannot_edit_quote_matches_rules(app: Te
 }
 
 async fn search_filters_and_paginates(app: TestApp) {
-    let (host, _, _) = app.register("searcher").await;
+    let host = app.register("searcher").await;
     let mut made = Vec::new();
     for i in 0..7_i64 {
         made.push(
-            app.create_property(&host, json!({
+            app.create_property(&host.token, json!({
                 "title": format!("Lisbon {i}"), "price_per_night": 5_000 + i * 1_000, "max_guests": 1 + i,
                 "amenities": if i % 2 == 0 { json!(["wifi", "pool"]) } else { json!(["wifi"]) },
                 "latitude": 38.70 + i as f64 * 0.01, "longitude": -9.14
@@ -154,10 +154,10 @@ async fn search_filters_and_paginates(app: TestApp) {
             .await,
         );
     }
-    app.create_property(&host, json!({"city": "Porto", "title": "Porto 1"}))
+    app.create_property(&host.token, json!({"city": "Porto", "title": "Porto 1"}))
         .await;
     app.create_property(
-        &host,
+        &host.token,
         json!({"city": "Paris", "country": "France", "title": "Paris 1"}),
     )
     .await;
@@ -165,39 +165,21 @@ async fn search_filters_and_paginates(app: TestApp) {
     let ids = |page: &Value| -> Vec<String> {
         page["data"]
             .as_array()
-            .map(|d| {
-                d.iter()
-                    .map(|p| p["id"].as_str().unwrap_or_default().to_owned())
-                    .collect()
-            })
+            .map(|d| d.iter().map(id).collect())
             .unwrap_or_default()
     };
     let search = async |q: &str| app.get(&format!("/api/v1/properties?{q}"), None).await;
+    // The ids a search finds, expecting 200.
+    let found = async |q: &str| ids(search(q).await.expect(200));
 
-    assert_eq!(ids(search("city=LISBON").await.expect(200)).len(), 7);
-    assert_eq!(ids(search("country=france").await.expect(200)).len(), 1);
-    assert_eq!(
-        ids(search("city=lisbon&guests=5").await.expect(200)).len(),
-        3
-    );
-    assert_eq!(
-        ids(search("city=lisbon&min_price=6000&max_price=8000")
-            .await
-            .expect(200))
-        .len(),
-        3
-    );
-    assert_eq!(
-        ids(search("city=lisbon&amenities=pool,wifi").await.expect(200)).len(),
-        4
-    );
-    assert_eq!(
-        ids(search("city=lisbon&bbox=-9.2,38.715,-9.1,38.735")
-            .await
-            .expect(200))
-        .len(),
-        2
-    );
+    assert_eq!(found("city=LISBON").await.len(), 7);
+    assert_eq!(found("country=france").await.len(), 1);
+    assert_eq!(found("city=lisbon&guests=5").await.len(), 3);
+    let mid_price = "city=lisbon&min_price=6000&max_price=8000";
+    assert_eq!(found(mid_price).await.len(), 3);
+    assert_eq!(found("city=lisbon&amenities=pool,wifi").await.len(), 4);
+    let in_box = "city=lisbon&bbox=-9.2,38.715,-9.1,38.735";
+    assert_eq!(found(in_box).await.len(), 2);
 
     // Pages of 3, newest first, no repeats, nothing lost.
     let mut seen = Vec::new();
@@ -217,11 +199,7 @@ async fn search_filters_and_paginates(app: TestApp) {
         }
     }
     assert_eq!(pages, 3);
-    let expected: Vec<String> = made
-        .iter()
-        .rev()
-        .map(|p| p["id"].as_str().unwrap_or_default().to_owned())
-        .collect();
+    let expected: Vec<String> = made.iter().rev().map(id).collect();
     assert_eq!(seen, expected);
 
     // Price sort, across pages.
@@ -251,30 +229,14 @@ async fn search_filters_and_paginates(app: TestApp) {
         .expect(422);
 
     // Dates: a blocked property drops out of a search for overlapping stays.
-    let blocked = made[0]["id"].as_str().unwrap_or_default();
-    app.post(
-        &format!("/api/v1/properties/{blocked}/blocks"),
-        Some(&host),
-        json!({"start": days(10), "end": days(12)}),
-    )
-    .await
-    .expect(201);
-    let during = ids(search(&format!(
-        "city=lisbon&check_in={}&check_out={}",
-        days(11),
-        days(14)
-    ))
-    .await
-    .expect(200));
+    let blocked = id(&made[0]);
+    app.block(&host.token, &blocked, 10..12).await.expect(201);
+    let stay =
+        |from: i64, to: i64| format!("city=lisbon&check_in={}&check_out={}", days(from), days(to));
+    let during = found(&stay(11, 14)).await;
     assert_eq!(during.len(), 6);
-    assert!(!during.contains(&blocked.to_owned()));
-    let after = ids(search(&format!(
-        "city=lisbon&check_in={}&check_out={}",
-        days(12),
-        days(14)
-    ))
-    .await
-    .expect(200));
+    assert!(!during.contains(&blocked));
+    let after = found(&stay(12, 14)).await;
     assert_eq!(
         after.len(),
         7,
@@ -299,12 +261,9 @@ async fn search_filters_and_paginates(app: TestApp) {
 }
 
 async fn blocks_shape_availability_and_race_to_one_winner(app: TestApp) {
-    let (host, _, _) = app.register("blocker").await;
-    let (stranger, _, _) = app.register("nosy").await;
-    let id = app.create_property(&host, json!({})).await["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let host = app.register("blocker").await.token;
+    let stranger = app.register("nosy").await.token;
+    let id = id(&app.create_property(&host, json!({})).await);
     let blocks = format!("/api/v1/properties/{id}/blocks");
 
     let a = app
@@ -316,111 +275,36 @@ async fn blocks_shape_availability_and_race_to_one_winner(app: TestApp) {
         .await
         .expect(201)
         .clone();
-    app.post(
-        &blocks,
-        Some(&host),
-        json!({"start": days(8), "end": days(9)}),
-    )
-    .await
-    .expect(201);
-    app.post(
-        &blocks,
-        Some(&host),
-        json!({"start": days(20), "end": days(22)}),
-    )
-    .await
-    .expect(201);
-    let overlap = app
-        .post(
-            &blocks,
-            Some(&host),
-            json!({"start": days(7), "end": days(10)}),
-        )
-        .await;
+    app.block(&host, &id, 8..9).await.expect(201);
+    app.block(&host, &id, 20..22).await.expect(201);
+    let overlap = app.block(&host, &id, 7..10).await;
     assert_eq!(
         overlap.expect(409)["type"],
         "https://innkeep.dev/problems/dates-unavailable"
     );
-    app.post(
-        &blocks,
-        Some(&stranger),
-        json!({"start": days(30), "end": days(31)}),
-    )
-    .await
-    .expect(403);
-    app.post(
-        &blocks,
-        Some(&host),
-        json!({"start": days(31), "end": days(30)}),
-    )
-    .await
-    .expect(422);
-    app.post(
-        &blocks,
-        Some(&host),
-        json!({"start": days(-5), "end": days(-2)}),
-    )
-    .await
-    .expect(422);
-
-    let avail = app
-        .get(
-            &format!(
-                "/api/v1/properties/{id}/availability?from={}&to={}",
-                days(0),
-                days(30)
-            ),
-            None,
-        )
+    app.block(&stranger, &id, 30..31).await.expect(403);
+    let ends_before_it_starts = std::ops::Range { start: 31, end: 30 };
+    app.block(&host, &id, ends_before_it_starts)
         .await
-        .expect(200)
-        .clone();
+        .expect(422);
+    app.block(&host, &id, -5..-2).await.expect(422);
+
     assert_eq!(
-        avail["unavailable"],
+        app.unavailable(&id, 0, 30).await,
         json!([{"start": days(5), "end": days(9)}, {"start": days(20), "end": days(22)}]),
         "touching blocks merge into one range"
     );
-    let clipped = app
-        .get(
-            &format!(
-                "/api/v1/properties/{id}/availability?from={}&to={}",
-                days(6),
-                days(21)
-            ),
-            None,
-        )
-        .await
-        .expect(200)
-        .clone();
     assert_eq!(
-        clipped["unavailable"],
+        app.unavailable(&id, 6, 21).await,
         json!([{"start": days(6), "end": days(9)}, {"start": days(20), "end": days(21)}])
     );
-    app.get(
-        &format!(
-            "/api/v1/properties/{id}/availability?from={}&to={}",
-            days(5),
-            days(1)
-        ),
-        None,
-    )
-    .await
-    .expect(422);
+    app.availability(&id, 5, 1).await.expect(422);
 
     let ics = app
-        .client
-        .get(app.url(&format!("/api/v1/properties/{id}/calendar.ics")))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        ics.headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .starts_with("text/calendar")
-    );
-    let ics = ics.text().await.unwrap_or_default();
+        .get(&format!("/api/v1/properties/{id}/calendar.ics"), None)
+        .await;
+    assert!(ics.content_type().starts_with("text/calendar"));
+    let ics = ics.text;
     assert_eq!(ics.matches("BEGIN:VEVENT").count(), 2, "{ics}");
     assert!(ics.contains(&format!("DTSTART;VALUE=DATE:{}", days(5).replace('-', ""))));
 
@@ -435,22 +319,10 @@ async fn blocks_shape_availability_and_race_to_one_winner(app: TestApp) {
     app.delete(&format!("{blocks}/{block_id}"), Some(&host))
         .await
         .expect(404);
-    app.post(
-        &blocks,
-        Some(&host),
-        json!({"start": days(6), "end": days(8)}),
-    )
-    .await
-    .expect(201);
+    app.block(&host, &id, 6..8).await.expect(201);
 
     // Twenty hosts' clients race for the same nights: exactly one wins.
-    let racers = (0..20).map(|_| {
-        app.post(
-            &blocks,
-            Some(&host),
-            json!({"start": days(40), "end": days(45)}),
-        )
-    });
+    let racers = (0..20).map(|_| app.block(&host, &id, 40..45));
     let results = join_all(racers).await;
     let statuses: Vec<u16> = results.iter().map(|r| r.status.as_u16()).collect();
     assert_eq!(
@@ -472,11 +344,8 @@ async fn blocks_shape_availability_and_race_to_one_winner(app: TestApp) {
 }
 
 async fn unlisting_hides_the_property(app: TestApp) {
-    let (host, _, _) = app.register("leaver").await;
-    let id = app.create_property(&host, json!({"city": "Faro"})).await["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let host = app.register("leaver").await.token;
+    let id = id(&app.create_property(&host, json!({"city": "Faro"})).await);
     app.get(&format!("/api/v1/properties/{id}"), None)
         .await
         .expect(200);

@@ -4,35 +4,14 @@
 //! (500s, answers that come too late) without anything charged, refunded
 //! or paid twice. `ledger verify` is clean after each.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::bookings::id;
+use crate::both_stores;
 use crate::fake_stripe::{FakeStripe, Fault};
-use crate::payments::{balance, deliver, email, event, intent, set_clock, status_of};
-use crate::support::{Backend, Options, TestApp, days, spawn_with};
+use crate::support::{TestApp, day_at, days, intent};
 
-macro_rules! with_fake_stripe {
-    ($($story:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[actix_web::test]
-                async fn $story() {
-                    super::run(crate::support::Backend::Sqlite, super::$story).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[actix_web::test]
-                async fn $story() {
-                    super::run(crate::support::Backend::Postgres, super::$story).await;
-                }
-            )*
-        }
-    };
-}
-
-with_fake_stripe!(
+both_stores!(
+    fake_stripe:
     instant_book_through_stripe,
     request_to_book_through_stripe,
     stripe_failures_are_retried_and_nothing_moves_twice,
@@ -42,49 +21,11 @@ with_fake_stripe!(
     a_capture_we_never_recorded_is_confirmed_or_returned_by_the_webhook,
 );
 
-async fn run<F, Fut>(backend: Backend, story: F)
-where
-    F: FnOnce(TestApp, FakeStripe) -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    let stripe = FakeStripe::start().await;
-    let options = Options {
-        stripe_api_base: Some(stripe.base.clone()),
-        ..Options::default()
-    };
-    if let Some(app) = spawn_with(backend, options).await {
-        story(app, stripe).await;
-    }
-}
-
-/// Stripe tells innkeep about the intent, as a signed webhook.
-async fn notify(app: &TestApp, kind: &str, object: Value) {
-    notify_at(app, kind, object, chrono::Utc::now()).await;
-}
-
-/// The same, signed at `at` (the server's clock, when a test has moved it).
-async fn notify_at(app: &TestApp, kind: &str, object: Value, at: chrono::DateTime<chrono::Utc>) {
-    let body = event(
-        &format!("evt_{}", uuid::Uuid::now_v7().simple()),
-        kind,
-        object,
-    );
-    let signature =
-        innkeep::payments::webhook::sign(&body, crate::support::WEBHOOK_SECRET, at.timestamp());
-    deliver(app, &body, Some(signature)).await.expect(200);
-}
-
 async fn instant_book_through_stripe(app: TestApp, stripe: FakeStripe) {
-    let (host, _, _) = app.register("host").await;
-    let (guest, _, _) = app.register("guest").await;
-    let property = id(&app
-        .create_property(&host, json!({"cancellation_policy": "flexible"}))
-        .await);
-    let booking = app
-        .book(&guest, &property, &days(30), &days(33))
-        .await
-        .expect(201)
-        .clone();
+    let (host, guest, property) = app
+        .listing(json!({"cancellation_policy": "flexible"}))
+        .await;
+    let booking = app.booked(&guest.token, &property, 30..33).await;
     assert_eq!(booking["payment"]["provider"], "stripe");
     let pi = intent(&booking);
     assert!(pi.starts_with("pi_fake"), "{pi}");
@@ -99,50 +40,31 @@ async fn instant_book_through_stripe(app: TestApp, stripe: FakeStripe) {
     assert_eq!(at_stripe["capture_method"], "automatic");
     assert_eq!(at_stripe["metadata"]["booking_id"], booking["id"]);
     // Dev endpoints do not drive a Stripe intent.
-    app.post(
-        &format!("/api/v1/dev/payment_intents/{pi}/succeed"),
-        None,
-        json!({}),
-    )
-    .await
-    .expect(404);
+    app.dev_intent(&booking, "succeed").await.expect(404);
 
     let paid = stripe.pay(&pi);
-    notify(&app, "payment_intent.succeeded", paid).await;
+    app.notify("payment_intent.succeeded", paid).await;
     assert_eq!(
-        status_of(&app, &guest, &booking).await["status"],
+        app.booking(&guest.token, &booking).await["status"],
         "confirmed"
     );
-    assert_eq!(balance(&app, &host).await["pending"], 31_745);
+    assert_eq!(app.balance(&host.token).await["pending"], 31_745);
 
-    let cancelled = app.cancel(&guest, &booking).await;
+    let cancelled = app.cancel(&guest.token, &booking).await;
     assert_eq!(cancelled["payment"]["status"], "refunded");
     let refunds = stripe.refunds();
     assert_eq!(refunds.len(), 1);
     assert_eq!(refunds[0]["payment_intent"], pi.as_str());
     assert_eq!(refunds[0]["amount"], booking["total"]);
-    assert_eq!(balance(&app, &host).await["pending"], 0);
+    assert_eq!(app.balance(&host.token).await["pending"], 0);
     app.assert_ledger_clean().await;
 }
 
 async fn request_to_book_through_stripe(app: TestApp, stripe: FakeStripe) {
-    let (host, _, _) = app.register("host").await;
-    let (guest, _, _) = app.register("guest").await;
-    let property = id(&app
-        .create_property(&host, json!({"instant_book": false}))
-        .await);
-    let book = |from: i64| {
-        let (app, guest, property) = (&app, &guest, &property);
-        async move {
-            app.book(guest, property, &days(from), &days(from + 3))
-                .await
-                .expect(201)
-                .clone()
-        }
-    };
-    let accepted = book(10).await;
-    let declined = book(20).await;
-    let refused = book(30).await;
+    let (host, guest, property) = app.listing(json!({"instant_book": false})).await;
+    let accepted = app.booked(&guest.token, &property, 10..13).await;
+    let declined = app.booked(&guest.token, &property, 20..23).await;
+    let refused = app.booked(&guest.token, &property, 30..33).await;
     assert_eq!(
         stripe.intent(&intent(&accepted))["capture_method"],
         "manual"
@@ -150,36 +72,29 @@ async fn request_to_book_through_stripe(app: TestApp, stripe: FakeStripe) {
 
     for b in [&accepted, &declined] {
         let authorised = stripe.pay(&intent(b));
-        notify(&app, "payment_intent.amount_capturable_updated", authorised).await;
-        assert_eq!(status_of(&app, &guest, b).await["status"], "awaiting_host");
+        app.notify("payment_intent.amount_capturable_updated", authorised)
+            .await;
+        assert_eq!(
+            app.booking(&guest.token, b).await["status"],
+            "awaiting_host"
+        );
     }
     let card_declined = stripe.decline(&intent(&refused));
-    notify(&app, "payment_intent.payment_failed", card_declined).await;
+    app.notify("payment_intent.payment_failed", card_declined)
+        .await;
     assert_eq!(
-        status_of(&app, &guest, &refused).await["status"],
+        app.booking(&guest.token, &refused).await["status"],
         "payment_failed"
     );
 
-    let confirmed = app
-        .post(
-            &format!("/api/v1/bookings/{}/accept", id(&accepted)),
-            Some(&host),
-            json!({}),
-        )
-        .await
-        .expect(200)
-        .clone();
+    let confirmed = app.accept(&host.token, &accepted).await.expect(200).clone();
     assert_eq!(confirmed["status"], "confirmed");
     let captured = stripe.intent(&intent(&accepted));
     assert_eq!(captured["status"], "succeeded");
     assert_eq!(captured["amount_received"], accepted["total"]);
 
     let gone = app
-        .post(
-            &format!("/api/v1/bookings/{}/decline", id(&declined)),
-            Some(&host),
-            json!({}),
-        )
+        .decline(&host.token, &declined)
         .await
         .expect(200)
         .clone();
@@ -194,184 +109,119 @@ async fn request_to_book_through_stripe(app: TestApp, stripe: FakeStripe) {
 }
 
 async fn stripe_failures_are_retried_and_nothing_moves_twice(app: TestApp, stripe: FakeStripe) {
-    let (host, _, _) = app.register("host").await;
-    let (guest, _, _) = app.register("guest").await;
-    let flexible = id(&app
-        .create_property(&host, json!({"cancellation_policy": "flexible"}))
-        .await);
-    let booking = app
-        .book(&guest, &flexible, &days(30), &days(33))
-        .await
-        .expect(201)
-        .clone();
+    let (host, guest, flexible) = app
+        .listing(json!({"cancellation_policy": "flexible"}))
+        .await;
+    let booking = app.booked(&guest.token, &flexible, 30..33).await;
     let pi = intent(&booking);
-    notify(&app, "payment_intent.succeeded", stripe.pay(&pi)).await;
+    app.notify("payment_intent.succeeded", stripe.pay(&pi))
+        .await;
 
     // Stripe answers 500, then does the refund but answers too late.
     stripe.fail_next(&[Fault::ServerError, Fault::Timeout]);
     let posts_before = stripe.posts();
-    let cancelled = app.cancel(&guest, &booking).await;
+    let cancelled = app.cancel(&guest.token, &booking).await;
     assert_eq!(cancelled["status"], "cancelled");
     assert_eq!(
         cancelled["payment"]["status"], "succeeded",
         "refund owed, not yet sent"
     );
-    app.wait_for_payment_status(&guest, &id(&booking), "refunded")
+    app.wait_for_payment_status(&guest.token, &booking, "refunded")
         .await;
     // Three attempts under one idempotency key: one refund at Stripe.
     let refunds = stripe.refunds();
     assert_eq!(refunds.len(), 1, "{refunds:?}");
     assert_eq!(refunds[0]["amount"], booking["total"]);
     assert_eq!(stripe.posts() - posts_before, 3, "three POST /v1/refunds");
-    assert_eq!(
-        app.count("SELECT CAST(attempts AS BIGINT) FROM payment_jobs WHERE kind = 'refund'")
-            .await,
-        3
-    );
+    assert_eq!(app.job_attempts("refund").await, 3);
 
     // A capture that fails is the host's to retry; it captures once.
-    let request = id(&app
-        .create_property(&host, json!({"instant_book": false}))
-        .await);
-    let asked = app
-        .book(&guest, &request, &days(40), &days(42))
-        .await
-        .expect(201)
-        .clone();
-    notify(
-        &app,
+    let request = app
+        .list_property(&host, json!({"instant_book": false}))
+        .await;
+    let asked = app.booked(&guest.token, &request, 40..42).await;
+    app.notify(
         "payment_intent.amount_capturable_updated",
         stripe.pay(&intent(&asked)),
     )
     .await;
     stripe.fail_next(&[Fault::ServerError]);
-    let accept = format!("/api/v1/bookings/{}/accept", id(&asked));
-    app.post(&accept, Some(&host), json!({})).await.expect(503);
+    app.accept(&host.token, &asked).await.expect(503);
     assert_eq!(
-        status_of(&app, &guest, &asked).await["status"],
+        app.booking(&guest.token, &asked).await["status"],
         "awaiting_host"
     );
-    app.post(&accept, Some(&host), json!({})).await.expect(200);
+    app.accept(&host.token, &asked).await.expect(200);
     assert_eq!(
         stripe.intent(&intent(&asked))["amount_received"],
         asked["total"]
     );
-    app.post(&accept, Some(&host), json!({})).await.expect(409);
+    app.accept(&host.token, &asked).await.expect(409);
     app.assert_ledger_clean().await;
 }
 
 async fn hosts_are_paid_by_stripe_transfers(app: TestApp, stripe: FakeStripe) {
-    let (host, host_id, registered) = app.register("host").await;
-    let (guest, _, _) = app.register("guest").await;
-    let property = id(&app.create_property(&host, json!({})).await);
-    let booking = app
-        .book(&guest, &property, &days(2), &days(5))
-        .await
-        .expect(201)
-        .clone();
-    notify(
-        &app,
-        "payment_intent.succeeded",
-        stripe.pay(&intent(&booking)),
-    )
-    .await;
+    let (mut host, guest, property) = app.listing(json!({})).await;
+    let booking = app.booked(&guest.token, &property, 2..5).await;
+    app.notify("payment_intent.succeeded", stripe.pay(&intent(&booking)))
+        .await;
     assert!(stripe.transfers().is_empty());
 
-    let check_in = crate::support::today() + chrono::Duration::days(2);
-    let paid_at = (check_in + chrono::Duration::days(1))
-        .and_hms_opt(16, 0, 0)
-        .map(|t| t.and_utc())
-        .unwrap_or_else(|| panic!("time"));
-    set_clock(&app, paid_at).await;
-    let host = app.login(&email(&registered)).await;
-    let paid = app.wait_for_balance(&host, "paid_out", 31_745).await;
+    // Check-in is 15:00 UTC on day 2; a day and an hour later, the host is paid.
+    app.set_clock(day_at(2 + 1, 16)).await;
+    app.sign_in_again(&mut host).await;
+    let paid = app.wait_for_balance(&host.token, "paid_out", 31_745).await;
     assert_eq!(paid["paid_out"], 31_745, "{paid}");
     let transfers = stripe.transfers();
     assert_eq!(transfers.len(), 1, "{transfers:?}");
     assert_eq!(transfers[0]["amount"], 31_745);
     assert_eq!(transfers[0]["currency"], "eur");
-    let host_simple = host_id.replace('-', "");
+    let host_simple = host.id.replace('-', "");
     assert_eq!(transfers[0]["destination"], format!("acct_{host_simple}"));
     app.assert_ledger_clean().await;
 }
 
 async fn each_policy_refunds_by_its_deadlines(app: TestApp, stripe: FakeStripe) {
-    let (host, _, _) = app.register("host").await;
-    let (guest, _, registered) = app.register("guest").await;
+    let host = app.register("host").await;
+    let mut guest = app.register("guest").await;
     let booked_at = chrono::Utc::now();
     // Check-in is 15:00 UTC on the check-in day, 20 days out.
-    let check_in = (crate::support::today() + chrono::Duration::days(20))
-        .and_hms_opt(15, 0, 0)
-        .map(|t| t.and_utc())
-        .unwrap_or_else(|| panic!("time"));
+    let check_in = day_at(20, 15);
     let minute = chrono::Duration::minutes(1);
+    // The deadlines: strict refunds in full for 48 h after booking (check-in
+    // being 14 days or more away), half until 7 days before check-in;
+    // moderate in full until 5 days before, flexible until 24 h before.
+    let strict_grace = booked_at + chrono::Duration::hours(48);
+    let strict_week = check_in - chrono::Duration::days(7);
+    let moderate = check_in - chrono::Duration::days(5);
+    let flexible = check_in - chrono::Duration::hours(24);
     let (full, half, none) = (36_268, 16_325, 0);
     // (policy, when the guest cancels, refund expected), in time order.
     let cases = [
-        (
-            "strict",
-            booked_at + chrono::Duration::hours(48) - minute,
-            full,
-        ),
-        (
-            "strict",
-            booked_at + chrono::Duration::hours(48) + minute,
-            half,
-        ),
-        (
-            "strict",
-            check_in - chrono::Duration::days(7) - minute,
-            half,
-        ),
-        (
-            "strict",
-            check_in - chrono::Duration::days(7) + minute,
-            none,
-        ),
-        (
-            "moderate",
-            check_in - chrono::Duration::days(5) - minute,
-            full,
-        ),
-        (
-            "moderate",
-            check_in - chrono::Duration::days(5) + minute,
-            half,
-        ),
-        (
-            "flexible",
-            check_in - chrono::Duration::hours(24) - minute,
-            full,
-        ),
-        (
-            "flexible",
-            check_in - chrono::Duration::hours(24) + minute,
-            none,
-        ),
+        ("strict", strict_grace - minute, full),
+        ("strict", strict_grace + minute, half),
+        ("strict", strict_week - minute, half),
+        ("strict", strict_week + minute, none),
+        ("moderate", moderate - minute, full),
+        ("moderate", moderate + minute, half),
+        ("flexible", flexible - minute, full),
+        ("flexible", flexible + minute, none),
     ];
     let mut bookings = Vec::new();
     for (policy, _, _) in &cases {
-        let property = id(&app
-            .create_property(&host, json!({"cancellation_policy": policy}))
-            .await);
-        let booking = app
-            .book(&guest, &property, &days(20), &days(23))
-            .await
-            .expect(201)
-            .clone();
+        let property = app
+            .list_property(&host, json!({"cancellation_policy": policy}))
+            .await;
+        let booking = app.booked(&guest.token, &property, 20..23).await;
         assert_eq!(booking["total"], full);
-        notify(
-            &app,
-            "payment_intent.succeeded",
-            stripe.pay(&intent(&booking)),
-        )
-        .await;
+        app.notify("payment_intent.succeeded", stripe.pay(&intent(&booking)))
+            .await;
         bookings.push(booking);
     }
     for ((policy, at, expected), booking) in cases.iter().zip(&bookings) {
-        set_clock(&app, *at).await;
-        let guest = app.login(&email(&registered)).await;
-        let cancelled = app.cancel(&guest, booking).await;
+        app.set_clock(*at).await;
+        app.sign_in_again(&mut guest).await;
+        let cancelled = app.cancel(&guest.token, booking).await;
         assert_eq!(
             cancelled["refund"]["amount"], *expected,
             "{policy} cancelled at {at}: {cancelled}"
@@ -408,44 +258,34 @@ async fn an_intent_created_but_never_recorded_is_found_and_released(
     app: TestApp,
     stripe: FakeStripe,
 ) {
-    let (host, _, _) = app.register("host").await;
-    let (guest, _, registered) = app.register("guest").await;
-    let property = id(&app.create_property(&host, json!({})).await);
+    let (_, mut guest, property) = app.listing(json!({})).await;
 
     // Lapsed before anyone noticed: expiry finds the intent and releases it.
-    let lapsed = app
-        .book(&guest, &property, &days(10), &days(12))
-        .await
-        .expect(201)
-        .clone();
+    let lapsed = app.booked(&guest.token, &property, 10..12).await;
     let pi = intent(&lapsed);
     lose_intent(&app, &pi).await;
     let mut clock = chrono::Utc::now() + chrono::Duration::minutes(16);
-    set_clock(&app, clock).await;
-    let guest = app.login(&email(&registered)).await;
-    let expired = app.wait_for_status(&guest, &id(&lapsed), "expired").await;
+    app.set_clock(clock).await;
+    app.sign_in_again(&mut guest).await;
+    let expired = app.wait_for_status(&guest.token, &lapsed, "expired").await;
     assert_eq!(
         intent(&expired),
         pi,
         "the same intent, found by its idempotency key"
     );
-    app.wait_for_payment_status(&guest, &id(&lapsed), "canceled")
+    app.wait_for_payment_status(&guest.token, &lapsed, "canceled")
         .await;
     assert_eq!(stripe.intent(&pi)["status"], "canceled");
 
     // Still held: the sweep finds the intent and records it, and the guest
     // pays it. Nothing lost, nothing made twice.
-    let held = app
-        .book(&guest, &property, &days(20), &days(22))
-        .await
-        .expect(201)
-        .clone();
+    let held = app.booked(&guest.token, &property, 20..22).await;
     let pi = intent(&held);
     lose_intent(&app, &pi).await;
     clock += chrono::Duration::minutes(1);
-    set_clock(&app, clock).await;
+    app.set_clock(clock).await;
     let recovered = app
-        .wait_for_booking(&guest, &id(&held), "a recorded intent", |b| {
+        .wait_for_booking(&guest.token, &held, "a recorded intent", |b| {
             b["payment"]["payment_intent_id"].is_string()
         })
         .await;
@@ -454,8 +294,12 @@ async fn an_intent_created_but_never_recorded_is_found_and_released(
         recovered["payment"]["client_secret"],
         format!("{pi}_secret_fake")
     );
-    notify_at(&app, "payment_intent.succeeded", stripe.pay(&pi), clock).await;
-    assert_eq!(status_of(&app, &guest, &held).await["status"], "confirmed");
+    app.notify_at("payment_intent.succeeded", stripe.pay(&pi), clock)
+        .await;
+    assert_eq!(
+        app.booking(&guest.token, &held).await["status"],
+        "confirmed"
+    );
     assert_eq!(stripe.intent_count(), 2, "one intent per booking");
     app.assert_ledger_clean().await;
 }
@@ -464,24 +308,11 @@ async fn a_capture_we_never_recorded_is_confirmed_or_returned_by_the_webhook(
     app: TestApp,
     stripe: FakeStripe,
 ) {
-    let (host, _, _) = app.register("host").await;
-    let (guest, _, _) = app.register("guest").await;
-    let property = id(&app
-        .create_property(&host, json!({"instant_book": false}))
-        .await);
-    let accepted = app
-        .book(&guest, &property, &days(10), &days(13))
-        .await
-        .expect(201)
-        .clone();
-    let withdrawn = app
-        .book(&guest, &property, &days(20), &days(23))
-        .await
-        .expect(201)
-        .clone();
+    let (host, guest, property) = app.listing(json!({"instant_book": false})).await;
+    let accepted = app.booked(&guest.token, &property, 10..13).await;
+    let withdrawn = app.booked(&guest.token, &property, 20..23).await;
     for b in [&accepted, &withdrawn] {
-        notify(
-            &app,
+        app.notify(
             "payment_intent.amount_capturable_updated",
             stripe.pay(&intent(b)),
         )
@@ -491,22 +322,22 @@ async fn a_capture_we_never_recorded_is_confirmed_or_returned_by_the_webhook(
     // The host accepted and Stripe captured, but innkeep stopped before it
     // recorded the acceptance: Stripe's `succeeded` completes it.
     let captured = stripe.capture_unheard(&intent(&accepted));
-    notify(&app, "payment_intent.succeeded", captured).await;
-    let confirmed = status_of(&app, &guest, &accepted).await;
+    app.notify("payment_intent.succeeded", captured).await;
+    let confirmed = app.booking(&guest.token, &accepted).await;
     assert_eq!(confirmed["status"], "confirmed");
-    assert_eq!(balance(&app, &host).await["pending"], 31_745);
+    assert_eq!(app.balance(&host.token).await["pending"], 31_745);
 
     // Captured likewise, but the guest withdrew the request before the
     // webhook came: the money goes back in full.
     let captured = stripe.capture_unheard(&intent(&withdrawn));
-    app.cancel(&guest, &withdrawn).await;
-    notify(&app, "payment_intent.succeeded", captured).await;
-    app.wait_for_payment_status(&guest, &id(&withdrawn), "refunded")
+    app.cancel(&guest.token, &withdrawn).await;
+    app.notify("payment_intent.succeeded", captured).await;
+    app.wait_for_payment_status(&guest.token, &withdrawn, "refunded")
         .await;
     let refunds = stripe.refunds();
     assert_eq!(refunds.len(), 1, "{refunds:?}");
     assert_eq!(refunds[0]["payment_intent"], intent(&withdrawn).as_str());
     assert_eq!(refunds[0]["amount"], withdrawn["total"]);
-    assert_eq!(balance(&app, &host).await["pending"], 31_745);
+    assert_eq!(app.balance(&host.token).await["pending"], 31_745);
     app.assert_ledger_clean().await;
 }

@@ -3,16 +3,27 @@
 //! `TEST_POSTGRES_URL` is set (one new database per test, dropped after),
 //! and Redis as the cache when `TEST_REDIS_URL` is set (one key prefix per
 //! test). Tests then speak HTTP to it.
+//!
+//! Here: the server, HTTP, the database behind it and `both_stores!`.
+//! `arrange` holds what stories start from (users, listings, bookings,
+//! payments, the clock); `stripe_events` what Stripe sends.
+
+mod arrange;
+mod stripe_events;
+
+pub use arrange::*;
+pub use stripe_events::*;
 
 use std::path::PathBuf;
-use std::str::FromStr;
 
 use innkeep::config::{Config, StoreArgs};
 use innkeep::startup::Application;
 use reqwest::{Method, StatusCode, header::HeaderMap};
-use serde_json::{Value, json};
+use serde_json::Value;
 use sqlx::Connection;
 use uuid::Uuid;
+
+use crate::fake_stripe::FakeStripe;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -98,6 +109,14 @@ pub async fn spawn(backend: Backend) -> Option<TestApp> {
     spawn_with(backend, Options::default()).await
 }
 
+/// A server on SQLite (always there, unlike PostgreSQL) with `options`,
+/// for the stories that need one store only.
+pub async fn spawn_sqlite(options: Options) -> TestApp {
+    spawn_with(Backend::Sqlite, options)
+        .await
+        .unwrap_or_else(|| panic!("SQLite needs no configuration"))
+}
+
 pub async fn spawn_with(backend: Backend, options: Options) -> Option<TestApp> {
     // Server logs only when asked for (RUST_LOG=…), so failures stay readable.
     if std::env::var_os("RUST_LOG").is_some() {
@@ -163,10 +182,20 @@ pub async fn spawn_with(backend: Backend, options: Options) -> Option<TestApp> {
     Some(TestApp {
         base,
         database_url,
-        client: reqwest::Client::new(),
+        client: http_client(),
         server,
         _db: guard,
     })
+}
+
+/// An HTTP client for the test servers that ignores the developer's proxy
+/// settings (HTTP_PROXY, ALL_PROXY, …): tests read no environment but
+/// TEST_POSTGRES_URL, TEST_REDIS_URL and RUST_LOG.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap_or_else(|e| panic!("building the HTTP client: {e}"))
 }
 
 /// `postgres://…/db?x` with the database name replaced.
@@ -310,84 +339,82 @@ impl TestApp {
         )
         .await
     }
+}
 
-    /// Registers a fresh user; returns (access token, user id, body).
-    pub async fn register(&self, name: &str) -> (String, String, Value) {
-        let email = format!("{name}-{}@example.com", Uuid::now_v7().simple());
-        let res = self
-            .post(
-                "/api/v1/auth/register",
-                None,
-                json!({"email": email, "password": "correct horse battery", "name": name}),
-            )
-            .await;
-        let body = res.expect(201).clone();
-        let token = body["access_token"].as_str().unwrap_or_default().to_owned();
-        let id = body["user"]["id"].as_str().unwrap_or_default().to_owned();
-        (token, id, body)
+/// Spawns a server on `backend` and runs `story` against it; nothing when
+/// that store is not configured.
+pub async fn run<Fut>(backend: Backend, story: impl FnOnce(TestApp) -> Fut)
+where
+    Fut: Future<Output = ()>,
+{
+    if let Some(app) = spawn(backend).await {
+        story(app).await;
     }
+}
 
-    /// Signs in a user made by `register`; returns a fresh access token.
-    pub async fn login(&self, email: &str) -> String {
-        let res = self
-            .post(
-                "/api/v1/auth/login",
-                None,
-                json!({"email": email, "password": "correct horse battery"}),
-            )
-            .await;
-        res.expect(200)["access_token"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
-    }
-
-    /// Creates a property from `overrides` laid over a valid default body.
-    pub async fn create_property(&self, token: &str, overrides: Value) -> Value {
-        let mut body = json!({
-            "title": "Sunny loft", "description": "Near the river", "city": "Lisbon",
-            "country": "Portugal", "latitude": 38.72, "longitude": -9.14,
-            "price_per_night": 10_050, "currency": "EUR", "cleaning_fee": 2_500,
-            "max_guests": 4, "bedrooms": 2, "amenities": ["wifi", "kitchen"],
-            "cancellation_policy": "moderate", "instant_book": true,
-            "min_nights": 1, "max_nights": 30
-        });
-        if let (Some(base), Some(extra)) = (body.as_object_mut(), overrides.as_object()) {
-            for (k, v) in extra {
-                base.insert(k.clone(), v.clone());
-            }
-        }
-        self.post("/api/v1/properties", Some(token), body)
-            .await
-            .expect(201)
-            .clone()
+/// The same with the Stripe gateway pointed at a fresh fake Stripe, which
+/// the story gets too (to play the card holder and to inject faults).
+pub async fn run_with_fake_stripe<Fut>(
+    backend: Backend,
+    story: impl FnOnce(TestApp, FakeStripe) -> Fut,
+) where
+    Fut: Future<Output = ()>,
+{
+    let stripe = FakeStripe::start().await;
+    let options = Options {
+        stripe_api_base: Some(stripe.base.clone()),
+        ..Options::default()
+    };
+    if let Some(app) = spawn_with(backend, options).await {
+        story(app, stripe).await;
     }
 }
 
 /// Runs each named story once per store: `sqlite::name` always,
 /// `postgres::name` when TEST_POSTGRES_URL is set.
+///
+/// `both_stores!(a, b)` gives each story a `TestApp` on the dev gateway;
+/// `both_stores!(fake_stripe: a, b)` a `TestApp` on the Stripe gateway and
+/// the `FakeStripe` behind it (see `run_with_fake_stripe`).
 #[macro_export]
 macro_rules! both_stores {
-    ($($story:ident),* $(,)?) => {
-        mod sqlite {
+    (@store $store:ident, $backend:ident, $run:path; $($story:ident),*) => {
+        mod $store {
             $(
                 #[actix_web::test]
                 async fn $story() {
-                    if let Some(app) = $crate::support::spawn($crate::support::Backend::Sqlite).await {
-                        super::$story(app).await;
-                    }
+                    $run($crate::support::Backend::$backend, super::$story).await;
                 }
             )*
         }
-        mod postgres {
-            $(
-                #[actix_web::test]
-                async fn $story() {
-                    if let Some(app) = $crate::support::spawn($crate::support::Backend::Postgres).await {
-                        super::$story(app).await;
-                    }
-                }
-            )*
+    };
+    (@each $run:path; $($story:ident),*) => {
+        $crate::both_stores!(@store sqlite, Sqlite, $run; $($story),*);
+        $crate::both_stores!(@store postgres, Postgres, $run; $($story),*);
+    };
+    (fake_stripe: $($story:ident),* $(,)?) => {
+        $crate::both_stores!(@each $crate::support::run_with_fake_stripe; $($story),*);
+    };
+    ($($story:ident),* $(,)?) => {
+        $crate::both_stores!(@each $crate::support::run; $($story),*);
+    };
+}
+
+/// Binds `$conn` to a new connection to the database at `$url`, PostgreSQL
+/// or SQLite, and evaluates `$body` with it; connection errors are returned
+/// as `Err(String)`.
+macro_rules! on_database {
+    ($url:expr, |$conn:ident| $body:expr) => {
+        if $url.starts_with("postgres") {
+            let mut $conn = sqlx::PgConnection::connect($url)
+                .await
+                .map_err(|e| e.to_string())?;
+            $body
+        } else {
+            let mut $conn = sqlx::SqliteConnection::connect($url)
+                .await
+                .map_err(|e| e.to_string())?;
+            $body
         }
     };
 }
@@ -398,8 +425,10 @@ impl TestApp {
     pub async fn assert_ledger_clean(&self) {
         let url = self.database_url.clone();
         let output = tokio::task::spawn_blocking(move || {
+            // A clean environment: only what this run of verify needs.
             std::process::Command::new(env!("CARGO_BIN_EXE_innkeep"))
                 .args(["ledger", "verify"])
+                .env_clear()
                 .env("DATABASE_URL", url)
                 .env("RUST_LOG", "info")
                 .output()
@@ -419,154 +448,50 @@ impl TestApp {
     /// rows, or to try what the API would never do).
     pub async fn sql(&self, statement: &str) -> Result<u64, String> {
         let statement = sqlx::AssertSqlSafe(statement.to_owned());
-        if self.database_url.starts_with("postgres") {
-            let mut conn = sqlx::PgConnection::connect(&self.database_url)
-                .await
-                .map_err(|e| e.to_string())?;
-            sqlx::query(statement)
-                .execute(&mut conn)
-                .await
-                .map(|r| r.rows_affected())
-                .map_err(|e| e.to_string())
-        } else {
-            let mut conn = sqlx::SqliteConnection::connect(&self.database_url)
-                .await
-                .map_err(|e| e.to_string())?;
-            sqlx::query(statement)
-                .execute(&mut conn)
-                .await
-                .map(|r| r.rows_affected())
-                .map_err(|e| e.to_string())
-        }
+        on_database!(&self.database_url, |conn| sqlx::query(statement)
+            .execute(&mut conn)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(|e| e.to_string()))
     }
 
-    /// `SELECT COUNT(*) …` on this test's database.
+    /// `SELECT COUNT(*) …` (or any one BIGINT) on this test's database.
     pub async fn count(&self, query: &str) -> i64 {
+        self.scalar(query)
+            .await
+            .unwrap_or_else(|e| panic!("counting with {query}: {e}"))
+    }
+
+    /// How many ledger transactions there are, of any kind.
+    pub async fn transactions(&self) -> i64 {
+        self.count("SELECT COUNT(*) FROM ledger_transactions").await
+    }
+
+    /// How many ledger transactions of `kind` (capture, refund_sent,
+    /// payout, …) there are.
+    pub async fn transactions_of(&self, kind: &str) -> i64 {
+        self.count(&format!(
+            "SELECT COUNT(*) FROM ledger_transactions WHERE kind = '{kind}'"
+        ))
+        .await
+    }
+
+    /// How many times the outbox tried its (one) job of `kind` (refund,
+    /// capture, …).
+    pub async fn job_attempts(&self, kind: &str) -> i64 {
+        self.count(&format!(
+            "SELECT CAST(attempts AS BIGINT) FROM payment_jobs WHERE kind = '{kind}'"
+        ))
+        .await
+    }
+
+    async fn scalar(&self, query: &str) -> Result<i64, String> {
         let query = sqlx::AssertSqlSafe(query.to_owned());
-        let result = if self.database_url.starts_with("postgres") {
-            let mut conn = sqlx::PgConnection::connect(&self.database_url)
-                .await
-                .unwrap_or_else(|e| panic!("{e}"));
-            sqlx::query_scalar::<_, i64>(query)
-                .fetch_one(&mut conn)
-                .await
-        } else {
-            let mut conn = sqlx::SqliteConnection::connect(&self.database_url)
-                .await
-                .unwrap_or_else(|e| panic!("{e}"));
-            sqlx::query_scalar::<_, i64>(query)
-                .fetch_one(&mut conn)
-                .await
-        };
-        result.unwrap_or_else(|e| panic!("counting: {e}"))
-    }
-
-    /// Books `property` for [check_in, check_out) as `token`'s user.
-    pub async fn book(
-        &self,
-        token: &str,
-        property: &str,
-        check_in: &str,
-        check_out: &str,
-    ) -> Response {
-        self.post(
-            "/api/v1/bookings",
-            Some(token),
-            json!({"property_id": property, "check_in": check_in, "check_out": check_out, "guests": 1}),
+        on_database!(&self.database_url, |conn| sqlx::query_scalar::<_, i64>(
+            query
         )
+        .fetch_one(&mut conn)
         .await
+        .map_err(|e| e.to_string()))
     }
-
-    /// Polls the booking (up to 10 s) until `done` holds for it; `what`
-    /// names the wait in the failure.
-    pub async fn wait_for_booking(
-        &self,
-        token: &str,
-        id: &str,
-        what: &str,
-        done: impl Fn(&Value) -> bool,
-    ) -> Value {
-        for _ in 0..100 {
-            let b = self
-                .get(&format!("/api/v1/bookings/{id}"), Some(token))
-                .await
-                .expect(200)
-                .clone();
-            if done(&b) {
-                return b;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        panic!("booking {id} never reached {what}");
-    }
-
-    /// Polls the booking until its status is `status` (the sweeps run each second).
-    pub async fn wait_for_status(&self, token: &str, id: &str, status: &str) -> Value {
-        self.wait_for_booking(token, id, status, |b| b["status"] == status)
-            .await
-    }
-
-    /// Polls the booking until its payment status is `status` (the outbox
-    /// retries with backoff).
-    pub async fn wait_for_payment_status(&self, token: &str, id: &str, status: &str) -> Value {
-        self.wait_for_booking(token, id, status, |b| b["payment"]["status"] == status)
-            .await
-    }
-
-    /// Polls `GET /users/me/balance` until `field` is `value`; returns the balance.
-    pub async fn wait_for_balance(&self, token: &str, field: &str, value: i64) -> Value {
-        let mut balance = Value::Null;
-        for _ in 0..100 {
-            balance = self
-                .get("/api/v1/users/me/balance", Some(token))
-                .await
-                .expect(200)
-                .clone();
-            if balance[field] == value {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        balance
-    }
-
-    /// `POST /bookings/{id}/cancel` as `token`'s user, expecting 200.
-    pub async fn cancel(&self, token: &str, booking: &Value) -> Value {
-        let id = booking["id"].as_str().unwrap_or_default();
-        self.post(
-            &format!("/api/v1/bookings/{id}/cancel"),
-            Some(token),
-            json!({}),
-        )
-        .await
-        .expect(200)
-        .clone()
-    }
-
-    pub async fn unavailable(&self, property: &str, from: i64, to: i64) -> Value {
-        self.get(
-            &format!(
-                "/api/v1/properties/{property}/availability?from={}&to={}",
-                days(from),
-                days(to)
-            ),
-            None,
-        )
-        .await
-        .expect(200)["unavailable"]
-            .clone()
-    }
-}
-
-pub fn today() -> chrono::NaiveDate {
-    chrono::Utc::now().date_naive()
-}
-
-pub fn days(n: i64) -> String {
-    (today() + chrono::Duration::days(n)).to_string()
-}
-
-#[allow(dead_code)]
-pub fn parse_uuid(v: &Value) -> Uuid {
-    Uuid::from_str(v.as_str().unwrap_or_default()).unwrap_or_else(|e| panic!("not a uuid {v}: {e}"))
 }
