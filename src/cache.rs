@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use async_trait::async_trait;
 use redis::AsyncCommands;
-use redis::aio::ConnectionManager;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 #[async_trait]
 pub trait Cache: Send + Sync + 'static {
@@ -23,8 +23,8 @@ pub trait Cache: Send + Sync + 'static {
     /// Counts one hit in a fixed window that starts at the first hit:
     /// `(hits in the window, seconds until it resets)`.
     async fn hit(&self, key: &str, window: Duration) -> anyhow::Result<(u64, u64)>;
-    /// The window's count and seconds left, without counting.
-    async fn peek(&self, key: &str) -> anyhow::Result<Option<(u64, u64)>>;
+    /// Takes one hit back from a window that is still open.
+    async fn decrement(&self, key: &str) -> anyhow::Result<()>;
     async fn reset(&self, key: &str);
 }
 
@@ -117,13 +117,14 @@ impl Cache for LocalCache {
         Ok((entry.0, secs_left(entry.1, now)))
     }
 
-    async fn peek(&self, key: &str) -> anyhow::Result<Option<(u64, u64)>> {
+    async fn decrement(&self, key: &str) -> anyhow::Result<()> {
         let now = Instant::now();
-        Ok(self
-            .counters()
-            .get(key)
-            .filter(|(_, until)| *until > now)
-            .map(|(count, until)| (*count, secs_left(*until, now))))
+        if let Some((count, until)) = self.counters().get_mut(key)
+            && *until > now
+        {
+            *count = count.saturating_sub(1);
+        }
+        Ok(())
     }
 
     async fn reset(&self, key: &str) {
@@ -140,7 +141,14 @@ pub struct RedisCache {
 impl RedisCache {
     pub async fn connect(url: &str, prefix: &str) -> anyhow::Result<Self> {
         let client = redis::Client::open(url).context("parsing REDIS_URL")?;
-        let conn = ConnectionManager::new(client)
+        // Fail fast when Redis is away (reads fall through to the store,
+        // limits count in process) rather than hold requests up.
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_millis(500)))
+            .set_response_timeout(Some(Duration::from_millis(500)))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(500));
+        let conn = ConnectionManager::new_with_config(client, config)
             .await
             .context("connecting to Redis")?;
         Ok(Self {
@@ -212,15 +220,15 @@ impl Cache for RedisCache {
         Ok((count, ttl.max(1) as u64))
     }
 
-    async fn peek(&self, key: &str) -> anyhow::Result<Option<(u64, u64)>> {
+    async fn decrement(&self, key: &str) -> anyhow::Result<()> {
+        // Only a window that still exists: a DECR on an expired key would
+        // leave a -1 that never expires.
+        let script = redis::Script::new(
+            "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('DECR', KEYS[1]) end return 0",
+        );
         let mut conn = self.conn.clone();
-        let key = self.key(key);
-        let (count, ttl): (Option<u64>, i64) = redis::pipe()
-            .get(&key)
-            .ttl(&key)
-            .query_async(&mut conn)
-            .await?;
-        Ok(count.map(|c| (c, ttl.max(1) as u64)))
+        let _: i64 = script.key(self.key(key)).invoke_async(&mut conn).await?;
+        Ok(())
     }
 
     async fn reset(&self, key: &str) {
@@ -238,12 +246,12 @@ mod tests {
         let window = Duration::from_millis(200);
         assert_eq!(cache.hit("k", window).await.ok().map(|h| h.0), Some(1));
         assert_eq!(cache.hit("k", window).await.ok().map(|h| h.0), Some(2));
-        assert_eq!(cache.peek("k").await.ok().flatten().map(|p| p.0), Some(2));
+        assert!(cache.decrement("k").await.is_ok());
+        assert_eq!(cache.hit("k", window).await.ok().map(|h| h.0), Some(2));
         tokio::time::sleep(Duration::from_millis(250)).await;
-        assert_eq!(cache.peek("k").await.ok().flatten(), None);
         assert_eq!(cache.hit("k", window).await.ok().map(|h| h.0), Some(1));
         cache.reset("k").await;
-        assert_eq!(cache.peek("k").await.ok().flatten(), None);
+        assert_eq!(cache.hit("k", window).await.ok().map(|h| h.0), Some(1));
     }
 
     #[tokio::test]

@@ -2,7 +2,10 @@
 //! environment variable and also a flag of the subcommands that use it
 //! (`innkeep seed --help` lists only what `seed` reads).
 
+use std::sync::Arc;
+
 use clap::{Args, Parser, Subcommand};
+use innkeep_actors::DevClock;
 
 use crate::store::StoreConfig;
 
@@ -86,6 +89,9 @@ pub const DEFAULT_REDIS_PREFIX: &str = "innkeep:";
 pub const DEFAULT_HOLD_MINUTES: u32 = 15;
 pub const DEFAULT_STRIPE_TIMEOUT_SECS: u64 = 20;
 pub const DEFAULT_CALENDAR_IDLE_SECS: u64 = 300;
+pub const DEFAULT_MAX_HOLDS: u32 = 10;
+pub const DEFAULT_BOOKINGS_PER_MINUTE: u64 = 120;
+pub const DEFAULT_REGISTRATIONS_PER_HOUR: u64 = 1000;
 
 /// What `innkeep serve` reads.
 #[derive(Debug, Clone, Args)]
@@ -130,6 +136,24 @@ pub struct Config {
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "INNKEEP_WORKERS")]
     pub workers: Option<usize>,
+    /// Unpaid bookings (`pending_payment`) one user may hold at once.
+    #[arg(long, env = "INNKEEP_MAX_HOLDS", default_value_t = DEFAULT_MAX_HOLDS)]
+    pub max_holds: u32,
+    /// Bookings one user may try to make per minute (0: no limit; a request
+    /// refused because the dates are taken does not count).
+    #[arg(long, env = "INNKEEP_BOOKINGS_PER_MINUTE", default_value_t = DEFAULT_BOOKINGS_PER_MINUTE)]
+    pub bookings_per_minute: u64,
+    /// Sign-ups per client address per hour (0: no limit).
+    #[arg(long, env = "INNKEEP_REGISTRATIONS_PER_HOUR", default_value_t = DEFAULT_REGISTRATIONS_PER_HOUR)]
+    pub registrations_per_hour: u64,
+    /// Threads that hash and check passwords (default: two per core); each
+    /// holds argon2's 19 MiB.
+    #[arg(long, env = "INNKEEP_PASSWORD_THREADS")]
+    pub password_threads: Option<usize>,
+    /// A clock the embedding program moves (the tests), instead of the
+    /// system's; never set from the command line or the environment.
+    #[arg(skip)]
+    pub clock: Option<Arc<DevClock>>,
 }
 
 impl Default for Config {
@@ -150,6 +174,11 @@ impl Default for Config {
             stripe_timeout_secs: DEFAULT_STRIPE_TIMEOUT_SECS,
             calendar_idle_secs: DEFAULT_CALENDAR_IDLE_SECS,
             workers: None,
+            max_holds: DEFAULT_MAX_HOLDS,
+            bookings_per_minute: DEFAULT_BOOKINGS_PER_MINUTE,
+            registrations_per_hour: DEFAULT_REGISTRATIONS_PER_HOUR,
+            password_threads: None,
+            clock: None,
         }
     }
 }
@@ -157,6 +186,18 @@ impl Default for Config {
 impl Config {
     pub fn is_postgres(&self) -> bool {
         crate::store::is_postgres(&self.store.database_url)
+    }
+
+    /// Settings that must not go together.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if self.dev && self.stripe_secret_key.is_some() {
+            anyhow::bail!(
+                "INNKEEP_DEV=1 with STRIPE_SECRET_KEY set: the dev endpoints (an \
+                 unauthenticated clock that token expiry, refunds and payouts read) must \
+                 never run beside real money; unset INNKEEP_DEV"
+            );
+        }
+        Ok(())
     }
 
     /// Empty variables count as unset (`STRIPE_SECRET_KEY=` in a compose file).
@@ -184,6 +225,21 @@ mod tests {
     #[test]
     fn the_cli_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn dev_endpoints_never_run_beside_real_stripe() {
+        let config = Config {
+            dev: true,
+            stripe_secret_key: Some("sk_live_x".into()),
+            ..Config::default()
+        };
+        let refused = config.check().map_err(|e| e.to_string());
+        assert!(
+            refused.as_ref().is_err_and(|e| e.contains("INNKEEP_DEV")),
+            "{refused:?}"
+        );
+        assert!(Config::default().check().is_ok());
     }
 
     #[test]

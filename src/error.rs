@@ -6,7 +6,7 @@ use innkeep_actors::CalendarError;
 
 use crate::store::StoreError;
 
-#[derive(Debug, Clone, serde::Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema, PartialEq, Eq)]
 pub struct FieldError {
     pub field: String,
     pub message: String,
@@ -23,6 +23,10 @@ impl FieldError {
 
 /// Problem types beyond the plain HTTP status.
 pub const DATES_UNAVAILABLE: &str = "https://innkeep.dev/problems/dates-unavailable";
+pub const TOO_MANY_HOLDS: &str = "https://innkeep.dev/problems/too-many-holds";
+
+/// `Retry-After` of a 503.
+pub const UNAVAILABLE_RETRY_SECS: u64 = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -43,8 +47,12 @@ pub enum AppError {
     },
     #[error("too many attempts, retry in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
+    #[error("you already hold {max} unpaid bookings; pay or cancel one first")]
+    TooManyHolds { max: u32, retry_after_secs: u64 },
     #[error("the body is larger than {0} bytes")]
     PayloadTooLarge(usize),
+    #[error("this method is not allowed here; allowed: {allow}")]
+    MethodNotAllowed { allow: String },
     #[error("the body must be JSON (Content-Type: application/json)")]
     UnsupportedMediaType,
     #[error("{0} is not implemented yet")]
@@ -63,6 +71,19 @@ impl AppError {
             self,
             Self::NotImplemented(_) | Self::Unavailable(_) | Self::Internal(_)
         )
+    }
+
+    /// When to try again, for the refusals that say (429, and 503: a
+    /// dependency is away or we are busy; it is worth a retry soon).
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            Self::RateLimited { retry_after_secs }
+            | Self::TooManyHolds {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            Self::Unavailable(_) => Some(UNAVAILABLE_RETRY_SECS),
+            _ => None,
+        }
     }
 
     pub fn field(field: &str, message: impl ToString) -> Self {
@@ -91,6 +112,10 @@ impl From<StoreError> for AppError {
                 Self::dates_unavailable("those dates overlap a booking or block")
             }
             StoreError::Conflict(what) => Self::conflict(what),
+            StoreError::Unavailable(cause) => {
+                tracing::warn!(%cause, "database unavailable");
+                Self::Unavailable("the database is unavailable; retry shortly")
+            }
             StoreError::Other(e) => Self::Internal(e),
         }
     }
@@ -100,6 +125,10 @@ impl From<CalendarError> for AppError {
     fn from(err: CalendarError) -> Self {
         match err {
             CalendarError::Stopped => Self::Unavailable("the calendar is busy, retry shortly"),
+            CalendarError::Unavailable(cause) => {
+                tracing::warn!(%cause, "calendar store unavailable");
+                Self::Unavailable("the database is unavailable; retry shortly")
+            }
             CalendarError::Store(e) => Self::Internal(anyhow::anyhow!("calendar store: {e}")),
         }
     }

@@ -16,8 +16,11 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::auth::limits::Limiter;
+use crate::auth::password::{self, Passwords};
 use crate::auth::{AuthService, TokenService};
 use crate::bookings::BookingService;
+use crate::bookings::service::{BookingDeps, BookingRules};
 use crate::bookings::sweep::Sweeper;
 use crate::cache::{Cache, LocalCache, RedisCache};
 use crate::config::Config;
@@ -76,12 +79,18 @@ impl Services {
             Some(url) => Arc::new(RedisCache::connect(url, &config.redis_prefix).await?),
             None => Arc::new(LocalCache::new(100_000)),
         };
-        let (clock, dev_clock): (Arc<dyn Clock>, _) = if config.dev {
-            let dev = Arc::new(DevClock::new());
-            (dev.clone(), Some(dev))
-        } else {
-            (Arc::new(SystemClock), None)
+        // A clock that moves: the one a test hands in, or, with
+        // INNKEEP_DEV=1, the one `PUT /dev/clock` moves.
+        let movable = match (&config.clock, config.dev) {
+            (Some(clock), _) => Some(clock.clone()),
+            (None, true) => Some(Arc::new(DevClock::new())),
+            (None, false) => None,
         };
+        let clock: Arc<dyn Clock> = match &movable {
+            Some(clock) => clock.clone(),
+            None => Arc::new(SystemClock),
+        };
+        let dev_clock = movable.filter(|_| config.dev);
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
         let calendars = CalendarRegistry::new(
             store.clone(),
@@ -109,6 +118,11 @@ impl Services {
         let outbox = Outbox::new(actor, store.clone(), clock.clone(), payments);
         let ledger = Ledger::new(store.clone(), clock.clone());
         let tokens = TokenService::new(jwt_secret(config)?.as_bytes());
+        let limiter = Arc::new(Limiter::new(cache.clone()));
+        let passwords = Arc::new(Passwords::start(
+            config.password_threads.unwrap_or(2 * threads),
+            password::QUEUE,
+        )?);
         let properties = PropertyService::new(
             store.clone(),
             cache.clone(),
@@ -116,16 +130,30 @@ impl Services {
             clock.clone(),
         );
         let bookings = BookingService::new(
-            store.clone(),
-            properties.clone(),
-            calendars.clone(),
-            outbox,
-            ledger.clone(),
-            clock.clone(),
-            config.hold_minutes,
+            BookingDeps {
+                store: store.clone(),
+                properties: properties.clone(),
+                calendars: calendars.clone(),
+                outbox,
+                ledger: ledger.clone(),
+                limiter: limiter.clone(),
+                clock: clock.clone(),
+            },
+            BookingRules {
+                hold_minutes: config.hold_minutes,
+                max_holds: config.max_holds,
+                per_minute: config.bookings_per_minute,
+            },
         );
         Ok(Self {
-            auth: AuthService::new(store.clone(), tokens, cache.clone(), clock.clone()),
+            auth: AuthService::new(
+                store.clone(),
+                tokens,
+                passwords,
+                limiter,
+                config.registrations_per_hour,
+                clock.clone(),
+            ),
             users: UserService::new(store.clone(), clock.clone()),
             sweeper: Sweeper::new(bookings.clone(), store.clone(), clock.clone()),
             properties,
@@ -228,6 +256,7 @@ fn jwt_secret(config: &Config) -> anyhow::Result<String> {
     if let Ok(existing) = std::fs::read_to_string(&path) {
         let existing = existing.trim().to_owned();
         if existing.len() >= 32 {
+            narrow_to_owner(&path)?;
             return Ok(existing);
         }
     }
@@ -235,6 +264,21 @@ fn jwt_secret(config: &Config) -> anyhow::Result<String> {
     write_private(&path, &secret).with_context(|| format!("writing {}", path.display()))?;
     tracing::info!(path = %path.display(), "generated a JWT secret for this SQLite database");
     Ok(secret)
+}
+
+/// A secret file others can read is narrowed to its owner (and said so:
+/// whoever could read it may have the secret).
+fn narrow_to_owner(path: &std::path::Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            tracing::warn!(path = %path.display(), mode = format!("{:o}", mode & 0o777), "the JWT secret file was readable by others; narrowed to 0600 (rotate JWT_SECRET if others may have read it)");
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    Ok(())
 }
 
 fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {

@@ -5,14 +5,13 @@ use std::net::TcpListener;
 
 use actix_web::dev::Server;
 use actix_web::middleware::{Compress, ErrorHandlers, from_fn};
-use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use anyhow::Context;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::Config;
-use crate::error::AppError;
 use crate::http::metrics::Metrics;
-use crate::http::{self, extract, metrics, openapi, problem};
+use crate::http::{self, extract, fallback, metrics, openapi, problem};
 use crate::services::Services;
 use crate::store;
 
@@ -24,6 +23,7 @@ pub struct Application {
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let config = config.normalised();
+        config.check()?;
         let store = store::connect(&config.store.store_config()).await?;
         store.migrate().await?;
         let listener =
@@ -69,6 +69,7 @@ fn serve(
     let doc = openapi::document(services.payments_provider());
     let metrics = web::Data::new(Metrics::new()?);
     let dev = config.dev;
+    let known = std::sync::Arc::new(fallback::KnownPaths::from_doc(&doc, dev));
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(services.clone())
@@ -88,8 +89,12 @@ fn serve(
                 }),
             )
             .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc.clone()))
-            .default_service(web::to(|| async {
-                Err::<HttpResponse, _>(AppError::NotFound("resource"))
+            .default_service(web::to({
+                let known = known.clone();
+                move |req: HttpRequest| {
+                    let answer = known.answer(&req);
+                    async move { answer }
+                }
             }))
     })
     .shutdown_timeout(30)

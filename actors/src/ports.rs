@@ -72,9 +72,31 @@ pub enum OpOutcome {
     NotApplied,
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("store: {0}")]
-pub struct PortError(pub String);
+/// A store call that failed. `unavailable` when the store could not be
+/// reached at all (connection refused or lost, pool exhausted, statement
+/// timed out): worth retrying soon, and a 503 rather than a 500.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+#[error("store: {message}")]
+pub struct PortError {
+    pub message: String,
+    pub unavailable: bool,
+}
+
+impl PortError {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            unavailable: false,
+        }
+    }
+
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            unavailable: true,
+        }
+    }
+}
 
 #[async_trait]
 pub trait CalendarStore: Send + Sync + 'static {

@@ -1,6 +1,6 @@
 //! `POST /api/v1/auth/{register,login,refresh,logout}`.
 
-use actix_web::{HttpResponse, post, web};
+use actix_web::{HttpRequest, HttpResponse, post, web};
 
 use super::service::{AuthResponse, LoginInput, RefreshInput, RegisterInput};
 use crate::error::AppError;
@@ -11,13 +11,16 @@ use crate::services::Services;
 #[utoipa::path(tag = "auth", request_body = RegisterInput, responses(
     (status = 201, body = AuthResponse),
     (status = 409, description = "e-mail already registered"),
-    (status = 422, description = "invalid input")))]
+    (status = 422, description = "invalid input"),
+    (status = 429, description = "too many sign-ups from this address; see Retry-After")))]
 #[post("/auth/register")]
 pub async fn register(
     svc: web::Data<Services>,
+    req: HttpRequest,
     body: ApiJson<RegisterInput>,
 ) -> Result<HttpResponse, AppError> {
-    let auth = svc.auth.register(body.into_inner()).await?;
+    let client = req.peer_addr().map(|a| a.ip());
+    let auth = svc.auth.register(body.into_inner(), client).await?;
     Ok(HttpResponse::Created().json(auth))
 }
 
@@ -29,9 +32,11 @@ pub async fn register(
 #[post("/auth/login")]
 pub async fn login(
     svc: web::Data<Services>,
+    req: HttpRequest,
     body: ApiJson<LoginInput>,
 ) -> Result<HttpResponse, AppError> {
-    let auth = svc.auth.login(body.into_inner()).await?;
+    let client = req.peer_addr().map(|a| a.ip());
+    let auth = svc.auth.login(body.into_inner(), client).await?;
     Ok(HttpResponse::Ok().json(auth))
 }
 

@@ -11,6 +11,7 @@ use crate::error::{AppError, Validator};
 use crate::http::extract::{ApiJson, ApiQuery, AuthUser};
 use crate::http::idempotent;
 use crate::idempotency::Stored;
+use crate::properties::search::page_size;
 use crate::services::Services;
 use crate::store::BookingQuery;
 
@@ -46,6 +47,7 @@ pub struct ListParams {
     pub as_: Option<String>,
     pub status: Option<String>,
     /// 1 to 100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
@@ -77,14 +79,7 @@ pub async fn list(
         .cursor
         .as_deref()
         .and_then(|c| v.check("cursor", c.parse::<Uuid>()));
-    let limit = match p.limit {
-        Some(0) => {
-            v.fail("limit", "must be between 1 and 100");
-            0
-        }
-        Some(n) => n.min(100),
-        None => 20,
-    };
+    let limit = page_size(&mut v, p.limit);
     v.finish()?;
     let (rows, next) = svc
         .bookings

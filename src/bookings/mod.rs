@@ -11,7 +11,7 @@ pub mod sweep;
 pub use service::BookingService;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use innkeep_actors::domain::Booking;
+use innkeep_actors::domain::{Booking, CalendarDate};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -21,9 +21,11 @@ use uuid::Uuid;
 #[serde(deny_unknown_fields)]
 pub struct CreateBooking {
     pub property_id: Uuid,
-    pub check_in: NaiveDate,
+    #[schema(value_type = String, format = Date)]
+    pub check_in: CalendarDate,
     /// Exclusive: the guest leaves that morning.
-    pub check_out: NaiveDate,
+    #[schema(value_type = String, format = Date)]
+    pub check_out: CalendarDate,
     pub guests: i32,
 }
 

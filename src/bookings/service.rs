@@ -4,6 +4,7 @@
 //! it expects. Gateway calls go through the payments outbox.
 
 use std::sync::Arc;
+use std::time::Duration as StdDuration;
 
 use chrono::Duration;
 use innkeep_actors::domain::{
@@ -17,6 +18,7 @@ use innkeep_actors::{CalendarRegistry, Clock};
 use uuid::Uuid;
 
 use super::CreateBooking;
+use crate::auth::limits::{Limit, Limiter};
 use crate::error::{AppError, AppResult};
 use crate::payments::ledger::Ledger;
 use crate::payments::outbox::Outbox;
@@ -34,6 +36,33 @@ pub struct BookingService {
     pub(super) clock: Arc<dyn Clock>,
     /// How long an unpaid booking holds its dates.
     hold: Duration,
+    limits: BookingRules,
+    limiter: Arc<Limiter>,
+    /// One guest's new holds are decided one at a time (count, then hold),
+    /// so concurrent requests cannot all slip under the cap.
+    hold_locks: moka::sync::Cache<Uuid, Arc<tokio::sync::Mutex<()>>>,
+}
+
+/// What the booking service works with.
+pub struct BookingDeps {
+    pub store: Arc<dyn BookingStore>,
+    pub properties: PropertyService,
+    pub calendars: Arc<CalendarRegistry>,
+    pub outbox: Outbox,
+    pub ledger: Ledger,
+    pub limiter: Arc<Limiter>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// The settings of booking: how long a hold lasts, and the abuse limits.
+#[derive(Debug, Clone, Copy)]
+pub struct BookingRules {
+    /// Minutes an unpaid booking holds its dates.
+    pub hold_minutes: u32,
+    /// Unpaid holds (`pending_payment`) one guest may have at once.
+    pub max_holds: u32,
+    /// Booking attempts per guest per minute (0: no limit).
+    pub per_minute: u64,
 }
 
 /// A transition of `booking_id` from any of `from` to `to`, with nothing
@@ -71,28 +100,46 @@ fn intent_request(booking: &Booking) -> CreateIntent {
     }
 }
 
+/// How long an acceptance waits for a capture attempt it did not start:
+/// longer than one gateway call may take.
+const CAPTURE_WAIT: StdDuration = StdDuration::from_secs(25);
+
+/// What a capture attempt's outcome means for the acceptance.
+fn captured(booking: &Booking, outcome: JobOutcome) -> AppResult<()> {
+    match outcome {
+        JobOutcome::Succeeded(_) => Ok(()),
+        JobOutcome::Failed(reason) => Err(AppError::conflict(format!(
+            "the payment could not be captured: {reason}"
+        ))),
+        JobOutcome::Retry { error, .. } => {
+            tracing::warn!(booking_id = %booking.id, error, "capture failed; retrying");
+            Err(AppError::Unavailable(
+                "the payment could not be captured yet; retry shortly",
+            ))
+        }
+    }
+}
+
 fn changed_meanwhile() -> AppError {
     AppError::conflict("the booking changed meanwhile; reload it")
 }
 
 impl BookingService {
-    pub fn new(
-        store: Arc<dyn BookingStore>,
-        properties: PropertyService,
-        calendars: Arc<CalendarRegistry>,
-        outbox: Outbox,
-        ledger: Ledger,
-        clock: Arc<dyn Clock>,
-        hold_minutes: u32,
-    ) -> Self {
+    pub fn new(deps: BookingDeps, rules: BookingRules) -> Self {
         Self {
-            store,
-            properties,
-            calendars,
-            outbox,
-            ledger,
-            clock,
-            hold: Duration::minutes(i64::from(hold_minutes)),
+            store: deps.store,
+            properties: deps.properties,
+            calendars: deps.calendars,
+            outbox: deps.outbox,
+            ledger: deps.ledger,
+            clock: deps.clock,
+            hold: Duration::minutes(i64::from(rules.hold_minutes)),
+            limits: rules,
+            limiter: deps.limiter,
+            hold_locks: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_idle(StdDuration::from_secs(60))
+                .build(),
         }
     }
 
@@ -124,9 +171,28 @@ impl BookingService {
         if property.host_id == guest_id {
             return Err(AppError::Forbidden("hosts cannot book their own property"));
         }
-        let now = self.clock.now();
         let stay: StayDates = self.properties.stay(input.check_in, input.check_out)?;
         let price = price(&property, &stay, input.guests)?;
+        // Taken dates are refused from the calendar's memory before any
+        // limit is counted: a refusal costs nothing worth limiting.
+        if self.calendars.refuses(property.id, stay.range()) {
+            return Err(AppError::dates_unavailable("those dates are already taken"));
+        }
+        let per_minute = Limit::new(self.limits.per_minute, StdDuration::from_secs(60));
+        self.limiter
+            .check(&format!("bookings:user:{guest_id}"), per_minute)
+            .await?;
+        let lock = self
+            .hold_locks
+            .get_with(guest_id, || Arc::new(tokio::sync::Mutex::new(())));
+        let _one_at_a_time = lock.lock().await;
+        if self.store.pending_holds(guest_id).await? >= i64::from(self.limits.max_holds) {
+            return Err(AppError::TooManyHolds {
+                max: self.limits.max_holds,
+                retry_after_secs: u64::try_from(self.hold.num_seconds()).unwrap_or(60),
+            });
+        }
+        let now = self.clock.now();
         let mut booking = Booking {
             id: Uuid::now_v7(),
             property_id: property.id,
@@ -307,35 +373,38 @@ impl BookingService {
 
     /// Captures the request's authorisation through the outbox: recorded
     /// first, run now; if that fails transiently the PaymentsActor retries
-    /// it and the sweep confirms the booking once it goes through.
+    /// it and the sweep confirms the booking once it goes through. If an
+    /// attempt is already running (the outbox's poll took the job first),
+    /// this waits for its outcome.
     async fn capture(&self, booking: &Booking) -> AppResult<()> {
         let job = NewPaymentJob::new(PaymentJobKind::Capture, booking.id, booking.total);
-        match self.outbox.enqueue_and_run(job).await? {
-            Some(JobOutcome::Succeeded(_)) => Ok(()),
-            Some(JobOutcome::Failed(reason)) => Err(AppError::conflict(format!(
-                "the payment could not be captured: {reason}"
-            ))),
-            Some(JobOutcome::Retry { error, .. }) => {
-                tracing::warn!(booking_id = %booking.id, error, "capture failed; retrying");
-                Err(AppError::Unavailable(
-                    "the payment could not be captured yet; retry shortly",
-                ))
+        let deadline = tokio::time::Instant::now() + CAPTURE_WAIT;
+        let mut outcome = self.outbox.enqueue_and_run(job.clone()).await?;
+        loop {
+            if let Some(outcome) = outcome {
+                return captured(booking, outcome);
             }
-            // Not run: done before (an accept that did not get to record
-            // it), or an attempt is running now.
-            None => {
-                let jobs = self.outbox.jobs_of(booking.id).await?;
-                let captured = jobs
-                    .iter()
-                    .any(|j| j.kind == PaymentJobKind::Capture && j.succeeded());
-                if captured {
-                    Ok(())
-                } else {
-                    Err(AppError::Unavailable(
-                        "the payment is being captured; retry shortly",
-                    ))
+            // Not run here: done before (an accept that did not get to
+            // record it), or an attempt is running now.
+            let jobs = self.outbox.jobs_of(booking.id).await?;
+            match jobs.iter().find(|j| j.kind == PaymentJobKind::Capture) {
+                Some(j) if j.succeeded() => return Ok(()),
+                Some(j) if j.done => {
+                    return Err(AppError::conflict(format!(
+                        "the payment could not be captured: {}",
+                        j.last_error.as_deref().unwrap_or("refused")
+                    )));
                 }
+                _ => {}
             }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(AppError::Unavailable(
+                    "the payment is being captured; retry shortly",
+                ));
+            }
+            tokio::time::sleep(StdDuration::from_millis(50)).await;
+            // Runs it unless the other attempt still holds it.
+            outcome = self.outbox.run_now(&job).await;
         }
     }
 

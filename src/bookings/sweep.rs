@@ -7,6 +7,7 @@
 //! booking that fails is logged and retried next pass; the others go on.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use innkeep_actors::Clock;
@@ -18,7 +19,7 @@ use super::BookingService;
 use crate::error::AppResult;
 use crate::payments::events::PaymentEvent;
 use crate::payments::ledger::payable_from;
-use crate::store::SweepStore;
+use crate::store::{Retention, SweepStore};
 
 pub const SWEEP_EVERY: Duration = Duration::from_secs(1);
 const BATCH: u32 = 500;
@@ -26,11 +27,22 @@ const BATCH: u32 = 500;
 /// its intent up (a booking request records it within its own request).
 const INTENT_GRACE_SECS: i64 = 30;
 
+/// How often kept records are pruned, and how long each is kept.
+const PRUNE_EVERY_SECS: i64 = 600;
+/// A replay answers the same key for at least a day (keys go after two).
+const KEEP_IDEMPOTENCY_KEYS: chrono::Duration = chrono::Duration::hours(48);
+/// A refresh token is useless once expired; kept a day more for the logs.
+const KEEP_EXPIRED_TOKENS: chrono::Duration = chrono::Duration::days(1);
+/// Stripe redelivers for up to three days; event ids are kept a month.
+const KEEP_WEBHOOK_EVENTS: chrono::Duration = chrono::Duration::days(35);
+
 #[derive(Clone)]
 pub struct Sweeper {
     bookings: BookingService,
     store: Arc<dyn SweepStore>,
     clock: Arc<dyn Clock>,
+    /// When the last prune ran (Unix seconds of the injected clock).
+    last_pruned: Arc<AtomicI64>,
 }
 
 /// Logs a failure of one booking's step without stopping the pass.
@@ -54,6 +66,7 @@ impl Sweeper {
             bookings,
             store,
             clock,
+            last_pruned: Arc::new(AtomicI64::new(i64::MIN)),
         }
     }
 
@@ -117,7 +130,29 @@ impl Sweeper {
             let paid = self.pay_out(booking.id, amount).await;
             changed += counted("payout", booking.id, paid);
         }
+        self.prune_now_and_then().await;
         Ok(changed)
+    }
+
+    /// Forgets old idempotency keys, expired refresh tokens and old webhook
+    /// event ids, every [`PRUNE_EVERY_SECS`].
+    async fn prune_now_and_then(&self) {
+        let now = self.clock.now();
+        let last = self.last_pruned.load(Ordering::Relaxed);
+        if now.timestamp().saturating_sub(last) < PRUNE_EVERY_SECS {
+            return;
+        }
+        self.last_pruned.store(now.timestamp(), Ordering::Relaxed);
+        let cutoffs = Retention {
+            idempotency_keys: now - KEEP_IDEMPOTENCY_KEYS,
+            refresh_tokens: now - KEEP_EXPIRED_TOKENS,
+            webhook_events: now - KEEP_WEBHOOK_EVENTS,
+        };
+        match self.store.prune(&cutoffs).await {
+            Ok(0) => {}
+            Ok(rows) => tracing::info!(rows, "pruned old idempotency keys, tokens and event ids"),
+            Err(e) => tracing::warn!(error = %e, "pruning failed; retried next time"),
+        }
     }
 
     async fn recover_intent(&self, id: Uuid) -> AppResult<bool> {

@@ -5,6 +5,7 @@
 use actix_web::{HttpResponse, post, put, web};
 use chrono::{DateTime, Utc};
 use innkeep_actors::Clock;
+use innkeep_actors::domain::CalendarDate;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -28,7 +29,10 @@ pub async fn set_clock(
     body: ApiJson<ClockBody>,
 ) -> Result<HttpResponse, AppError> {
     let dev = svc.dev.as_ref().ok_or(AppError::NotFound("resource"))?;
-    dev.clock.set(body.into_inner().now);
+    let now = body.into_inner().now;
+    // Every date the server derives from its clock stays in range too.
+    CalendarDate::new(now.date_naive()).map_err(|e| AppError::field("now", e))?;
+    dev.clock.set(now);
     Ok(HttpResponse::Ok().json(ClockBody {
         now: dev.clock.now(),
     }))

@@ -1,10 +1,13 @@
 //! Prometheus metrics: request counts and latency histograms per route
-//! pattern (never per raw path, so ids do not explode the label set).
+//! pattern. Every label has a bounded set of values: the route pattern
+//! (never the raw path) or `unmatched`, a standard method or `other`, and
+//! the status code.
 
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::web;
 use prometheus::{
@@ -69,6 +72,23 @@ impl Metrics {
     }
 }
 
+/// The method as a label: one of the standard ones, or `other` (any token
+/// is a valid method, so a client could otherwise mint labels at will).
+pub fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "other",
+    }
+}
+
 /// Middleware: time every request and count it under its route pattern.
 pub async fn track(
     req: ServiceRequest,
@@ -76,7 +96,7 @@ pub async fn track(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
-    let method = req.method().as_str().to_owned();
+    let method = method_label(req.method());
     let res = next.call(req).await?;
     let route = res
         .request()
@@ -85,12 +105,12 @@ pub async fn track(
     let status = res.status().as_u16();
     let elapsed = started.elapsed();
     if let Some(metrics) = metrics {
-        metrics.observe(&method, &route, status, elapsed.as_secs_f64());
+        metrics.observe(method, &route, status, elapsed.as_secs_f64());
     }
     if status >= 500 {
-        tracing::warn!(%method, %route, status, latency_ms = elapsed.as_secs_f64() * 1e3, "request failed");
+        tracing::warn!(method, %route, status, latency_ms = elapsed.as_secs_f64() * 1e3, "request failed");
     } else {
-        tracing::debug!(%method, %route, status, latency_ms = elapsed.as_secs_f64() * 1e3, "request");
+        tracing::debug!(method, %route, status, latency_ms = elapsed.as_secs_f64() * 1e3, "request");
     }
     Ok(res)
 }

@@ -5,6 +5,7 @@
 
 pub mod dev;
 pub mod extract;
+pub mod fallback;
 pub mod idempotent;
 pub mod metrics;
 pub mod openapi;

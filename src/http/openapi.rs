@@ -1,8 +1,11 @@
 //! The OpenAPI document, generated from the handlers' annotations, and the
 //! offline docs page (Swagger UI with its assets inside the binary).
 
+use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use utoipa::openapi::{Content, Ref, RefOr};
+use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::{auth, bookings, payments, properties, users};
 
@@ -17,6 +20,96 @@ impl Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
         );
+    }
+}
+
+/// `application/problem+json` (RFC 9457): every error this API answers.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct Problem {
+    /// A URI naming the problem; `about:blank` when the status says it all.
+    #[schema(rename = "type")]
+    problem_type: String,
+    title: String,
+    status: u16,
+    detail: String,
+    /// Validation errors only: each bad field and what is wrong with it.
+    errors: Option<Vec<crate::error::FieldError>>,
+}
+
+/// Declares, on every operation, the refusals any such operation can give
+/// (a body: 400, 413, 415, 422; a bearer token: 401; a path id: 404; query
+/// parameters: 422; and 503 while a dependency is away), so that the
+/// document lists every status the server sends.
+struct StandardRefusals;
+
+fn problem(description: &str) -> RefOr<utoipa::openapi::Response> {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            crate::http::problem::PROBLEM_JSON,
+            Content::new(Some(Ref::from_schema_name("Problem"))),
+        )
+        .build()
+        .into()
+}
+
+fn declare(op: &mut Operation) {
+    let has_body = op.request_body.is_some();
+    let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+    let params: Vec<ParameterIn> = op
+        .parameters
+        .iter()
+        .flatten()
+        .filter_map(|p| match p {
+            RefOr::T(p) => Some(p.parameter_in.clone()),
+            RefOr::Ref(_) => None,
+        })
+        .collect();
+    let has_path = params.iter().any(|p| matches!(p, ParameterIn::Path));
+    let has_query_or_header = params
+        .iter()
+        .any(|p| matches!(p, ParameterIn::Query | ParameterIn::Header));
+    let mut add = |status: &str, description: &str, applies: bool| {
+        if applies && !op.responses.responses.contains_key(status) {
+            op.responses
+                .responses
+                .insert(status.to_owned(), problem(description));
+        }
+    };
+    add("400", "malformed JSON", has_body);
+    add("401", "missing, invalid or expired access token", secured);
+    add("404", "no such resource (or not yours to see)", has_path);
+    add("413", "the body is over 64 KiB", has_body);
+    add("415", "the body is not JSON", has_body);
+    add(
+        "422",
+        "invalid field or parameter",
+        has_body || has_query_or_header,
+    );
+    add(
+        "503",
+        "a dependency is away or the server is busy; see Retry-After",
+        true,
+    );
+}
+
+impl Modify for StandardRefusals {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                declare(op);
+            }
+        }
     }
 }
 
@@ -57,7 +150,8 @@ struct V1;
     info(title = "innkeep", description = "A property-rental backend: users, properties, bookings, payments."),
     paths(ops::healthz, ops::readyz, ops::metrics, webhooks::stripe),
     nest((path = "/api/v1", api = V1)),
-    modifiers(&BearerAuth),
+    components(schemas(Problem)),
+    modifiers(&BearerAuth, &StandardRefusals),
     tags(
         (name = "auth", description = "Accounts and tokens"),
         (name = "users", description = "The caller's profile"),

@@ -10,7 +10,7 @@ use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
-use crate::error::{AppError, FieldError};
+use crate::error::{AppError, FieldError, TOO_MANY_HOLDS};
 use crate::idempotency::Stored;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -66,6 +66,9 @@ fn problem_body(status: StatusCode, err: &AppError) -> Vec<u8> {
             problem_type,
             detail,
         } => problem_json(status, *problem_type, detail, None),
+        AppError::TooManyHolds { .. } => {
+            problem_json(status, Some(TOO_MANY_HOLDS), &err.to_string(), None)
+        }
         other => problem_json(status, None, &other.to_string(), None),
     }
 }
@@ -79,8 +82,9 @@ impl ResponseError for AppError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
-            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::RateLimited { .. } | Self::TooManyHolds { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -97,10 +101,15 @@ impl ResponseError for AppError {
         let mut res = HttpResponse::build(status)
             .insert_header((header::CONTENT_TYPE, PROBLEM_JSON))
             .body(problem_body(status, self));
-        if let Self::RateLimited { retry_after_secs } = self
-            && let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string())
+        if let Some(secs) = self.retry_after_secs()
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
         {
             res.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        if let Self::MethodNotAllowed { allow } = self
+            && let Ok(v) = HeaderValue::from_str(allow)
+        {
+            res.headers_mut().insert(header::ALLOW, v);
         }
         res
     }

@@ -3,7 +3,7 @@
 //! iCalendar feed of unavailable nights.
 
 use chrono::{Duration as Days, NaiveDate};
-use innkeep_actors::domain::{DateRange, merge_ranges};
+use innkeep_actors::domain::{CalendarDate, DateRange, merge_ranges};
 use innkeep_actors::ports::{CalendarOp, NewBlock, OpOutcome};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -34,18 +34,22 @@ pub struct Availability {
 #[into_params(parameter_in = Query)]
 pub struct AvailabilityParams {
     /// Default today.
-    pub from: Option<NaiveDate>,
+    #[param(value_type = Option<String>, format = Date)]
+    pub from: Option<CalendarDate>,
     /// Exclusive; default `from` + 90 days; at most 3 years after `from`.
-    pub to: Option<NaiveDate>,
+    #[param(value_type = Option<String>, format = Date)]
+    pub to: Option<CalendarDate>,
 }
 
 /// `POST /properties/{id}/blocks` body.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BlockInput {
-    pub start: NaiveDate,
+    #[schema(value_type = String, format = Date)]
+    pub start: CalendarDate,
     /// Exclusive.
-    pub end: NaiveDate,
+    #[schema(value_type = String, format = Date)]
+    pub end: CalendarDate,
     pub reason: Option<String>,
 }
 
@@ -56,11 +60,12 @@ impl PropertyService {
     pub async fn add_block(&self, user: Uuid, id: Uuid, input: BlockInput) -> AppResult<Block> {
         self.hosted_by(user, id).await?;
         let mut v = Validator::default();
+        let (start, end) = (input.start.date(), input.end.date());
         let range = v.check(
             "end",
-            DateRange::new(input.start, input.end).ok_or("must be after start"),
+            DateRange::new(start, end).ok_or("must be after start"),
         );
-        if input.end <= self.clock.today() {
+        if end <= self.clock.today() {
             v.fail("end", "a block must end after today");
         }
         if range.is_some_and(|r| r.nights() > MAX_WINDOW_NIGHTS) {
@@ -77,8 +82,8 @@ impl PropertyService {
         let block = Block {
             id: Uuid::now_v7(),
             property_id: id,
-            start: input.start,
-            end: input.end,
+            start,
+            end,
             reason,
         };
         let op = CalendarOp::InsertBlock(NewBlock {
@@ -114,8 +119,15 @@ impl PropertyService {
         params: AvailabilityParams,
     ) -> AppResult<Availability> {
         self.listed(id).await?;
-        let from = params.from.unwrap_or_else(|| self.clock.today());
-        let to = params.to.unwrap_or(from + Days::days(90));
+        let from = params
+            .from
+            .map_or_else(|| self.clock.today(), CalendarDate::date);
+        let to = match params.to {
+            Some(to) => to.date(),
+            None => from
+                .checked_add_signed(Days::days(90))
+                .ok_or_else(|| AppError::field("from", "is too far ahead"))?,
+        };
         let window =
             DateRange::new(from, to).ok_or_else(|| AppError::field("to", "must be after from"))?;
         if window.nights() > MAX_WINDOW_NIGHTS {
@@ -137,9 +149,12 @@ impl PropertyService {
     /// The unavailable ranges of the next year as an iCalendar feed.
     pub async fn calendar_ics(&self, id: Uuid) -> AppResult<String> {
         let today = self.clock.today();
+        let year_on = today
+            .checked_add_signed(Days::days(366))
+            .ok_or_else(|| AppError::field("today", "is too far ahead"))?;
         let params = AvailabilityParams {
-            from: Some(today),
-            to: Some(today + Days::days(366)),
+            from: Some(CalendarDate::new(today).map_err(|e| AppError::field("today", e))?),
+            to: Some(CalendarDate::new(year_on).map_err(|e| AppError::field("today", e))?),
         };
         let avail = self.availability(id, params).await?;
         let stamp = self.clock.now().format("%Y%m%dT%H%M%SZ");

@@ -3,8 +3,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::NaiveDate;
-use innkeep_actors::domain::DateRange;
+use innkeep_actors::domain::{CalendarDate, DateRange};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
@@ -21,8 +20,10 @@ pub struct SearchParams {
     pub city: Option<String>,
     pub country: Option<String>,
     /// With `check_out`: only properties free for the whole stay.
-    pub check_in: Option<NaiveDate>,
-    pub check_out: Option<NaiveDate>,
+    #[param(value_type = Option<String>, format = Date)]
+    pub check_in: Option<CalendarDate>,
+    #[param(value_type = Option<String>, format = Date)]
+    pub check_out: Option<CalendarDate>,
     pub guests: Option<i32>,
     pub min_price: Option<i64>,
     pub max_price: Option<i64>,
@@ -33,12 +34,25 @@ pub struct SearchParams {
     /// `newest` (default), `price_asc`, `price_desc`, `rating`.
     pub sort: Option<String>,
     /// 1 to 100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
 
 pub const DEFAULT_LIMIT: u32 = 20;
 pub const MAX_LIMIT: u32 = 100;
+
+/// A list's `limit`: 1 to 100, 20 when not given.
+pub fn page_size(v: &mut Validator, limit: Option<u32>) -> u32 {
+    match limit {
+        None => DEFAULT_LIMIT,
+        Some(n) if (1..=MAX_LIMIT).contains(&n) => n,
+        Some(_) => {
+            v.fail("limit", format!("must be between 1 and {MAX_LIMIT}"));
+            DEFAULT_LIMIT
+        }
+    }
+}
 
 impl SearchParams {
     pub fn into_query(self) -> AppResult<PropertyQuery> {
@@ -60,7 +74,7 @@ impl SearchParams {
             (None, None) => None,
             (Some(a), Some(b)) => v.check(
                 "check_out",
-                DateRange::new(a, b).ok_or("must be after check_in"),
+                DateRange::new(a.date(), b.date()).ok_or("must be after check_in"),
             ),
             _ => {
                 v.fail("check_out", "check_in and check_out go together");
@@ -93,14 +107,7 @@ impl SearchParams {
         let cursor = self
             .cursor
             .and_then(|c| v.check("cursor", decode_cursor(&c, sort)));
-        let limit = match self.limit {
-            Some(0) => {
-                v.fail("limit", "must be between 1 and 100");
-                DEFAULT_LIMIT
-            }
-            Some(n) => n.min(MAX_LIMIT),
-            None => DEFAULT_LIMIT,
-        };
+        let limit = page_size(&mut v, self.limit);
         v.finish()?;
         Ok(PropertyQuery {
             city: self

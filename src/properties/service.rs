@@ -2,10 +2,11 @@
 //! search and quotes. Shared by REST and GraphQL; the calendar side
 //! (blocks, availability) is `calendar.rs`.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use innkeep_actors::domain::{PriceBreakdown, StayDates, price_stay};
+use innkeep_actors::domain::{CalendarDate, PriceBreakdown, StayDates, price_stay};
 use innkeep_actors::{CalendarRegistry, Clock};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -27,6 +28,12 @@ fn cache_key(id: Uuid) -> String {
     format!("property:{id}")
 }
 
+/// A page of search results with their cursors.
+pub struct SearchPage {
+    pub rows: Vec<(String, Property)>,
+    pub more: bool,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PropertyPage {
     pub data: Vec<PropertyView>,
@@ -37,8 +44,10 @@ pub struct PropertyPage {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct QuoteParams {
-    pub check_in: chrono::NaiveDate,
-    pub check_out: chrono::NaiveDate,
+    #[param(value_type = String, format = Date)]
+    pub check_in: CalendarDate,
+    #[param(value_type = String, format = Date)]
+    pub check_out: CalendarDate,
     /// Default 1.
     pub guests: Option<i32>,
 }
@@ -126,9 +135,42 @@ impl PropertyService {
         }
     }
 
-    /// Another process changed the property: drop this process's copy.
+    /// The properties among `ids`, listed or not (a booking's property
+    /// stays readable to its guest), from this process's memory where it
+    /// has them and in one store call for the rest.
+    pub async fn by_ids(&self, ids: &[Uuid]) -> AppResult<HashMap<Uuid, Property>> {
+        let mut found = HashMap::with_capacity(ids.len());
+        let mut missing = Vec::new();
+        for id in ids {
+            match self.local.get(id) {
+                Some(hit) => {
+                    found.insert(*id, Property::clone(&hit));
+                }
+                None => missing.push(*id),
+            }
+        }
+        if !missing.is_empty() {
+            for property in self.store.properties_by_ids(&missing).await? {
+                self.local.insert(property.id, Arc::new(property.clone()));
+                found.insert(property.id, property);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Hears of every change of the property's calendar from now on.
+    pub fn subscribe(&self, id: Uuid) -> tokio::sync::watch::Receiver<u64> {
+        self.calendars.subscribe(id)
+    }
+
+    /// Another process changed the property (or its calendar): drop what
+    /// this process keeps of it, its JSON too (without Redis that cache is
+    /// this process's own, and would otherwise serve the old listing for
+    /// up to its TTL).
     pub fn changed_elsewhere(&self, id: Uuid) {
         self.local.invalidate(&id);
+        let cache = self.cache.clone();
+        tokio::spawn(async move { cache.delete(&cache_key(id)).await });
     }
 
     /// Drops every cached copy of the property, here and in other processes.
@@ -193,31 +235,46 @@ impl PropertyService {
     }
 
     pub async fn search(&self, params: SearchParams) -> AppResult<PropertyPage> {
-        let query = params.into_query()?;
-        let mut rows = self.store.search_properties(&query).await?;
-        let more = rows.len() > query.limit as usize;
-        rows.truncate(query.limit as usize);
-        let next_cursor = rows.last().filter(|_| more).map(|last| {
-            let key = match query.sort {
-                Sort::Newest => 0,
-                Sort::PriceAsc | Sort::PriceDesc => last.price_per_night,
-                Sort::Rating => last.rating_key(),
-            };
-            encode_cursor(query.sort, key, last.id)
-        });
+        let page = self.search_page(params).await?;
+        let next_cursor = page
+            .rows
+            .last()
+            .filter(|_| page.more)
+            .map(|(cursor, _)| cursor.clone());
         Ok(PropertyPage {
-            data: rows.into_iter().map(PropertyView::from).collect(),
+            data: page
+                .rows
+                .into_iter()
+                .map(|(_, p)| PropertyView::from(p))
+                .collect(),
             next_cursor,
         })
     }
 
+    /// One page of a search, each property with the cursor that pages on
+    /// after it (GraphQL's edges), and whether there is more.
+    pub async fn search_page(&self, params: SearchParams) -> AppResult<SearchPage> {
+        let query = params.into_query()?;
+        let mut rows = self.store.search_properties(&query).await?;
+        let more = rows.len() > query.limit as usize;
+        rows.truncate(query.limit as usize);
+        let rows = rows
+            .into_iter()
+            .map(|p| {
+                let key = match query.sort {
+                    Sort::Newest => 0,
+                    Sort::PriceAsc | Sort::PriceDesc => p.price_per_night,
+                    Sort::Rating => p.rating_key(),
+                };
+                (encode_cursor(query.sort, key, p.id), p)
+            })
+            .collect();
+        Ok(SearchPage { rows, more })
+    }
+
     /// The stay's dates, checked against today as a booking checks them.
-    pub fn stay(
-        &self,
-        check_in: chrono::NaiveDate,
-        check_out: chrono::NaiveDate,
-    ) -> AppResult<StayDates> {
-        StayDates::parse(check_in, check_out, self.clock.today())
+    pub fn stay(&self, check_in: CalendarDate, check_out: CalendarDate) -> AppResult<StayDates> {
+        StayDates::parse(check_in.date(), check_out.date(), self.clock.today())
             .map_err(|e| AppError::field("check_in", e))
     }
 

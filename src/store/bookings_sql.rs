@@ -65,6 +65,16 @@ macro_rules! impl_booking_store {
                         .await?;
                     Ok(())
                 }
+
+                async fn pending_holds(&self, guest_id: Uuid) -> StoreResult<i64> {
+                    // bookings_guest_pending_idx
+                    Ok(sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM bookings WHERE guest_id = $1 AND status = 'pending_payment'",
+                    )
+                    .bind(guest_id)
+                    .fetch_one(self.reader())
+                    .await?)
+                }
             }
 
             #[async_trait::async_trait]
@@ -146,6 +156,23 @@ macro_rules! impl_booking_store {
                     .bind(i64::from(limit))
                     .fetch_all(self.reader())
                     .await?)
+                }
+
+                async fn prune(&self, cutoffs: &$crate::store::Retention) -> StoreResult<u64> {
+                    let statements: [(&str, DateTime<Utc>); 3] = [
+                        ("DELETE FROM idempotency_keys WHERE created_at < $1", cutoffs.idempotency_keys),
+                        ("DELETE FROM refresh_tokens WHERE expires_at < $1", cutoffs.refresh_tokens),
+                        ("DELETE FROM webhook_events WHERE received_at < $1", cutoffs.webhook_events),
+                    ];
+                    let mut pruned = 0;
+                    for (sql, before) in statements {
+                        pruned += sqlx::query(sql)
+                            .bind(before)
+                            .execute(self.writer())
+                            .await?
+                            .rows_affected();
+                    }
+                    Ok(pruned)
                 }
             }
 

@@ -28,7 +28,7 @@ macro_rules! impl_calendar_store {
                     .bind(property_id)
                     .fetch_all(self.reader())
                     .await
-                    .map_err(|e| PortError(e.to_string()))?;
+                    .map_err($crate::store::port_error)?;
                     Ok(rows
                         .into_iter()
                         .filter_map(|(id, start, end, kind)| {
@@ -44,7 +44,7 @@ macro_rules! impl_calendar_store {
                     ops: &[CalendarOp],
                     now: DateTime<Utc>,
                 ) -> Result<Vec<OpOutcome>, PortError> {
-                    let fail = |e: sqlx::Error| PortError(e.to_string());
+                    let fail = $crate::store::port_error;
                     let mut tx = self.begin_write().await.map_err(fail)?;
                     let mut outcomes = Vec::with_capacity(ops.len());
                     for op in ops {

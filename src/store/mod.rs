@@ -40,7 +40,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use innkeep_actors::domain::{Booking, BookingStatus, PaymentStatus};
 use innkeep_actors::ledger::{Posting, StoredTransaction};
 use innkeep_actors::ports::{
-    CalendarStore, NewPaymentJob, PaymentIntent, PaymentJobKind, PaymentJobStore,
+    CalendarStore, NewPaymentJob, PaymentIntent, PaymentJobKind, PaymentJobStore, PortError,
 };
 use uuid::Uuid;
 
@@ -58,8 +58,38 @@ pub enum StoreError {
     /// A uniqueness or state rule said no; the text is safe to show.
     #[error("{0}")]
     Conflict(String),
+    /// The database cannot be reached right now.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     #[error(transparent)]
     Other(#[from] anyhow::Error),
+}
+
+/// Whether `err` means the database could not be reached or answer in
+/// time (rather than a refusal of this statement): a 503, retried soon.
+pub fn is_unavailable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        // Connection exceptions (08…), the server shutting down or not
+        // ready (57P01-57P03), a statement cancelled by its timeout (57014).
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "57014")
+        }),
+        _ => false,
+    }
+}
+
+/// A sqlx error as the engine's ports see it.
+pub fn port_error(err: sqlx::Error) -> PortError {
+    if is_unavailable(&err) {
+        PortError::unavailable(err.to_string())
+    } else {
+        PortError::new(err.to_string())
+    }
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -68,6 +98,9 @@ impl From<sqlx::Error> for StoreError {
             && matches!(db.kind(), sqlx::error::ErrorKind::ExclusionViolation)
         {
             return Self::Overlap;
+        }
+        if is_unavailable(&err) {
+            return Self::Unavailable(err.to_string());
         }
         Self::Other(err.into())
     }
@@ -110,6 +143,8 @@ pub enum RotateOutcome {
 pub trait UserStore: Send + Sync + 'static {
     async fn create_user(&self, user: &NewUser) -> StoreResult<User>;
     async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<User>>;
+    /// The users among `ids` that exist, in one query (at most 100 ids).
+    async fn users_by_ids(&self, ids: &[Uuid]) -> StoreResult<Vec<User>>;
     /// The id and password hash of the account with this e-mail.
     async fn credentials_by_email(&self, email: &Email) -> StoreResult<Option<(Uuid, String)>>;
     async fn update_user(
@@ -137,6 +172,8 @@ pub trait UserStore: Send + Sync + 'static {
 pub trait PropertyStore: Send + Sync + 'static {
     async fn insert_property(&self, property: &Property) -> StoreResult<()>;
     async fn property(&self, id: Uuid) -> StoreResult<Option<Property>>;
+    /// The properties among `ids` that exist, in one query (at most 100 ids).
+    async fn properties_by_ids(&self, ids: &[Uuid]) -> StoreResult<Vec<Property>>;
     async fn update_property(&self, property: &Property) -> StoreResult<()>;
     /// Unlists the property unless an active booking ends after `today`.
     async fn unlist_property(
@@ -174,6 +211,8 @@ pub trait BookingStore: Send + Sync + 'static {
     async fn list_bookings(&self, query: &BookingQuery) -> StoreResult<Vec<Booking>>;
     async fn set_payment(&self, booking_id: Uuid, intent: &PaymentIntent) -> StoreResult<()>;
     async fn set_payment_status(&self, booking_id: Uuid, status: PaymentStatus) -> StoreResult<()>;
+    /// How many unpaid holds (`pending_payment`) the guest has now.
+    async fn pending_holds(&self, guest_id: Uuid) -> StoreResult<i64>;
 }
 
 /// What the time-driven sweep looks for.
@@ -201,6 +240,19 @@ pub trait SweepStore: Send + Sync + 'static {
         done_after: DateTime<Utc>,
         limit: u32,
     ) -> StoreResult<Vec<String>>;
+    /// Forgets what is kept only for a while: idempotency keys made before
+    /// `cutoffs.idempotency_keys`, refresh tokens expired before
+    /// `cutoffs.refresh_tokens`, webhook event ids received before
+    /// `cutoffs.webhook_events`. Returns how many rows went.
+    async fn prune(&self, cutoffs: &Retention) -> StoreResult<u64>;
+}
+
+/// The instants before which kept records are forgotten.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    pub idempotency_keys: DateTime<Utc>,
+    pub refresh_tokens: DateTime<Utc>,
+    pub webhook_events: DateTime<Utc>,
 }
 
 #[derive(Debug, PartialEq, Eq)]

@@ -113,7 +113,7 @@ macro_rules! impl_payment_job_store {
                     lease_until: DateTime<Utc>,
                     limit: u32,
                 ) -> Result<Vec<PaymentJob>, PortError> {
-                    let fail = |e: sqlx::Error| PortError(e.to_string());
+                    let fail = $crate::store::port_error;
                     let mut tx = self.begin_write().await.map_err(fail)?;
                     let ids: Vec<Uuid> = sqlx::query_scalar(
                         "SELECT id FROM payment_jobs WHERE done_at IS NULL AND run_at <= $1 \
@@ -140,7 +140,7 @@ macro_rules! impl_payment_job_store {
                     now: DateTime<Utc>,
                     lease_until: DateTime<Utc>,
                 ) -> Result<Option<PaymentJob>, PortError> {
-                    let fail = |e: sqlx::Error| PortError(e.to_string());
+                    let fail = $crate::store::port_error;
                     let mut tx = self.begin_write().await.map_err(fail)?;
                     let id: Option<Uuid> = sqlx::query_scalar(
                         "SELECT id FROM payment_jobs WHERE key = $1 AND done_at IS NULL",
@@ -164,7 +164,7 @@ macro_rules! impl_payment_job_store {
                     effects: &JobEffects,
                     now: DateTime<Utc>,
                 ) -> Result<(), PortError> {
-                    let fail = |e: sqlx::Error| PortError(e.to_string());
+                    let fail = $crate::store::port_error;
                     let mut tx = self.begin_write().await.map_err(fail)?;
                     match outcome {
                         JobOutcome::Succeeded(reference) => {

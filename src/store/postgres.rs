@@ -2,10 +2,11 @@
 //! `calendar_entries_no_overlap` exclusion constraint, so even several
 //! innkeep processes on one database cannot double-book.
 
+use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::Context;
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, QueryBuilder, Transaction};
 use uuid::Uuid;
 
@@ -25,6 +26,11 @@ pub struct PgStore {
     /// Properties changed by committed transactions, for [`notifier`].
     changes: tokio::sync::mpsc::UnboundedSender<Uuid>,
 }
+
+/// How long a request waits for a connection before it is answered 503.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_millis(1500);
+/// The longest any statement may run.
+const STATEMENT_TIMEOUT_MS: u64 = 5_000;
 
 /// The channel on which every process announces calendar changes.
 const CALENDAR_CHANNEL: &str = "innkeep_calendar";
@@ -66,10 +72,18 @@ async fn notifier(
 
 impl PgStore {
     pub async fn connect(url: &str, connections: u32) -> anyhow::Result<Self> {
+        let options = PgConnectOptions::from_str(url)
+            .context("parsing DATABASE_URL")?
+            // No statement may hold a connection (and a request) for long:
+            // one that does is cancelled and answered 503.
+            .options([("statement_timeout", STATEMENT_TIMEOUT_MS.to_string())]);
         let pool = PgPoolOptions::new()
             .max_connections(connections.max(1))
-            .acquire_timeout(Duration::from_secs(10))
-            .connect(url)
+            // When the database is away, requests fail fast (503 with
+            // Retry-After) instead of queueing for a connection; the pool
+            // reconnects by itself once it is back.
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
             .await
             .context("connecting to PostgreSQL")?;
         let instance = Uuid::new_v4();

@@ -35,6 +35,21 @@ macro_rules! impl_property_store {
                     Ok(sqlx::query_as::<_, Property>(sql).bind(id).fetch_optional(self.reader()).await?)
                 }
 
+                async fn properties_by_ids(&self, ids: &[Uuid]) -> StoreResult<Vec<Property>> {
+                    if ids.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(format!(
+                        "SELECT {PROPERTY_COLUMNS} FROM properties WHERE id IN ("
+                    ));
+                    let mut list = qb.separated(", ");
+                    for id in ids.iter().take(100) {
+                        list.push_bind(*id);
+                    }
+                    qb.push(")");
+                    Ok(qb.build_query_as::<Property>().fetch_all(self.reader()).await?)
+                }
+
                 async fn update_property(&self, p: &Property) -> StoreResult<()> {
                     // The fields bind as in the INSERT; id and host_id are the key.
                     let sql = "UPDATE properties SET title = $3, description = $4, city = $5, country = $6, \

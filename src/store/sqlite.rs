@@ -27,6 +27,42 @@ pub struct SqliteStore {
     writer: SqlitePool,
 }
 
+/// The database holds password and token hashes: only its owner may read
+/// it. A new file is created 0600 before SQLite opens it (SQLite gives its
+/// `-wal` and `-shm` files the database file's permissions); an existing
+/// one readable by others is narrowed, and said so.
+fn keep_private(path: &std::path::Path) -> anyhow::Result<()> {
+    if path.as_os_str() == ":memory:" || path.as_os_str().is_empty() {
+        return Ok(());
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        if !path.exists() {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .with_context(|| format!("creating {}", path.display()))?;
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let mut file = path.as_os_str().to_owned();
+            file.push(suffix);
+            let file = std::path::PathBuf::from(file);
+            let Ok(meta) = std::fs::metadata(&file) else {
+                continue;
+            };
+            if meta.permissions().mode() & 0o077 != 0 {
+                tracing::warn!(file = %file.display(), "database file was readable by others; narrowing it to 0600");
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                    .with_context(|| format!("narrowing {}", file.display()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 impl SqliteStore {
     pub async fn connect(url: &str, readers: u32) -> anyhow::Result<Self> {
         let options = SqliteConnectOptions::from_str(url)
@@ -38,6 +74,7 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
+        keep_private(options.get_filename())?;
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(options.clone())

@@ -40,6 +40,21 @@ macro_rules! impl_user_store {
                     Ok(sqlx::query_as::<_, User>(sql).bind(id).fetch_optional(self.reader()).await?)
                 }
 
+                async fn users_by_ids(&self, ids: &[Uuid]) -> StoreResult<Vec<User>> {
+                    if ids.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(format!(
+                        "SELECT {USER_COLUMNS} FROM users WHERE id IN ("
+                    ));
+                    let mut list = qb.separated(", ");
+                    for id in ids.iter().take(100) {
+                        list.push_bind(*id);
+                    }
+                    qb.push(")");
+                    Ok(qb.build_query_as::<User>().fetch_all(self.reader()).await?)
+                }
+
                 async fn credentials_by_email(&self, email: &Email) -> StoreResult<Option<(Uuid, String)>> {
                     Ok(sqlx::query_as("SELECT id, password_hash FROM users WHERE email = $1")
                         .bind(email.as_str())

@@ -65,12 +65,29 @@ impl Password {
         if raw.len() > 1024 {
             return Err("must be at most 1024 bytes");
         }
+        if is_common(raw) {
+            return Err("is one of the most common passwords; choose another");
+        }
         Ok(Self(raw.to_owned()))
     }
 
     pub fn expose(&self) -> &str {
         &self.0
     }
+}
+
+/// Whether `password` is on the list of the most common ones (any case).
+fn is_common(password: &str) -> bool {
+    static COMMON: std::sync::OnceLock<std::collections::HashSet<&'static str>> =
+        std::sync::OnceLock::new();
+    let list = COMMON.get_or_init(|| {
+        include_str!("common_passwords.txt")
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect()
+    });
+    list.contains(password.to_lowercase().as_str())
 }
 
 impl std::fmt::Debug for Password {
@@ -151,9 +168,12 @@ mod tests {
     }
 
     #[test]
-    fn passwords_need_eight_characters() {
+    fn passwords_need_eight_characters_and_not_a_common_one() {
         assert!(Password::parse("1234567").is_err());
-        assert!(Password::parse("12345678").is_ok());
+        assert!(Password::parse("12345679x").is_ok());
+        for common in ["password", "PassWord", "12345678", "qwerty123", "iloveyou"] {
+            assert!(Password::parse(common).is_err(), "{common} accepted");
+        }
         // characters, not bytes
         assert!(Password::parse("ééééééé").is_err());
         assert!(Password::parse(&"x".repeat(1025)).is_err());

@@ -36,6 +36,13 @@ impl UserService {
             .ok_or(AppError::Unauthorized("the account no longer exists"))
     }
 
+    /// The users among `ids`, in one store call (for GraphQL's batched
+    /// `host` and `guest` fields).
+    pub async fn by_ids(&self, ids: &[Uuid]) -> AppResult<std::collections::HashMap<Uuid, User>> {
+        let users = self.store.users_by_ids(ids).await?;
+        Ok(users.into_iter().map(|u| (u.id, u)).collect())
+    }
+
     pub async fn update_me(&self, user_id: Uuid, input: UpdateMe) -> AppResult<User> {
         let mut v = Validator::default();
         let patch = ProfilePatch {

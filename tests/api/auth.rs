@@ -65,10 +65,10 @@ async fn register_login_refresh_logout(app: TestApp) {
 }
 
 async fn emails_are_unique_case_insensitively_even_under_a_race(app: TestApp) {
-    app.register_as("bo@example.com", "12345678", "Bo")
+    app.register_as("bo@example.com", "bo's long secret", "Bo")
         .await
         .expect(201);
-    app.register_as("BO@Example.com", "12345678", "Bo")
+    app.register_as("BO@Example.com", "bo's long secret", "Bo")
         .await
         .expect(409);
 
@@ -78,7 +78,7 @@ async fn emails_are_unique_case_insensitively_even_under_a_race(app: TestApp) {
         } else {
             "race@example.COM"
         };
-        app.register_as(email, "12345678", "Racer")
+        app.register_as(email, "bo's long secret", "Racer")
     });
     let results = join_all(attempts).await;
     let created = results.iter().filter(|r| r.status == 201).count();

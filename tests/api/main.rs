@@ -3,10 +3,12 @@
 mod support;
 
 mod fake_stripe;
+mod proxy;
 
 mod auth;
 mod bad_input;
 mod bookings;
+mod hardening;
 mod ledger_property;
 mod ops;
 mod payments;

@@ -25,8 +25,9 @@ use uuid::Uuid;
 
 use crate::clock::Clock;
 use crate::domain::DateRange;
-use crate::ports::{CalendarEntry, CalendarOp, CalendarStore, EntryKind, OpOutcome};
+use crate::ports::{CalendarEntry, CalendarOp, CalendarStore, EntryKind, OpOutcome, PortError};
 
+use super::feed::ChangeFeed;
 use super::view::CalendarView;
 
 /// Called once when the actor stops of its own accord (passivation, or a
@@ -38,8 +39,21 @@ pub type OnStop = Box<dyn Fn(&Addr<CalendarActor>) + Send>;
 pub enum CalendarError {
     #[error("calendar store failed: {0}")]
     Store(String),
+    /// The store cannot be reached: worth a retry soon.
+    #[error("calendar store unavailable: {0}")]
+    Unavailable(String),
     #[error("the calendar is not available right now")]
     Stopped,
+}
+
+impl From<PortError> for CalendarError {
+    fn from(e: PortError) -> Self {
+        if e.unavailable {
+            Self::Unavailable(e.message)
+        } else {
+            Self::Store(e.message)
+        }
+    }
 }
 
 /// Apply one change; answered after it is committed (or refused).
@@ -49,7 +63,7 @@ pub struct Apply(pub CalendarOp);
 
 /// The unavailable ranges that intersect `window`, in order.
 #[derive(Message)]
-#[rtype(result = "Vec<DateRange>")]
+#[rtype(result = "Result<Vec<DateRange>, CalendarError>")]
 pub struct Unavailable {
     pub window: DateRange,
 }
@@ -97,6 +111,7 @@ pub struct CalendarActor {
     on_stop: OnStop,
     idle_after: Duration,
     view: Arc<CalendarView>,
+    feed: Arc<ChangeFeed>,
     /// Active ranges by start date; they never overlap, so they are also
     /// sorted by end date.
     slots: BTreeMap<NaiveDate, Slot>,
@@ -108,6 +123,8 @@ pub struct CalendarActor {
     in_flight: Vec<CalendarOp>,
     committing: bool,
     stale: bool,
+    /// The first load failed: every request gets this until the actor stops.
+    failed: Option<CalendarError>,
     last_used: Instant,
 }
 
@@ -119,6 +136,7 @@ impl CalendarActor {
         on_stop: OnStop,
         idle_after: Duration,
         view: Arc<CalendarView>,
+        feed: Arc<ChangeFeed>,
     ) -> Self {
         Self {
             property_id,
@@ -127,12 +145,14 @@ impl CalendarActor {
             on_stop,
             idle_after,
             view,
+            feed,
             slots: BTreeMap::new(),
             entries: HashMap::new(),
             queue: Vec::new(),
             in_flight: Vec::new(),
             committing: false,
             stale: false,
+            failed: None,
             last_used: Instant::now(),
         }
     }
@@ -205,7 +225,7 @@ impl CalendarActor {
         out
     }
 
-    /// Shows readers what memory holds now.
+    /// Shows readers what memory holds now, and tells listeners.
     fn publish(&self) {
         self.view.publish(
             self.slots
@@ -216,6 +236,7 @@ impl CalendarActor {
                 })
                 .collect(),
         );
+        self.feed.notify(self.property_id);
     }
 
     fn rebuild(&mut self, entries: Vec<CalendarEntry>) {
@@ -292,7 +313,7 @@ impl CalendarActor {
                 Ok(_) => {
                     vec![Err(CalendarError::Store("outcome count mismatch".into())); ops.len()]
                 }
-                Err(e) if ops.len() == 1 => vec![Err(CalendarError::Store(e.to_string()))],
+                Err(e) if ops.len() == 1 => vec![Err(e.into())],
                 Err(e) => {
                     // One bad op, or a deadlock with another process, must
                     // not fail its neighbours: apply them one at a time.
@@ -306,7 +327,7 @@ impl CalendarActor {
                             Ok(mut outcomes) => outcomes
                                 .pop()
                                 .ok_or_else(|| CalendarError::Store("no outcome".into())),
-                            Err(e) => Err(CalendarError::Store(e.to_string())),
+                            Err(e) => Err(e.into()),
                         });
                     }
                     results
@@ -317,6 +338,9 @@ impl CalendarActor {
             move |results: Vec<Result<OpOutcome, CalendarError>>, act, ctx| {
                 act.committing = false;
                 act.in_flight.clear();
+                // What was published before the commit is now in the store
+                // too (a listener reading bookings back sees it).
+                act.feed.notify(act.property_id);
                 for (queued, result) in batch.into_iter().zip(results) {
                     // Memory expected every queued op to apply: anything else
                     // means it is out of date.
@@ -357,8 +381,12 @@ impl Actor for CalendarActor {
                     Ok(entries) => act.rebuild(entries),
                     Err(e) => {
                         tracing::error!(property_id = %act.property_id, error = %e, "calendar load failed");
+                        // New requests start a fresh actor (which loads
+                        // again); the ones already here are answered with
+                        // the error rather than left to time out.
                         (act.on_stop)(&ctx.address());
-                        ctx.stop();
+                        act.failed = Some(e.into());
+                        ctx.run_later(Duration::from_millis(50), |_, ctx| ctx.stop());
                     }
                 }),
         );
@@ -380,6 +408,9 @@ impl Handler<Apply> for CalendarActor {
 
     fn handle(&mut self, msg: Apply, ctx: &mut Self::Context) -> Self::Result {
         self.last_used = Instant::now();
+        if let Some(failed) = &self.failed {
+            return Box::pin(ready(Err(failed.clone())));
+        }
         match self.take_effect(&msg.0) {
             Effect::Taken => {}
             // Refused from memory: no database round trip.
@@ -398,7 +429,10 @@ impl Handler<Unavailable> for CalendarActor {
 
     fn handle(&mut self, msg: Unavailable, _: &mut Self::Context) -> Self::Result {
         self.last_used = Instant::now();
-        MessageResult(self.unavailable(msg.window))
+        match &self.failed {
+            Some(failed) => MessageResult(Err(failed.clone())),
+            None => MessageResult(Ok(self.unavailable(msg.window))),
+        }
     }
 }
 

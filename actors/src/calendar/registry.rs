@@ -12,6 +12,7 @@ use actix::prelude::*;
 use uuid::Uuid;
 
 use super::actor::{Apply, CalendarActor, CalendarError, Invalidate, Unavailable};
+use super::feed::ChangeFeed;
 use super::view::CalendarView;
 use crate::clock::Clock;
 use crate::domain::DateRange;
@@ -29,6 +30,7 @@ pub struct CalendarRegistry {
     store: Arc<dyn CalendarStore>,
     clock: Arc<dyn Clock>,
     idle_after: Duration,
+    feed: Arc<ChangeFeed>,
     this: Weak<CalendarRegistry>,
 }
 
@@ -51,6 +53,7 @@ impl CalendarRegistry {
             store,
             clock,
             idle_after,
+            feed: Arc::new(ChangeFeed::default()),
             this: this.clone(),
         })
     }
@@ -93,6 +96,7 @@ impl CalendarRegistry {
             on_stop,
             self.idle_after,
             view.clone(),
+            self.feed.clone(),
         );
         let addr = CalendarActor::start_in_arbiter(&arbiter.handle(), move |_| actor);
         actors.insert(
@@ -116,6 +120,15 @@ impl CalendarRegistry {
         }
     }
 
+    /// Whether the property's calendar, as its view shows it now, would
+    /// refuse `range` (an overlap): answered without a message to the
+    /// actor; `false` when no view is ready (the actor decides then).
+    pub fn refuses(&self, property_id: Uuid, range: DateRange) -> bool {
+        self.view(property_id)
+            .and_then(|view| view.overlaps(range))
+            .unwrap_or(false)
+    }
+
     /// Applies one change through the property's calendar.
     pub async fn apply(
         &self,
@@ -125,8 +138,7 @@ impl CalendarRegistry {
         // A booking that overlaps what the calendar shows is refused here,
         // with no message to the actor: the hot path of a popular property.
         if let CalendarOp::InsertBooking(booking) = &op
-            && let Some(view) = self.view(property_id)
-            && view.overlaps(booking.range()) == Some(true)
+            && self.refuses(property_id, booking.range())
         {
             return Ok(OpOutcome::Overlap);
         }
@@ -154,7 +166,7 @@ impl CalendarRegistry {
         for _ in 0..RESENDS {
             let addr = self.addr(property_id);
             match addr.send(Unavailable { window }).await {
-                Ok(ranges) => return Ok(ranges),
+                Ok(ranges) => return ranges,
                 Err(MailboxError::Closed) => self.forget(property_id, &addr),
                 Err(MailboxError::Timeout) => return Err(CalendarError::Stopped),
             }
@@ -162,12 +174,26 @@ impl CalendarRegistry {
         Err(CalendarError::Stopped)
     }
 
-    /// Tells the property's calendar, if it is live here, to reload.
+    /// Another process changed the property's calendar: the actor, if it
+    /// is live here, reloads, and listeners hear of it either way.
     pub fn invalidate(&self, property_id: Uuid) {
         if let Some(live) = self.actors().get(&property_id) {
             live.view.hide();
             live.addr.do_send(Invalidate);
         }
+        self.feed.notify(property_id);
+    }
+
+    /// Hears of every change of the property's calendar from now on, made
+    /// here or (through `invalidate`) by another process.
+    pub fn subscribe(&self, property_id: Uuid) -> tokio::sync::watch::Receiver<u64> {
+        self.feed.subscribe(property_id)
+    }
+
+    /// Tells the property's listeners that something of it changed outside
+    /// the calendar (a payment's status).
+    pub fn notify(&self, property_id: Uuid) {
+        self.feed.notify(property_id);
     }
 
     /// Calendars currently in memory.

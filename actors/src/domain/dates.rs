@@ -1,8 +1,80 @@
 //! Stay dates are calendar dates, half-open `[check_in, check_out)`: a stay
 //! checking out on day D does not overlap one checking in on day D.
 
+use std::fmt;
+use std::str::FromStr;
+
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// A calendar date as a client may send one: `YYYY-MM-DD` in the years
+/// 1900 to 9999. Parsed once at the edge, so no date arithmetic on client
+/// input can overflow (chrono itself accepts years up to ±262,143).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct CalendarDate(NaiveDate);
+
+#[derive(Debug, Clone, Copy, thiserror::Error, PartialEq, Eq)]
+pub enum CalendarDateError {
+    #[error("must be a date as YYYY-MM-DD")]
+    Malformed,
+    #[error("must be between 1900-01-01 and 9999-12-31")]
+    OutOfRange,
+}
+
+impl CalendarDate {
+    pub const MIN_YEAR: i32 = 1900;
+    pub const MAX_YEAR: i32 = 9999;
+
+    pub fn new(date: NaiveDate) -> Result<Self, CalendarDateError> {
+        use chrono::Datelike;
+        if (Self::MIN_YEAR..=Self::MAX_YEAR).contains(&date.year()) {
+            Ok(Self(date))
+        } else {
+            Err(CalendarDateError::OutOfRange)
+        }
+    }
+
+    /// `date`, or the nearest bound of the range for one outside it (for
+    /// dates the server itself derived, never for a client's).
+    pub fn saturating(date: NaiveDate) -> Self {
+        let lowest = NaiveDate::from_ymd_opt(Self::MIN_YEAR, 1, 1).unwrap_or(NaiveDate::MIN);
+        let highest = NaiveDate::from_ymd_opt(Self::MAX_YEAR, 12, 31).unwrap_or(NaiveDate::MAX);
+        Self(date.clamp(lowest, highest))
+    }
+
+    pub fn date(self) -> NaiveDate {
+        self.0
+    }
+}
+
+impl From<CalendarDate> for NaiveDate {
+    fn from(d: CalendarDate) -> Self {
+        d.0
+    }
+}
+
+impl fmt::Display for CalendarDate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl FromStr for CalendarDate {
+    type Err = CalendarDateError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let date = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+            .map_err(|_| CalendarDateError::Malformed)?;
+        Self::new(date)
+    }
+}
+
+impl<'de> Deserialize<'de> for CalendarDate {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        raw.parse().map_err(serde::de::Error::custom)
+    }
+}
 
 /// A half-open range of nights `[start, end)`, `start < end`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -106,6 +178,27 @@ mod tests {
         DateRange {
             start: d(a),
             end: d(b),
+        }
+    }
+
+    #[test]
+    fn client_dates_are_bounded_to_years_1900_to_9999() {
+        assert_eq!(
+            "2030-01-02".parse::<CalendarDate>().map(CalendarDate::date),
+            Ok(d("2030-01-02"))
+        );
+        assert!("1900-01-01".parse::<CalendarDate>().is_ok());
+        assert!("9999-12-31".parse::<CalendarDate>().is_ok());
+        for (raw, err) in [
+            ("1899-12-31", CalendarDateError::OutOfRange),
+            ("10000-01-01", CalendarDateError::OutOfRange),
+            ("+262142-12-01", CalendarDateError::OutOfRange),
+            ("-0001-01-01", CalendarDateError::OutOfRange),
+            ("2030-02-30", CalendarDateError::Malformed),
+            ("tomorrow", CalendarDateError::Malformed),
+            ("", CalendarDateError::Malformed),
+        ] {
+            assert_eq!(raw.parse::<CalendarDate>(), Err(err), "{raw}");
         }
     }
 

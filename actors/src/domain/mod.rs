@@ -10,7 +10,9 @@ pub mod pricing;
 pub mod refund;
 
 pub use booking::{Booking, BookingStatus};
-pub use dates::{DateRange, StayDates, StayDatesError, merge_ranges};
+pub use dates::{
+    CalendarDate, CalendarDateError, DateRange, StayDates, StayDatesError, merge_ranges,
+};
 pub use money::{Currency, CurrencyError, Money, round_half_up_percent};
 pub use payment::PaymentStatus;
 pub use policy::CancellationPolicy;

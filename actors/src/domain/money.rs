@@ -11,22 +11,46 @@ use serde::{Deserialize, Serialize};
 pub struct Currency([u8; 3]);
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("currency must be a three-letter ISO 4217 code such as EUR or USD")]
+#[error("currency must be an ISO 4217 code of a currency in circulation, such as EUR or USD")]
 pub struct CurrencyError;
+
+/// ISO 4217's codes of the currencies in circulation (list one, 2025), not
+/// its funds, precious metals and testing codes: what a night can be priced in.
+const ISO_4217: &[&[u8; 3]] = &[
+    b"AED", b"AFN", b"ALL", b"AMD", b"AOA", b"ARS", b"AUD", b"AWG", b"AZN", b"BAM", b"BBD", b"BDT",
+    b"BGN", b"BHD", b"BIF", b"BMD", b"BND", b"BOB", b"BRL", b"BSD", b"BTN", b"BWP", b"BYN", b"BZD",
+    b"CAD", b"CDF", b"CHF", b"CLP", b"CNY", b"COP", b"CRC", b"CUP", b"CVE", b"CZK", b"DJF", b"DKK",
+    b"DOP", b"DZD", b"EGP", b"ERN", b"ETB", b"EUR", b"FJD", b"FKP", b"GBP", b"GEL", b"GHS", b"GIP",
+    b"GMD", b"GNF", b"GTQ", b"GYD", b"HKD", b"HNL", b"HTG", b"HUF", b"IDR", b"ILS", b"INR", b"IQD",
+    b"IRR", b"ISK", b"JMD", b"JOD", b"JPY", b"KES", b"KGS", b"KHR", b"KMF", b"KPW", b"KRW", b"KWD",
+    b"KYD", b"KZT", b"LAK", b"LBP", b"LKR", b"LRD", b"LSL", b"LYD", b"MAD", b"MDL", b"MGA", b"MKD",
+    b"MMK", b"MNT", b"MOP", b"MRU", b"MUR", b"MVR", b"MWK", b"MXN", b"MYR", b"MZN", b"NAD", b"NGN",
+    b"NIO", b"NOK", b"NPR", b"NZD", b"OMR", b"PAB", b"PEN", b"PGK", b"PHP", b"PKR", b"PLN", b"PYG",
+    b"QAR", b"RON", b"RSD", b"RUB", b"RWF", b"SAR", b"SBD", b"SCR", b"SDG", b"SEK", b"SGD", b"SHP",
+    b"SLE", b"SOS", b"SRD", b"SSP", b"STN", b"SVC", b"SYP", b"SZL", b"THB", b"TJS", b"TMT", b"TND",
+    b"TOP", b"TRY", b"TTD", b"TWD", b"TZS", b"UAH", b"UGX", b"USD", b"UYU", b"UZS", b"VED", b"VES",
+    b"VND", b"VUV", b"WST", b"XAF", b"XCD", b"XCG", b"XOF", b"XPF", b"YER", b"ZAR", b"ZMW", b"ZWG",
+];
 
 impl Currency {
     /// ISO 4217's code for "no currency": a placeholder never charged in.
     pub const NONE: Currency = Currency(*b"XXX");
 
+    /// An ISO 4217 code of a currency in circulation, any case.
     pub fn parse(code: &str) -> Result<Self, CurrencyError> {
         let bytes = code.trim().as_bytes();
-        match bytes {
-            [a, b, c] if bytes.iter().all(u8::is_ascii_alphabetic) => Ok(Self([
+        let upper = match bytes {
+            [a, b, c] => [
                 a.to_ascii_uppercase(),
                 b.to_ascii_uppercase(),
                 c.to_ascii_uppercase(),
-            ])),
-            _ => Err(CurrencyError),
+            ],
+            _ => return Err(CurrencyError),
+        };
+        if ISO_4217.contains(&&upper) {
+            Ok(Self(upper))
+        } else {
+            Err(CurrencyError)
         }
     }
 
@@ -133,6 +157,18 @@ mod tests {
             Ok("EUR".into())
         );
         assert_eq!(Currency::parse("EURO"), Err(CurrencyError));
+        // Three letters are not enough: the code must be ISO 4217's.
+        for not_a_currency in ["ABC", "EUX", "XXX", "XAU", "xts"] {
+            assert_eq!(
+                Currency::parse(not_a_currency),
+                Err(CurrencyError),
+                "{not_a_currency}"
+            );
+        }
+        assert_eq!(
+            Currency::parse(" jpy ").map(|c| c.to_string()),
+            Ok("JPY".into())
+        );
         assert_eq!(Currency::parse("E1R"), Err(CurrencyError));
         assert_eq!(Currency::parse(""), Err(CurrencyError));
     }

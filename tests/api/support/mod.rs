@@ -15,9 +15,11 @@ pub use arrange::*;
 pub use stripe_events::*;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use innkeep::config::{Config, StoreArgs};
 use innkeep::startup::Application;
+use innkeep_actors::DevClock;
 use reqwest::{Method, StatusCode, header::HeaderMap};
 use serde_json::Value;
 use sqlx::Connection;
@@ -35,6 +37,8 @@ pub struct TestApp {
     pub base: String,
     pub database_url: String,
     pub client: reqwest::Client,
+    /// The server's clock, which the test moves (`set_clock`).
+    pub clock: Arc<DevClock>,
     server: actix_web::dev::ServerHandle,
     _db: DbGuard,
 }
@@ -92,6 +96,13 @@ pub struct Options {
     pub webhook_secret: Option<&'static str>,
     /// A (fake) Stripe API base: the Stripe gateway instead of the dev one.
     pub stripe_api_base: Option<String>,
+    /// Any other setting, laid over the test configuration last.
+    pub tweak: fn(&mut Config),
+    /// Reach PostgreSQL through this loopback port (a `TcpProxy` the test
+    /// owns) instead of directly.
+    pub postgres_via: Option<u16>,
+    /// Reach Redis through this loopback port, likewise.
+    pub redis_via: Option<u16>,
 }
 
 impl Default for Options {
@@ -101,8 +112,18 @@ impl Default for Options {
             calendar_idle_secs: 300,
             webhook_secret: Some(WEBHOOK_SECRET),
             stripe_api_base: None,
+            tweak: |_| {},
+            postgres_via: None,
+            redis_via: None,
         }
     }
+}
+
+/// Limits for stories that make many bookings as few guests (storms):
+/// as a load test would set them.
+pub fn storm_limits(config: &mut Config) {
+    config.max_holds = 100_000;
+    config.bookings_per_minute = 0;
 }
 
 pub async fn spawn(backend: Backend) -> Option<TestApp> {
@@ -144,12 +165,14 @@ pub async fn spawn_with(backend: Backend, options: Options) -> Option<TestApp> {
                 .execute(&mut conn)
                 .await
                 .unwrap_or_else(|e| panic!("creating database {name}: {e}"));
-            (
-                with_database(&admin, &name),
-                DbGuard::Postgres { admin, name },
-            )
+            let server_url = match options.postgres_via {
+                Some(port) => with_port(&with_database(&admin, &name), port),
+                None => with_database(&admin, &name),
+            };
+            (server_url, DbGuard::Postgres { admin, name })
         }
     };
+    let clock = Arc::new(DevClock::new());
     // Built from the defaults, never from the developer's environment.
     let mut config = Config {
         bind: "127.0.0.1:0".into(),
@@ -162,6 +185,7 @@ pub async fn spawn_with(backend: Backend, options: Options) -> Option<TestApp> {
         workers: Some(2),
         calendar_idle_secs: options.calendar_idle_secs,
         stripe_webhook_secret: options.webhook_secret.map(str::to_owned),
+        clock: Some(clock.clone()),
         ..Config::default()
     };
     if let Some(base) = options.stripe_api_base {
@@ -170,9 +194,13 @@ pub async fn spawn_with(backend: Backend, options: Options) -> Option<TestApp> {
         config.stripe_timeout_secs = 1;
     }
     if let Ok(redis) = std::env::var("TEST_REDIS_URL") {
-        config.redis_url = Some(redis);
+        config.redis_url = Some(match options.redis_via {
+            Some(port) => with_port(&redis, port),
+            None => redis,
+        });
         config.redis_prefix = format!("innkeep-test:{}:", Uuid::now_v7().simple());
     }
+    (options.tweak)(&mut config);
     let app = Application::build(config)
         .await
         .unwrap_or_else(|e| panic!("starting innkeep: {e:?}"));
@@ -183,6 +211,7 @@ pub async fn spawn_with(backend: Backend, options: Options) -> Option<TestApp> {
         base,
         database_url,
         client: http_client(),
+        clock,
         server,
         _db: guard,
     })
@@ -196,6 +225,21 @@ pub fn http_client() -> reqwest::Client {
         .no_proxy()
         .build()
         .unwrap_or_else(|e| panic!("building the HTTP client: {e}"))
+}
+
+/// `scheme://user@host:port/…` with the port replaced (the host becomes
+/// loopback: a test proxy listens there).
+pub fn with_port(url: &str, port: u16) -> String {
+    let scheme_end = url.find("://").map_or(0, |i| i + 3);
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let user = authority.rsplit_once('@').map(|(u, _)| format!("{u}@"));
+    format!(
+        "{}{}127.0.0.1:{port}{tail}",
+        &url[..scheme_end],
+        user.unwrap_or_default()
+    )
 }
 
 /// `postgres://…/db?x` with the database name replaced.
@@ -352,6 +396,21 @@ where
     }
 }
 
+/// The same with the per-guest limits raised as a load test raises them
+/// (`storm_limits`), for stories that book a lot as few guests.
+pub async fn run_storm<Fut>(backend: Backend, story: impl FnOnce(TestApp) -> Fut)
+where
+    Fut: Future<Output = ()>,
+{
+    let options = Options {
+        tweak: storm_limits,
+        ..Options::default()
+    };
+    if let Some(app) = spawn_with(backend, options).await {
+        story(app).await;
+    }
+}
+
 /// The same with the Stripe gateway pointed at a fresh fake Stripe, which
 /// the story gets too (to play the card holder and to inject faults).
 pub async fn run_with_fake_stripe<Fut>(
@@ -361,7 +420,10 @@ pub async fn run_with_fake_stripe<Fut>(
     Fut: Future<Output = ()>,
 {
     let stripe = FakeStripe::start().await;
+    // The dev endpoints never run beside a Stripe key; the test moves the
+    // clock directly (`TestApp::clock`).
     let options = Options {
+        dev: false,
         stripe_api_base: Some(stripe.base.clone()),
         ..Options::default()
     };
@@ -394,6 +456,10 @@ macro_rules! both_stores {
     };
     (fake_stripe: $($story:ident),* $(,)?) => {
         $crate::both_stores!(@each $crate::support::run_with_fake_stripe; $($story),*);
+    };
+    (storm: $($story:ident),* $(,)?) => {
+        $crate::both_stores!(@store sqlite_storm, Sqlite, $crate::support::run_storm; $($story),*);
+        $crate::both_stores!(@store postgres_storm, Postgres, $crate::support::run_storm; $($story),*);
     };
     ($($story:ident),* $(,)?) => {
         $crate::both_stores!(@each $crate::support::run; $($story),*);
