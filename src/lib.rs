@@ -17,6 +17,7 @@ pub mod bookings;
 pub mod cache;
 pub mod config;
 pub mod error;
+pub mod graphql;
 pub mod http;
 pub mod idempotency;
 pub mod payments;

@@ -10,6 +10,7 @@ use anyhow::Context;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::Config;
+use crate::graphql::{self, GraphQl};
 use crate::http::metrics::Metrics;
 use crate::http::{self, extract, fallback, metrics, openapi, problem};
 use crate::services::Services;
@@ -70,16 +71,19 @@ fn serve(
     let metrics = web::Data::new(Metrics::new()?);
     let dev = config.dev;
     let known = std::sync::Arc::new(fallback::KnownPaths::from_doc(&doc, dev));
+    let graphql = web::Data::new(GraphQl::new(dev));
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(services.clone())
             .app_data(metrics.clone())
+            .app_data(graphql.clone())
             .app_data(extract::path_config())
             .wrap(ErrorHandlers::new().default_handler(problem::ensure_problem))
             .wrap(from_fn(metrics::track))
             .wrap(Compress::default())
             .service(web::scope("/api/v1").configure(|cfg| http::api_v1(cfg, dev)))
             .configure(http::root)
+            .configure(graphql::routes)
             .route(
                 "/docs",
                 web::get().to(|| async {

@@ -174,8 +174,15 @@ impl BookingService {
         let stay: StayDates = self.properties.stay(input.check_in, input.check_out)?;
         let price = price(&property, &stay, input.guests)?;
         // Taken dates are refused from the calendar's memory before any
-        // limit is counted: a refusal costs nothing worth limiting.
-        if self.calendars.refuses(property.id, stay.range()) {
+        // limit is counted or the store asked: a refusal costs nothing
+        // worth limiting (the calendar's published view answers; while it
+        // loads, the actor does).
+        if !self
+            .calendars
+            .unavailable(property.id, stay.range())
+            .await?
+            .is_empty()
+        {
             return Err(AppError::dates_unavailable("those dates are already taken"));
         }
         let per_minute = Limit::new(self.limits.per_minute, StdDuration::from_secs(60));

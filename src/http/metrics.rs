@@ -20,7 +20,14 @@ pub struct Metrics {
     pub live_calendars: prometheus::IntGauge,
     requests: IntCounterVec,
     latency: HistogramVec,
+    graphql: IntCounterVec,
+    /// The GraphQL operation names given a label of their own: the first
+    /// [`OPERATION_NAMES`] seen; any other is `other`.
+    operation_names: std::sync::Mutex<std::collections::HashSet<String>>,
 }
+
+/// How many distinct GraphQL operation names get a label.
+pub const OPERATION_NAMES: usize = 100;
 
 impl Metrics {
     pub fn new() -> anyhow::Result<Self> {
@@ -47,11 +54,21 @@ impl Metrics {
         let live_calendars =
             prometheus::IntGauge::new("live_calendars", "Property calendar actors in memory")?;
         registry.register(Box::new(live_calendars.clone()))?;
+        let graphql = IntCounterVec::new(
+            Opts::new(
+                "graphql_operations_total",
+                "GraphQL operations by type (query, mutation, subscription; refused, invalid) and name",
+            ),
+            &["type", "operation"],
+        )?;
+        registry.register(Box::new(graphql.clone()))?;
         Ok(Self {
             registry,
             live_calendars,
             requests,
             latency,
+            graphql,
+            operation_names: std::sync::Mutex::new(std::collections::HashSet::new()),
         })
     }
 
@@ -62,6 +79,27 @@ impl Metrics {
         self.latency
             .with_label_values(&[method, route])
             .observe(seconds);
+    }
+
+    /// Counts a GraphQL operation. Names are the client's to choose, so
+    /// only the first [`OPERATION_NAMES`] become labels.
+    pub fn observe_graphql(&self, kind: &str, name: Option<&str>) {
+        let label = match name {
+            None => "anonymous",
+            Some(name) if name.len() <= 64 => {
+                let mut names = self
+                    .operation_names
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                if names.contains(name) || names.len() < OPERATION_NAMES {
+                    names.insert(name.to_owned());
+                    return self.graphql.with_label_values(&[kind, name]).inc();
+                }
+                "other"
+            }
+            Some(_) => "other",
+        };
+        self.graphql.with_label_values(&[kind, label]).inc();
     }
 
     /// The text exposition format.

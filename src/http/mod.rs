@@ -64,9 +64,7 @@ pub fn root(cfg: &mut web::ServiceConfig) {
     cfg.service(ops::healthz)
         .service(ops::readyz)
         .service(ops::metrics)
-        .service(webhooks::stripe)
-        .route("/graphql", web::to(not_implemented("GraphQL")))
-        .route("/graphiql", web::get().to(not_implemented("GraphQL")));
+        .service(webhooks::stripe);
 }
 
 /// A handler for a documented route whose feature is not built yet: 501,

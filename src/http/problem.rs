@@ -126,16 +126,19 @@ pub fn stored_problem(err: &AppError) -> Stored {
 }
 
 /// `ErrorHandlers` default handler: turns an error response that is not
-/// problem+json yet into one, keeping its status and headers.
+/// JSON yet (actix's own rejections, in plain text) into problem+json,
+/// keeping its status and headers.
 pub fn ensure_problem<B: MessageBody + 'static>(
     res: ServiceResponse<B>,
 ) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    let is_problem = res
+    // Already problem+json, or a GraphQL answer (JSON with `errors`, the
+    // GraphQL-over-HTTP way): left as it is.
+    let answered = res
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with(PROBLEM_JSON));
-    if is_problem {
+        .is_some_and(|ct| ct.starts_with(PROBLEM_JSON) || ct.starts_with("application/json"));
+    if answered {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
     let status = res.status();

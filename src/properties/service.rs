@@ -17,7 +17,14 @@ use super::search::{SearchParams, encode_cursor};
 use super::{Property, PropertyView, Sort};
 use crate::cache::Cache;
 use crate::error::{AppError, AppResult, Validator};
-use crate::store::PropertyStore;
+use crate::store::{PropertyStore, StoreError};
+
+/// Why a property could not be loaded into memory.
+enum Missing {
+    NotFound,
+    /// The store's failure, and whether it was unavailability.
+    Store(String, bool),
+}
 
 /// How long a property's JSON stays in the shared cache at most.
 const CACHE_TTL: Duration = Duration::from_secs(300);
@@ -85,7 +92,7 @@ pub struct PropertyService {
     /// round trip for them. Dropped on change here, on other processes'
     /// changes (PostgreSQL NOTIFY), and after [`PROPERTY_TTL`] whatever
     /// happens.
-    local: moka::sync::Cache<Uuid, Arc<Property>>,
+    local: moka::future::Cache<Uuid, Arc<Property>>,
     pub(super) calendars: Arc<CalendarRegistry>,
     pub(super) clock: Arc<dyn Clock>,
 }
@@ -100,7 +107,7 @@ impl PropertyService {
         Self {
             store,
             cache,
-            local: moka::sync::Cache::builder()
+            local: moka::future::Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(PROPERTY_TTL)
                 .build(),
@@ -115,19 +122,33 @@ impl PropertyService {
         Ok(property.into())
     }
 
-    /// A listed property; unknown and unlisted ones are both 404.
+    /// A listed property; unknown and unlisted ones are both 404. Many
+    /// requests for one property not in memory make one store call (the
+    /// rest wait for it): a popular listing just dropped from memory does
+    /// not send a herd to the database.
     pub async fn listed(&self, id: Uuid) -> AppResult<Property> {
-        let property = match self.local.get(&id) {
-            Some(hit) => hit,
-            None => {
-                let Some(loaded) = self.store.property(id).await? else {
-                    return Err(AppError::NotFound("property"));
-                };
-                let loaded = Arc::new(loaded);
-                self.local.insert(id, loaded.clone());
-                loaded
+        let load = async {
+            match self.store.property(id).await {
+                Ok(Some(property)) => Ok(Arc::new(property)),
+                Ok(None) => Err(Missing::NotFound),
+                Err(e) => Err(Missing::Store(
+                    e.to_string(),
+                    matches!(e, StoreError::Unavailable(_)),
+                )),
             }
         };
+        let property = self
+            .local
+            .try_get_with(id, load)
+            .await
+            .map_err(|e| match e.as_ref() {
+                Missing::NotFound => AppError::NotFound("property"),
+                Missing::Store(cause, true) => {
+                    tracing::warn!(%cause, "database unavailable");
+                    AppError::Unavailable("the database is unavailable; retry shortly")
+                }
+                Missing::Store(cause, false) => AppError::Internal(anyhow::anyhow!("{cause}")),
+            })?;
         if property.listed {
             Ok(Property::clone(&property))
         } else {
@@ -142,7 +163,7 @@ impl PropertyService {
         let mut found = HashMap::with_capacity(ids.len());
         let mut missing = Vec::new();
         for id in ids {
-            match self.local.get(id) {
+            match self.local.get(id).await {
                 Some(hit) => {
                     found.insert(*id, Property::clone(&hit));
                 }
@@ -151,7 +172,9 @@ impl PropertyService {
         }
         if !missing.is_empty() {
             for property in self.store.properties_by_ids(&missing).await? {
-                self.local.insert(property.id, Arc::new(property.clone()));
+                self.local
+                    .insert(property.id, Arc::new(property.clone()))
+                    .await;
                 found.insert(property.id, property);
             }
         }
@@ -168,14 +191,17 @@ impl PropertyService {
     /// this process's own, and would otherwise serve the old listing for
     /// up to its TTL).
     pub fn changed_elsewhere(&self, id: Uuid) {
-        self.local.invalidate(&id);
+        let local = self.local.clone();
         let cache = self.cache.clone();
-        tokio::spawn(async move { cache.delete(&cache_key(id)).await });
+        tokio::spawn(async move {
+            local.invalidate(&id).await;
+            cache.delete(&cache_key(id)).await;
+        });
     }
 
     /// Drops every cached copy of the property, here and in other processes.
     async fn forget(&self, id: Uuid) {
-        self.local.invalidate(&id);
+        self.local.invalidate(&id).await;
         self.cache.delete(&cache_key(id)).await;
         if let Err(e) = self.store.announce_property_change(id).await {
             // Other processes still drop it within PROPERTY_TTL.

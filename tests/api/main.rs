@@ -8,6 +8,7 @@ mod proxy;
 mod auth;
 mod bad_input;
 mod bookings;
+mod graphql;
 mod hardening;
 mod ledger_property;
 mod ops;

@@ -369,3 +369,71 @@ async fn a_refund_owed_when_the_server_dies_is_sent_after_restart(app: TestApp) 
     drop(second);
     app.assert_ledger_clean().await;
 }
+
+/// Two servers on one PostgreSQL, no Redis: a GraphQL subscriber on one
+/// sees a booking made on the other (PostgreSQL's notifications), and a
+/// listing changed on one is served changed by the other at once (its
+/// cached JSON is dropped with the notice, not left to its TTL).
+#[actix_web::test]
+async fn changes_on_one_server_reach_the_other() {
+    let Some(app) = spawn(Backend::Postgres).await else {
+        return;
+    };
+    let host = app.register("host").await;
+    let guest = app.register("guest").await;
+    let property = app.list_property(&host, json!({"title": "Before"})).await;
+    let servers = [
+        Server::start(&app.database_url),
+        Server::start(&app.database_url),
+    ];
+    let client = http_client();
+    let listing = |base: &str| {
+        let url = format!("{base}/api/v1/properties/{property}");
+        let client = client.clone();
+        async move {
+            let body: serde_json::Value = client
+                .get(url)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+                .json()
+                .await
+                .unwrap_or_default();
+            body["title"].as_str().unwrap_or_default().to_owned()
+        }
+    };
+    assert_eq!(listing(&servers[1].base).await, "Before"); // cached there now
+    let mut watcher = crate::support::subscriber_at(&servers[1].base, None).await;
+    let sub = watcher
+        .subscribe(
+            "subscription($p: ID!) { availabilityChanged(propertyId: $p) { unavailable { start end } } }",
+            json!({"p": property}),
+        )
+        .await;
+    let first = watcher.next_data(&sub, Duration::from_secs(3)).await;
+    assert!(first.is_some(), "no first push");
+    let (status, _) = book(&client, &servers[0].base, &guest.token, &property, 10, 12).await;
+    assert_eq!(status, 201);
+    let pushed = watcher
+        .next_data(&sub, Duration::from_secs(2))
+        .await
+        .unwrap_or_else(|| panic!("the other server's subscriber heard nothing"));
+    assert_eq!(
+        pushed["data"]["availabilityChanged"]["unavailable"],
+        json!([{"start": days(10), "end": days(12)}])
+    );
+    let patched = client
+        .patch(format!("{}/api/v1/properties/{property}", servers[0].base))
+        .bearer_auth(&host.token)
+        .json(&json!({"title": "After"}))
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0);
+    assert_eq!(patched, 200);
+    let fresh = eventually(20, Duration::from_millis(50), async || {
+        listing(&servers[1].base).await == "After"
+    })
+    .await;
+    assert!(fresh, "the other server kept serving the old listing");
+}

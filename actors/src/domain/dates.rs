@@ -191,7 +191,7 @@ mod tests {
         assert!("9999-12-31".parse::<CalendarDate>().is_ok());
         for (raw, err) in [
             ("1899-12-31", CalendarDateError::OutOfRange),
-            ("10000-01-01", CalendarDateError::OutOfRange),
+            ("10000-01-01", CalendarDateError::Malformed), // not YYYY
             ("+262142-12-01", CalendarDateError::OutOfRange),
             ("-0001-01-01", CalendarDateError::OutOfRange),
             ("2030-02-30", CalendarDateError::Malformed),

@@ -9,9 +9,11 @@
 //! payments, the clock); `stripe_events` what Stripe sends.
 
 mod arrange;
+mod graphql;
 mod stripe_events;
 
 pub use arrange::*;
+pub use graphql::*;
 pub use stripe_events::*;
 
 use std::path::PathBuf;

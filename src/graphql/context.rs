@@ -1,0 +1,125 @@
+//! What every resolver of one request (or one subscription) gets: the
+//! service layer, who is asking, and the per-request batch loaders.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use actix_web::web;
+use uuid::Uuid;
+
+use super::subscription::SubscriptionCounts;
+use crate::auth::tokens::Session;
+use crate::error::AppError;
+use crate::properties::Property;
+use crate::services::Services;
+use crate::users::User;
+
+/// Batches the `User` lookups of one request (`property.host`,
+/// `booking.guest`) into one store call per selection level.
+pub struct UserBatch {
+    services: web::Data<Services>,
+    calls: Arc<AtomicUsize>,
+}
+
+impl dataloader::BatchFn<Uuid, Option<User>> for UserBatch {
+    async fn load(&mut self, keys: &[Uuid]) -> HashMap<Uuid, Option<User>> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let mut found = match self.services.users.by_ids(keys).await {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::warn!(error = %e, "loading users failed");
+                HashMap::new()
+            }
+        };
+        // An entry for every key: the loader panics on a missing one.
+        keys.iter().map(|id| (*id, found.remove(id))).collect()
+    }
+}
+
+/// The same for `Property` (`booking.property`).
+pub struct PropertyBatch {
+    services: web::Data<Services>,
+    calls: Arc<AtomicUsize>,
+}
+
+impl dataloader::BatchFn<Uuid, Option<Property>> for PropertyBatch {
+    async fn load(&mut self, keys: &[Uuid]) -> HashMap<Uuid, Option<Property>> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let mut found = match self.services.properties.by_ids(keys).await {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::warn!(error = %e, "loading properties failed");
+                HashMap::new()
+            }
+        };
+        keys.iter().map(|id| (*id, found.remove(id))).collect()
+    }
+}
+
+/// Non-caching loaders: they batch the lookups made while one selection
+/// set resolves, and keep nothing, so a long subscription never serves
+/// what it read at its first event.
+pub type UserLoader = dataloader::non_cached::Loader<Uuid, Option<User>, UserBatch>;
+pub type PropertyLoader = dataloader::non_cached::Loader<Uuid, Option<Property>, PropertyBatch>;
+
+/// Cloned for every operation of a WebSocket connection: only `Arc`s.
+#[derive(Clone)]
+pub struct Context {
+    pub services: web::Data<Services>,
+    pub viewer: Option<Session>,
+    /// The client's address, for the same per-address limits as REST.
+    pub client: Option<IpAddr>,
+    pub users: UserLoader,
+    pub properties: PropertyLoader,
+    /// Calls to the service layer that reach the store, for this request:
+    /// the root fields' and the loaders' batches.
+    pub store_calls: Arc<AtomicUsize>,
+    /// Open subscriptions per subscriber, across connections.
+    pub subscriptions: Arc<SubscriptionCounts>,
+}
+
+impl juniper::Context for Context {}
+
+impl Context {
+    pub fn new(
+        services: web::Data<Services>,
+        subscriptions: Arc<SubscriptionCounts>,
+        viewer: Option<Session>,
+        client: Option<IpAddr>,
+    ) -> Self {
+        let store_calls = Arc::new(AtomicUsize::new(0));
+        let users = dataloader::non_cached::Loader::new(UserBatch {
+            services: services.clone(),
+            calls: store_calls.clone(),
+        })
+        .with_max_batch_size(100);
+        let properties = dataloader::non_cached::Loader::new(PropertyBatch {
+            services: services.clone(),
+            calls: store_calls.clone(),
+        })
+        .with_max_batch_size(100);
+        Self {
+            services,
+            viewer,
+            client,
+            users,
+            properties,
+            store_calls,
+            subscriptions,
+        }
+    }
+
+    /// The signed-in user; `UNAUTHENTICATED` otherwise.
+    pub fn viewer(&self) -> Result<Session, AppError> {
+        self.viewer.ok_or(AppError::Unauthorized(
+            "sign in: send Authorization: Bearer <access_token>",
+        ))
+    }
+
+    /// Counts one call to the store made by a root field.
+    pub fn store_call(&self) {
+        self.store_calls.fetch_add(1, Ordering::Relaxed);
+    }
+}

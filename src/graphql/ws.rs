@@ -1,0 +1,197 @@
+//! `GET /graphql/ws`: subscriptions over WebSocket, speaking
+//! `graphql-transport-ws` (juniper_graphql_ws) over actix-ws.
+//!
+//! The glue is ours rather than juniper_actix's so that every `subscribe`
+//! goes through the same document limits as HTTP, WebSocket ping frames
+//! are answered and fragmented messages reassembled (juniper_actix closes
+//! the socket on either), and a client that never sends `connection_init`
+//! is closed after 10 s. Authentication is the `Authorization` key of the
+//! `connection_init` payload (any case), checked like the HTTP header: a
+//! bad token closes the socket with 4403.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use actix_ws::{AggregatedMessage, CloseCode, CloseReason};
+use futures_util::{SinkExt as _, StreamExt as _, future};
+use juniper::{DefaultScalarValue, ScalarValue as _, Variables};
+use juniper_graphql_ws::graphql_transport_ws::{ClientMessage, Connection, Input, Output};
+use juniper_graphql_ws::{ArcSchema, ConnectionConfig};
+
+use super::context::Context;
+use super::http::parse_bearer;
+use super::{GraphQl, SUBSCRIPTIONS_PER_CONNECTION, limits};
+use crate::services::Services;
+
+const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The largest message a client may send (the same 64 KiB as a body).
+const MAX_MESSAGE: usize = 64 * 1024;
+
+/// Why a `connection_init` was refused (the close reason, code 4403).
+#[derive(Debug)]
+pub struct Refused(&'static str);
+
+impl fmt::Display for Refused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
+
+/// Runs on `connection_init`, with its payload: who the connection speaks
+/// for (nobody without an `Authorization` key; a wrong one is refused).
+fn on_init(
+    services: web::Data<Services>,
+    gql: web::Data<GraphQl>,
+    client: Option<IpAddr>,
+) -> impl FnOnce(
+    Variables,
+) -> future::Ready<Result<ConnectionConfig<Context, DefaultScalarValue>, Refused>>
++ Unpin
++ 'static {
+    move |payload: Variables| {
+        let auth = payload
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case("authorization"))
+            .map(|(_, value)| value.as_scalar().and_then(|s| s.try_as_str()));
+        let viewer = match auth {
+            None => None,
+            Some(value) => match value
+                .and_then(parse_bearer)
+                .and_then(|token| services.auth.authenticate(token).ok())
+            {
+                Some(session) => Some(session),
+                None => return future::ready(Err(Refused("invalid or expired access token"))),
+            },
+        };
+        let context = Context::new(services, gql.subscriptions.clone(), viewer, client);
+        let config = ConnectionConfig::new(context)
+            // A `pong` every 15 s keeps proxies from closing an idle socket;
+            // clients need not ping (graphql-ws clients do not by default).
+            .with_keep_alive_interval(Duration::from_secs(15))
+            .with_keep_alive_timeout(Duration::ZERO)
+            .with_max_in_flight_operations(SUBSCRIPTIONS_PER_CONNECTION);
+        future::ready(Ok(config))
+    }
+}
+
+pub async fn subscriptions(
+    req: HttpRequest,
+    stream: web::Payload,
+    services: web::Data<Services>,
+    gql: web::Data<GraphQl>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let client = req.peer_addr().map(|a| a.ip());
+    let (response, session, messages) =
+        actix_ws::handle_with_protocols(&req, stream, &["graphql-transport-ws"])?;
+    let mut messages = messages
+        .max_frame_size(MAX_MESSAGE)
+        .aggregate_continuations()
+        .max_continuation_size(MAX_MESSAGE);
+    let limits = gql.limits;
+    let connection = Connection::new(
+        ArcSchema(gql.schema.clone()),
+        on_init(services, gql.clone(), client),
+    );
+    let (mut to_juniper, mut from_juniper) = connection.split();
+
+    let mut reader_session = session.clone();
+    let reader = async move {
+        let deadline = tokio::time::Instant::now() + INIT_TIMEOUT;
+        let mut initialised = false;
+        loop {
+            let next = if initialised {
+                messages.recv().await
+            } else {
+                match tokio::time::timeout_at(deadline, messages.recv()).await {
+                    Ok(next) => next,
+                    Err(_) => {
+                        let reason = (CloseCode::Other(4408), "Connection initialisation timeout");
+                        let _ = reader_session.close(Some(reason.into())).await;
+                        return;
+                    }
+                }
+            };
+            let text = match next {
+                Some(Ok(AggregatedMessage::Text(text))) => text.to_string(),
+                Some(Ok(AggregatedMessage::Binary(bytes))) => {
+                    String::from_utf8_lossy(&bytes).into_owned()
+                }
+                Some(Ok(AggregatedMessage::Ping(bytes))) => {
+                    let _ = reader_session.pong(&bytes).await;
+                    continue;
+                }
+                Some(Ok(AggregatedMessage::Pong(_))) => continue,
+                Some(Ok(AggregatedMessage::Close(_))) | Some(Err(_)) | None => {
+                    let _ = to_juniper.send(Input::Close).await;
+                    return;
+                }
+            };
+            let message: ClientMessage<DefaultScalarValue> = match serde_json::from_str(&text) {
+                Ok(message) => message,
+                Err(e) => {
+                    let reason = CloseReason {
+                        code: CloseCode::Other(4400),
+                        description: Some(e.to_string()),
+                    };
+                    let _ = reader_session.close(Some(reason)).await;
+                    return;
+                }
+            };
+            match &message {
+                ClientMessage::ConnectionInit { .. } => initialised = true,
+                ClientMessage::Subscribe { id, payload } => {
+                    let variables = serde_json::to_value(&payload.variables).ok();
+                    if let Err(e) = limits::check_query(&payload.query, variables.as_ref(), &limits)
+                    {
+                        // Ends this operation only; the connection stays.
+                        let frame = serde_json::json!({
+                            "type": "error", "id": id, "payload": [e.to_graphql_error()],
+                        });
+                        if reader_session.text(frame.to_string()).await.is_err() {
+                            return;
+                        }
+                        continue;
+                    }
+                }
+                _ => {}
+            }
+            if to_juniper.send(Input::Message(message)).await.is_err() {
+                return;
+            }
+        }
+    };
+
+    let mut writer_session = session;
+    let writer = async move {
+        while let Some(output) = from_juniper.next().await {
+            match output {
+                Output::Message(message) => {
+                    let Ok(text) = serde_json::to_string(&message) else {
+                        break;
+                    };
+                    if writer_session.text(text).await.is_err() {
+                        return;
+                    }
+                }
+                Output::Close { code, message } => {
+                    let reason = CloseReason {
+                        code: code.into(),
+                        description: Some(message),
+                    };
+                    let _ = writer_session.close(Some(reason)).await;
+                    return;
+                }
+            }
+        }
+        let _ = writer_session.close(Some(CloseCode::Normal.into())).await;
+    };
+
+    actix_web::rt::spawn(async move {
+        future::select(std::pin::pin!(reader), std::pin::pin!(writer)).await;
+    });
+    Ok(response)
+}
