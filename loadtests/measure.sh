@@ -67,6 +67,13 @@ summary "wrk POST /bookings same nights, 1000 conns" "$OUT/wrk-conflict.log"
 grep -E "^201:" "$OUT/wrk-conflict.log" | sed 's/^/    /'
 wrk -t2 -c1000 -d"${DURATION}s" --latency -s loadtests/wrk/availability.lua "$HOST" >"$OUT/wrk-availability.log"
 summary "wrk GET availability (hot), 1000 conns" "$OUT/wrk-availability.log"
+# GraphQL beside REST (issue 11: at least half the REST rates).
+wrk -t2 -c100 -d"${DURATION}s" --latency -s loadtests/wrk/graphql_property.lua "$HOST" >"$OUT/wrk-gql-property.log"
+summary "wrk GraphQL property(id), 100 conns" "$OUT/wrk-gql-property.log"
+grep -E "^data:" "$OUT/wrk-gql-property.log" | sed 's/^/    /'
+wrk -t2 -c1000 -d"${DURATION}s" --latency -s loadtests/wrk/graphql_book_conflict.lua "$HOST" >"$OUT/wrk-gql-conflict.log"
+summary "wrk GraphQL createBooking taken, 1000 conns" "$OUT/wrk-gql-conflict.log"
+grep -E "^Booking:" "$OUT/wrk-gql-conflict.log" | sed 's/^/    /' 
 
 goose() { # name, bin, users, extra...
   local name=$1 bin=$2 users=$3; shift 3

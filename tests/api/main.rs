@@ -12,6 +12,7 @@ mod graphql;
 mod hardening;
 mod ledger_property;
 mod ops;
+mod parsers;
 mod payments;
 mod processes;
 mod properties;

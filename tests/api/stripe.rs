@@ -4,6 +4,8 @@
 //! (500s, answers that come too late) without anything charged, refunded
 //! or paid twice. `ledger verify` is clean after each.
 
+use std::time::Duration;
+
 use serde_json::json;
 
 use crate::both_stores;
@@ -19,6 +21,7 @@ both_stores!(
     each_policy_refunds_by_its_deadlines,
     an_intent_created_but_never_recorded_is_found_and_released,
     a_capture_we_never_recorded_is_confirmed_or_returned_by_the_webhook,
+    an_acceptance_waits_for_a_capture_the_outbox_is_running,
 );
 
 async fn instant_book_through_stripe(app: TestApp, stripe: FakeStripe) {
@@ -339,5 +342,30 @@ async fn a_capture_we_never_recorded_is_confirmed_or_returned_by_the_webhook(
     assert_eq!(refunds[0]["payment_intent"], intent(&withdrawn).as_str());
     assert_eq!(refunds[0]["amount"], withdrawn["total"]);
     assert_eq!(app.balance(&host.token).await["pending"], 31_745);
+    app.assert_ledger_clean().await;
+}
+
+/// The outbox's own retry of a capture is running when the host accepts
+/// again: the acceptance waits for that attempt (and runs the next one)
+/// instead of answering 503.
+async fn an_acceptance_waits_for_a_capture_the_outbox_is_running(app: TestApp, stripe: FakeStripe) {
+    let (host, guest, property) = app.listing(json!({"instant_book": false})).await;
+    let request = app.booked(&guest.token, &property, 10..13).await;
+    let authorised = stripe.pay(&intent(&request));
+    app.notify("payment_intent.amount_capturable_updated", authorised)
+        .await;
+    // The first capture fails at once; the outbox's retry is answered late.
+    stripe.fail_next(&[Fault::ServerError, Fault::Timeout]);
+    let posts = stripe.posts();
+    app.accept(&host.token, &request).await.expect(503);
+    let retry_running = crate::support::eventually(100, Duration::from_millis(50), async || {
+        stripe.posts() == posts + 2
+    })
+    .await;
+    assert!(retry_running, "the outbox never retried the capture");
+    // Accepting while that attempt runs: the answer waits for it.
+    let confirmed = app.accept(&host.token, &request).await.expect(200).clone();
+    assert_eq!(confirmed["status"], "confirmed");
+    assert_eq!(stripe.intent(&intent(&request))["status"], "succeeded");
     app.assert_ledger_clean().await;
 }
