@@ -22,6 +22,7 @@ pub mod http;
 pub mod idempotency;
 pub mod payments;
 pub mod properties;
+pub mod reviews;
 pub mod seed;
 pub mod services;
 pub mod startup;

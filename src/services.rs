@@ -31,6 +31,7 @@ use crate::payments::outbox::Outbox;
 use crate::payments::stripe::StripeGateway;
 use crate::payments::webhook::Webhooks;
 use crate::properties::PropertyService;
+use crate::reviews::ReviewService;
 use crate::store::Store;
 use crate::users::service::UserService;
 
@@ -59,6 +60,7 @@ pub struct Services {
     pub users: UserService,
     pub properties: PropertyService,
     pub bookings: BookingService,
+    pub reviews: ReviewService,
     pub ledger: Ledger,
     pub webhooks: Webhooks,
     pub idempotency: Idempotency,
@@ -156,6 +158,12 @@ impl Services {
             ),
             users: UserService::new(store.clone(), clock.clone()),
             sweeper: Sweeper::new(bookings.clone(), store.clone(), clock.clone()),
+            reviews: ReviewService::new(
+                store.clone(),
+                store.clone(),
+                properties.clone(),
+                clock.clone(),
+            ),
             properties,
             bookings,
             ledger,

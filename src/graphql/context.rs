@@ -13,6 +13,7 @@ use super::subscription::SubscriptionCounts;
 use crate::auth::tokens::Session;
 use crate::error::AppError;
 use crate::properties::Property;
+use crate::reviews::Review;
 use crate::services::Services;
 use crate::users::User;
 
@@ -58,11 +59,48 @@ impl dataloader::BatchFn<Uuid, Option<Property>> for PropertyBatch {
     }
 }
 
+/// The same for a property's newest reviews: keys are (property, how many).
+pub struct ReviewBatch {
+    services: web::Data<Services>,
+    calls: Arc<AtomicUsize>,
+}
+
+impl dataloader::BatchFn<(Uuid, u32), Vec<Review>> for ReviewBatch {
+    async fn load(&mut self, keys: &[(Uuid, u32)]) -> HashMap<(Uuid, u32), Vec<Review>> {
+        let mut found: HashMap<(Uuid, u32), Vec<Review>> =
+            keys.iter().map(|key| (*key, Vec::new())).collect();
+        // One call per page size asked for (a page asks for one).
+        let mut sizes: Vec<u32> = keys.iter().map(|(_, n)| *n).collect();
+        sizes.sort_unstable();
+        sizes.dedup();
+        for size in sizes {
+            let properties: Vec<Uuid> = keys
+                .iter()
+                .filter(|(_, n)| *n == size)
+                .map(|(p, _)| *p)
+                .collect();
+            self.calls.fetch_add(1, Ordering::Relaxed);
+            match self.services.reviews.latest_of(&properties, size).await {
+                Ok(reviews) => {
+                    for review in reviews {
+                        if let Some(list) = found.get_mut(&(review.property_id, size)) {
+                            list.push(review);
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "loading reviews failed"),
+            }
+        }
+        found
+    }
+}
+
 /// Non-caching loaders: they batch the lookups made while one selection
 /// set resolves, and keep nothing, so a long subscription never serves
 /// what it read at its first event.
 pub type UserLoader = dataloader::non_cached::Loader<Uuid, Option<User>, UserBatch>;
 pub type PropertyLoader = dataloader::non_cached::Loader<Uuid, Option<Property>, PropertyBatch>;
+pub type ReviewLoader = dataloader::non_cached::Loader<(Uuid, u32), Vec<Review>, ReviewBatch>;
 
 /// Cloned for every operation of a WebSocket connection: only `Arc`s.
 #[derive(Clone)]
@@ -73,6 +111,7 @@ pub struct Context {
     pub client: Option<IpAddr>,
     pub users: UserLoader,
     pub properties: PropertyLoader,
+    pub reviews: ReviewLoader,
     /// Calls to the service layer that reach the store, for this request:
     /// the root fields' and the loaders' batches.
     pub store_calls: Arc<AtomicUsize>,
@@ -100,12 +139,18 @@ impl Context {
             calls: store_calls.clone(),
         })
         .with_max_batch_size(100);
+        let reviews = dataloader::non_cached::Loader::new(ReviewBatch {
+            services: services.clone(),
+            calls: store_calls.clone(),
+        })
+        .with_max_batch_size(100);
         Self {
             services,
             viewer,
             client,
             users,
             properties,
+            reviews,
             store_calls,
             subscriptions,
         }

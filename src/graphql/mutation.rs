@@ -7,7 +7,7 @@ use super::context::Context;
 use super::errors::GqlResult;
 use super::scalars::{Date, uuid};
 use super::types::{
-    AuthPayload, BlockNode, BookingNode, CreateBookingResult, PropertyNode, UserNode,
+    AuthPayload, BlockNode, BookingNode, CreateBookingResult, PropertyNode, ReviewNode, UserNode,
 };
 use crate::auth::service::{LoginInput, RefreshInput, RegisterInput};
 use crate::bookings::{BookingView, CreateBooking};
@@ -16,6 +16,7 @@ use crate::http::problem::stored_problem;
 use crate::idempotency::{Answer, Stored};
 use crate::properties::body::PropertyInput;
 use crate::properties::calendar::BlockInput;
+use crate::reviews::ReviewInput;
 use crate::users::service::UpdateMe;
 
 pub struct Mutation;
@@ -95,6 +96,15 @@ pub struct BlockInputGql {
     /// Exclusive.
     pub end: Date,
     pub reason: Option<String>,
+}
+
+#[derive(GraphQLInputObject)]
+#[graphql(name = "ReviewInput")]
+pub struct ReviewInputGql {
+    /// 1 to 5.
+    pub rating: i32,
+    /// At most 2,000 characters.
+    pub comment: String,
 }
 
 #[derive(GraphQLInputObject)]
@@ -299,6 +309,26 @@ impl Mutation {
             }
             (Err(err), _) => CreateBookingResult::refusal(err),
         }
+    }
+
+    /// Reviews a completed stay (its guest) or guest (its host), within 14
+    /// days of check-out, once each.
+    async fn create_review(
+        ctx: &Context,
+        booking_id: ID,
+        input: ReviewInputGql,
+    ) -> GqlResult<ReviewNode> {
+        let session = ctx.viewer()?;
+        let input = ReviewInput {
+            rating: input.rating,
+            comment: input.comment,
+        };
+        let review = ctx
+            .services
+            .reviews
+            .create(session.user_id, uuid(&booking_id, "booking")?, input)
+            .await?;
+        Ok(ReviewNode(review))
     }
 
     async fn cancel_booking(ctx: &Context, id: ID) -> GqlResult<BookingNode> {

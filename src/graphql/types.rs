@@ -16,6 +16,7 @@ use crate::error::{AppError, FieldError};
 use crate::properties::calendar::AvailabilityParams;
 use crate::properties::service::price;
 use crate::properties::{Block, Property};
+use crate::reviews::Review;
 use crate::users::User;
 
 /// An account. Its e-mail shows only to its owner.
@@ -178,6 +179,13 @@ impl PropertyNode {
     }
     fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
+    }
+    /// Guests' newest reviews (at most 20): batched, one store call for a
+    /// whole page of properties.
+    async fn reviews(&self, ctx: &Context, first: Option<i32>) -> GqlResult<Vec<ReviewNode>> {
+        let first = u32::try_from(first.unwrap_or(5).clamp(1, 20)).unwrap_or(5);
+        let reviews = ctx.reviews.load((self.0.id, first)).await;
+        Ok(reviews.into_iter().map(ReviewNode).collect())
     }
     /// The price of a stay here: no store call, the property is at hand.
     /// Null (with the error) for a stay the property does not take.
@@ -506,6 +514,56 @@ impl CreateBookingResult {
                 errors: errors.into_iter().map(Into::into).collect(),
             })),
             other => Err(other),
+        }
+    }
+}
+
+/// A host's answer to a guest's review.
+#[derive(GraphQLObject)]
+pub struct ReviewResponse {
+    pub comment: String,
+    pub created_at: DateTime<Utc>,
+}
+
+pub struct ReviewNode(pub Review);
+
+#[graphql_object(name = "Review", context = Context)]
+impl ReviewNode {
+    fn id(&self) -> ID {
+        id(self.0.id)
+    }
+    fn booking_id(&self) -> ID {
+        id(self.0.booking_id)
+    }
+    fn property_id(&self) -> ID {
+        id(self.0.property_id)
+    }
+    fn author_id(&self) -> ID {
+        id(self.0.author_id)
+    }
+    fn author_name(&self) -> &str {
+        &self.0.author_name
+    }
+    /// `stay` (a guest's review) or `guest` (a host's).
+    fn about(&self) -> &str {
+        self.0.about.as_str()
+    }
+    fn rating(&self) -> i32 {
+        self.0.rating
+    }
+    fn comment(&self) -> &str {
+        &self.0.comment
+    }
+    fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    fn response(&self) -> Option<ReviewResponse> {
+        match (&self.0.response_comment, self.0.response_at) {
+            (Some(comment), Some(created_at)) => Some(ReviewResponse {
+                comment: comment.clone(),
+                created_at,
+            }),
+            _ => None,
         }
     }
 }

@@ -16,7 +16,7 @@ pub mod webhooks;
 use actix_web::{HttpResponse, web};
 
 use crate::error::AppError;
-use crate::{auth, bookings, payments, properties, users};
+use crate::{auth, bookings, payments, properties, reviews, users};
 
 /// Routes under `/api/v1`.
 pub fn api_v1(cfg: &mut web::ServiceConfig, dev_routes: bool) {
@@ -37,19 +37,37 @@ pub fn api_v1(cfg: &mut web::ServiceConfig, dev_routes: bool) {
         .service(properties::http::calendar_ics)
         .service(properties::http::add_block)
         .service(properties::http::remove_block)
-        .route(
-            "/properties/{id}/reviews",
-            web::get().to(not_implemented("reviews")),
-        )
+        .service(reviews::http::of_property)
+        .service(reviews::http::about_guest)
+        .service(reviews::http::respond)
         .service(bookings::http::create)
         .service(bookings::http::list)
         .service(bookings::http::get)
         .service(bookings::http::cancel)
         .service(bookings::http::accept)
         .service(bookings::http::decline)
+        .service(reviews::http::create)
+        // Documented in api.md, not built yet (the README's feature table
+        // says so): notifications and calendar imports.
         .route(
-            "/bookings/{id}/reviews",
-            web::post().to(not_implemented("reviews")),
+            "/users/me/notifications",
+            web::get().to(not_implemented("notifications")),
+        )
+        .route(
+            "/users/me/notifications/read",
+            web::post().to(not_implemented("notifications")),
+        )
+        .route(
+            "/properties/{id}/calendar-imports",
+            web::route().to(not_implemented("calendar imports")),
+        )
+        .route(
+            "/properties/{id}/calendar-imports/{import_id}",
+            web::delete().to(not_implemented("calendar imports")),
+        )
+        .route(
+            "/properties/{id}/calendar-imports/{import_id}/refresh",
+            web::post().to(not_implemented("calendar imports")),
         );
     if dev_routes {
         cfg.service(dev::set_clock)

@@ -7,7 +7,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{Content, Ref, RefOr};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use crate::{auth, bookings, payments, properties, users};
+use crate::{auth, bookings, payments, properties, reviews, users};
 
 use super::{dev, ops, webhooks};
 
@@ -138,6 +138,10 @@ impl Modify for StandardRefusals {
     bookings::http::cancel,
     bookings::http::accept,
     bookings::http::decline,
+    reviews::http::create,
+    reviews::http::respond,
+    reviews::http::of_property,
+    reviews::http::about_guest,
     dev::set_clock,
     dev::succeed,
     dev::fail,
@@ -157,6 +161,7 @@ struct V1;
         (name = "users", description = "The caller's profile"),
         (name = "properties", description = "Listings, search, quotes, calendars"),
         (name = "bookings", description = "Holding dates, paying, cancelling"),
+        (name = "reviews", description = "Reviews of stays and guests"),
         (name = "payments", description = "Balances and Stripe webhooks"),
         (name = "ops", description = "Health, readiness, metrics"),
         (name = "dev", description = "Only with INNKEEP_DEV=1"),

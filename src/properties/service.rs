@@ -199,8 +199,9 @@ impl PropertyService {
         });
     }
 
-    /// Drops every cached copy of the property, here and in other processes.
-    async fn forget(&self, id: Uuid) {
+    /// The property changed (its listing, or its rating): every cached copy
+    /// goes, here and in other processes.
+    pub async fn changed(&self, id: Uuid) {
         self.local.invalidate(&id).await;
         self.cache.delete(&cache_key(id)).await;
         if let Err(e) = self.store.announce_property_change(id).await {
@@ -247,7 +248,7 @@ impl PropertyService {
         let current = self.hosted_by(user, id).await?;
         let updated = input.into_property(Some(&current), user, self.clock.now())?;
         self.store.update_property(&updated).await?;
-        self.forget(id).await;
+        self.changed(id).await;
         Ok(updated.into())
     }
 
@@ -256,7 +257,7 @@ impl PropertyService {
         self.store
             .unlist_property(id, self.clock.today(), self.clock.now())
             .await?;
-        self.forget(id).await;
+        self.changed(id).await;
         Ok(())
     }
 

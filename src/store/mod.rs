@@ -14,6 +14,7 @@
 //! | `WebhookEventStore` | Stripe event ids seen |
 //! | `OutboxStore`, `PaymentJobStore` (engine port) | the payments outbox |
 //! | `DevGatewayStore` | the dev payment gateway's intents and refunds |
+//! | `ReviewStore` | reviews, responses and the property's rating (`reviews`) |
 //! | `Store` | all of the above, plus migrations, health and change notices |
 //!
 //! Most SQL runs as written on both backends: each `*_sql.rs` file is one
@@ -30,6 +31,7 @@ mod ledger_sql;
 mod payment_jobs_sql;
 mod postgres;
 mod properties_sql;
+mod reviews_sql;
 mod sqlite;
 mod users_sql;
 
@@ -45,6 +47,7 @@ use innkeep_actors::ports::{
 use uuid::Uuid;
 
 use crate::properties::{Property, PropertyQuery};
+use crate::reviews::{NewReview, Review};
 use crate::users::{Email, Name, ProfilePatch, User};
 
 pub use postgres::PgStore;
@@ -404,6 +407,45 @@ pub trait DevGatewayStore: Send + Sync + 'static {
     ) -> StoreResult<Option<String>>;
 }
 
+/// Reviews and responses.
+#[async_trait]
+pub trait ReviewStore: Send + Sync + 'static {
+    /// Writes the review and, for a guest's review of a stay, adds it to
+    /// the property's rating, in one transaction. A second review of one
+    /// side of one booking is `Conflict`.
+    async fn insert_review(&self, review: &NewReview) -> StoreResult<Review>;
+    async fn review(&self, id: Uuid) -> StoreResult<Option<Review>>;
+    /// Sets the host's answer unless it has one; `None` if it had.
+    async fn respond_to_review(
+        &self,
+        id: Uuid,
+        comment: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Review>>;
+    /// Guests' reviews of a property, newest first: `limit + 1` rows with
+    /// ids below `before`.
+    async fn property_reviews(
+        &self,
+        property_id: Uuid,
+        before: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<Review>>;
+    /// What hosts wrote about a guest, newest first, the same way.
+    async fn guest_reviews(
+        &self,
+        guest_id: Uuid,
+        before: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<Review>>;
+    /// The newest `per_property` guests' reviews of each of `properties`,
+    /// in one query (GraphQL's batched `property.reviews`).
+    async fn latest_reviews(
+        &self,
+        properties: &[Uuid],
+        per_property: u32,
+    ) -> StoreResult<Vec<Review>>;
+}
+
 /// Called with a property id when another process changed its calendar.
 pub type ChangeListener = Arc<dyn Fn(Uuid) + Send + Sync>;
 
@@ -421,6 +463,7 @@ pub trait Store:
     + OutboxStore
     + PaymentJobStore
     + DevGatewayStore
+    + ReviewStore
 {
     /// `postgres` or `sqlite`.
     fn backend(&self) -> &'static str;

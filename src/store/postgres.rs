@@ -16,6 +16,7 @@ use super::dev_gateway_sql::impl_dev_gateway_store;
 use super::ledger_sql::impl_ledger_store;
 use super::payment_jobs_sql::impl_payment_job_store;
 use super::properties_sql::impl_property_store;
+use super::reviews_sql::impl_review_store;
 use super::users_sql::impl_user_store;
 use super::{ChangeListener, Store};
 
@@ -183,3 +184,4 @@ impl_booking_store!(PgStore, Postgres);
 impl_dev_gateway_store!(PgStore, Postgres);
 impl_ledger_store!(PgStore, Postgres);
 impl_payment_job_store!(PgStore, Postgres);
+impl_review_store!(PgStore, Postgres);

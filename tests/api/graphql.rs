@@ -20,6 +20,7 @@ both_stores!(
     abusive_documents_are_refused_quickly,
     subscribers_see_bookings_and_payments_as_they_happen,
     the_schema_and_an_offline_graphiql_are_served,
+    reviews_are_written_and_read_through_graphql,
 );
 
 const CREATE_PROPERTY: &str = "mutation($input: PropertyInput!) {
@@ -520,4 +521,49 @@ async fn the_schema_and_an_offline_graphiql_are_served(app: TestApp) {
     assert_eq!(res.body["data"]["__typename"], "Query");
     let res = app.get("/graphql?query=mutation%7Blogout%7D", None).await;
     assert_eq!(res.status.as_u16(), 405);
+}
+
+async fn reviews_are_written_and_read_through_graphql(app: TestApp) {
+    let (mut host, mut guest, property) = app.listing(json!({})).await;
+    let stay = app
+        .completed_stay(&mut guest, &mut [&mut host], &property, 2..4)
+        .await;
+    let create = "mutation($b: ID!, $input: ReviewInput!) {
+        createReview(bookingId: $b, input: $input) { about rating comment authorName } }";
+    let written = app
+        .gql_data(
+            Some(&guest.token),
+            create,
+            json!({"b": stay["id"], "input": {"rating": 5, "comment": "Lovely"}}),
+        )
+        .await;
+    assert_eq!(
+        written["createReview"],
+        json!({"about": "stay", "rating": 5, "comment": "Lovely", "authorName": "guest"})
+    );
+    let again = app
+        .gql(
+            Some(&guest.token),
+            create,
+            json!({"b": stay["id"], "input": {"rating": 4, "comment": "Again"}}),
+        )
+        .await;
+    assert_eq!(again.body["errors"][0]["extensions"]["code"], "CONFLICT");
+    let page = app
+        .gql(
+            None,
+            "{ properties(first: 10) { edges { node { id ratingAvg reviewCount
+                reviews(first: 3) { rating comment authorName response { comment } } } } } }",
+            json!({}),
+        )
+        .await;
+    let node = &page.body["data"]["properties"]["edges"][0]["node"];
+    assert_eq!(node["id"], json!(property));
+    assert_eq!(node["ratingAvg"], 5.0);
+    assert_eq!(node["reviewCount"], 1);
+    assert_eq!(node["reviews"][0]["comment"], "Lovely");
+    assert_eq!(
+        page.body["extensions"]["storeCalls"], 2,
+        "one search, one batch of reviews"
+    );
 }

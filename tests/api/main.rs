@@ -16,4 +16,5 @@ mod parsers;
 mod payments;
 mod processes;
 mod properties;
+mod reviews;
 mod stripe;

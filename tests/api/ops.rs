@@ -69,13 +69,13 @@ async fn unbuilt_features_answer_501() {
     let app = spawn_sqlite(Options::default()).await;
     let early = app.register("early").await;
     let id = app.list_property(&early, json!({})).await;
-    app.get(&format!("/api/v1/properties/{id}/reviews"), None)
+    app.get("/api/v1/users/me/notifications", Some(&early.token))
         .await
         .expect(501);
     app.post(
-        "/api/v1/bookings/00000000-0000-0000-0000-000000000000/reviews",
+        &format!("/api/v1/properties/{id}/calendar-imports"),
         Some(&early.token),
-        json!({"rating": 5, "comment": "lovely"}),
+        json!({"url": "https://example.com/calendar.ics"}),
     )
     .await
     .expect(501);

@@ -319,6 +319,52 @@ impl TestApp {
         booking
     }
 
+    /// Stays that happened: each of `nights` booked and paid by `guest`
+    /// (instant book), then the clock moved to noon the day after the last
+    /// check-out and every stay seen `completed` by the sweep. The guest
+    /// and `others` are signed in again (the jump outlives their tokens).
+    /// Returns the bookings as they are now.
+    pub async fn completed_stays(
+        &self,
+        guest: &mut User,
+        others: &mut [&mut User],
+        property: &str,
+        nights: &[Range<i64>],
+    ) -> Vec<Value> {
+        let mut stays = Vec::new();
+        for stay in nights {
+            stays.push(
+                self.paid_booking(&guest.token, property, stay.clone())
+                    .await,
+            );
+        }
+        let last = nights.iter().map(|n| n.end).max().unwrap_or(1);
+        self.set_clock(day_at(last + 1, 12)).await;
+        self.sign_in_again(guest).await;
+        for other in others.iter_mut() {
+            self.sign_in_again(other).await;
+        }
+        let mut done = Vec::new();
+        for stay in &stays {
+            done.push(self.wait_for_status(&guest.token, stay, "completed").await);
+        }
+        done
+    }
+
+    /// One paid stay over `nights`, completed as [`Self::completed_stays`] does.
+    pub async fn completed_stay(
+        &self,
+        guest: &mut User,
+        others: &mut [&mut User],
+        property: &str,
+        nights: Range<i64>,
+    ) -> Value {
+        let mut stays = self
+            .completed_stays(guest, others, property, &[nights])
+            .await;
+        stays.remove(0)
+    }
+
     /// The next `n` calls to the dev gateway time out.
     pub async fn gateway_faults(&self, n: u32) {
         self.post("/api/v1/dev/gateway/faults", None, json!({"transient": n}))
