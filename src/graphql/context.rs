@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use actix_web::web;
 use uuid::Uuid;
 
-use super::subscription::SubscriptionCounts;
+use super::seats::SubscriptionCounts;
 use crate::auth::tokens::Session;
 use crate::error::AppError;
 use crate::properties::Property;

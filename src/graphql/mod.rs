@@ -16,6 +16,7 @@ pub mod limits;
 pub mod mutation;
 pub mod query;
 pub mod scalars;
+pub mod seats;
 pub mod subscription;
 pub mod types;
 pub mod ws;
@@ -27,7 +28,8 @@ use juniper::RootNode;
 
 use self::mutation::Mutation;
 use self::query::Query;
-use self::subscription::{Subscription, SubscriptionCounts};
+use self::seats::SubscriptionCounts;
+use self::subscription::Subscription;
 
 pub type Schema = RootNode<Query, Mutation, Subscription>;
 

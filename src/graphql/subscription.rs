@@ -8,9 +8,7 @@
 //! waits for it. Each push reads the state afresh and is sent only if it
 //! differs from the last one.
 
-use std::collections::HashMap;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::Stream;
@@ -22,8 +20,8 @@ use uuid::Uuid;
 use super::context::Context;
 use super::errors::GqlResult;
 use super::scalars::{Date, uuid};
+use super::seats::Seat;
 use super::types::{AvailabilityUpdate, BookingNode};
-use crate::error::AppError;
 use crate::properties::calendar::AvailabilityParams;
 
 /// How often a watched booking is read again even without a notice
@@ -33,61 +31,6 @@ const BOOKING_POLL: Duration = Duration::from_secs(2);
 pub struct Subscription;
 
 type Live<T> = Pin<Box<dyn Stream<Item = GqlResult<T>> + Send>>;
-
-/// Open subscriptions per subscriber, capped.
-pub struct SubscriptionCounts {
-    open: Mutex<HashMap<String, usize>>,
-    max_per_subscriber: usize,
-}
-
-/// Holds one subscription's place; gives it back when the stream drops.
-pub struct Seat {
-    counts: Arc<SubscriptionCounts>,
-    who: String,
-}
-
-impl SubscriptionCounts {
-    pub fn new(max_per_subscriber: usize) -> Arc<Self> {
-        Arc::new(Self {
-            open: Mutex::new(HashMap::new()),
-            max_per_subscriber,
-        })
-    }
-
-    fn open(&self) -> std::sync::MutexGuard<'_, HashMap<String, usize>> {
-        self.open
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// A seat for `who`, or `RATE_LIMITED` when they hold the most already.
-    pub fn take(self: &Arc<Self>, who: String) -> GqlResult<Seat> {
-        let mut open = self.open();
-        let count = open.entry(who.clone()).or_insert(0);
-        if *count >= self.max_per_subscriber {
-            return Err(AppError::RateLimited {
-                retry_after_secs: 1,
-            });
-        }
-        *count += 1;
-        Ok(Seat {
-            counts: self.clone(),
-            who,
-        })
-    }
-}
-
-impl Drop for Seat {
-    fn drop(&mut self) {
-        let mut open = self.counts.open();
-        if let Some(count) = open.get_mut(&self.who) {
-            *count = count.saturating_sub(1);
-            if *count == 0 {
-                open.remove(&self.who);
-            }
-        }
-    }
-}
 
 /// Who a subscription counts against: the user, or the address.
 fn subscriber(ctx: &Context) -> String {
