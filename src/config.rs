@@ -30,7 +30,9 @@ pub enum Command {
     Serve(Box<Config>),
     /// Apply the database migrations and exit.
     Migrate(StoreArgs),
-    /// Fill the database with demo data: hosts, listed properties, blocks.
+    /// Fill the database with a demo catalogue: hosts, guests, listings in
+    /// 30 cities, blocks, bookings over the next year, past stays with
+    /// their payouts and reviews.
     Seed {
         #[command(flatten)]
         store: StoreArgs,

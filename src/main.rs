@@ -19,7 +19,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Some(Command::Seed { store, properties }) => {
             let store = open(&store).await?;
-            innkeep::seed::run(store.as_ref(), properties).await
+            innkeep::seed::run(store, properties).await.map(|_| ())
         }
         Some(Command::Ledger {
             command: LedgerCommand::Verify(args),

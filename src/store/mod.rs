@@ -15,6 +15,7 @@
 //! | `OutboxStore`, `PaymentJobStore` (engine port) | the payments outbox |
 //! | `DevGatewayStore` | the dev payment gateway's intents and refunds |
 //! | `ReviewStore` | reviews, responses and the property's rating (`reviews`) |
+//! | `SeedStore` | `innkeep seed`'s bulk writes |
 //! | `Store` | all of the above, plus migrations, health and change notices |
 //!
 //! Most SQL runs as written on both backends: each `*_sql.rs` file is one
@@ -32,6 +33,7 @@ mod payment_jobs_sql;
 mod postgres;
 mod properties_sql;
 mod reviews_sql;
+mod seed_sql;
 mod sqlite;
 mod users_sql;
 
@@ -446,6 +448,38 @@ pub trait ReviewStore: Send + Sync + 'static {
     ) -> StoreResult<Vec<Review>>;
 }
 
+/// An unavailable range to seed.
+pub struct SeedEntry {
+    pub id: Uuid,
+    pub property_id: Uuid,
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    /// `booking` (same id as its booking) or `block`.
+    pub kind: &'static str,
+    pub reason: Option<&'static str>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One batch of demo data, written in one transaction.
+#[derive(Default)]
+pub struct SeedBatch {
+    pub users: Vec<NewUser>,
+    pub properties: Vec<Property>,
+    pub entries: Vec<SeedEntry>,
+    pub bookings: Vec<Booking>,
+    /// Ledger transactions: id, posting, when.
+    pub postings: Vec<(Uuid, Posting, DateTime<Utc>)>,
+    /// Payouts already made: booking, amount, when.
+    pub payouts: Vec<(Uuid, i64, DateTime<Utc>)>,
+    pub reviews: Vec<NewReview>,
+}
+
+/// `innkeep seed`'s bulk writes: many rows a statement.
+#[async_trait]
+pub trait SeedStore: Send + Sync + 'static {
+    async fn insert_seed_batch(&self, batch: &SeedBatch) -> StoreResult<()>;
+}
+
 /// Called with a property id when another process changed its calendar.
 pub type ChangeListener = Arc<dyn Fn(Uuid) + Send + Sync>;
 
@@ -464,6 +498,7 @@ pub trait Store:
     + PaymentJobStore
     + DevGatewayStore
     + ReviewStore
+    + SeedStore
 {
     /// `postgres` or `sqlite`.
     fn backend(&self) -> &'static str;

@@ -10,6 +10,8 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, QueryBuilder, Transaction};
 use uuid::Uuid;
 
+use crate::properties::BBox;
+
 use super::bookings_sql::impl_booking_store;
 use super::calendar_sql::impl_calendar_store;
 use super::dev_gateway_sql::impl_dev_gateway_store;
@@ -17,6 +19,7 @@ use super::ledger_sql::impl_ledger_store;
 use super::payment_jobs_sql::impl_payment_job_store;
 use super::properties_sql::impl_property_store;
 use super::reviews_sql::impl_review_store;
+use super::seed_sql::impl_seed_store;
 use super::users_sql::impl_user_store;
 use super::{ChangeListener, Store};
 
@@ -125,6 +128,20 @@ impl PgStore {
     fn push_has_amenity(qb: &mut QueryBuilder<Postgres>, amenity: String) {
         qb.push("p.amenities ? ").push_bind(amenity);
     }
+
+    /// The listing's point within the box: the expression
+    /// `properties_location_idx` (GiST) indexes.
+    fn push_in_bbox(qb: &mut QueryBuilder<Postgres>, b: &BBox) {
+        qb.push("point(p.longitude, p.latitude) <@ box(point(")
+            .push_bind(b.min_lon)
+            .push(", ")
+            .push_bind(b.min_lat)
+            .push("), point(")
+            .push_bind(b.max_lon)
+            .push(", ")
+            .push_bind(b.max_lat)
+            .push("))");
+    }
 }
 
 #[async_trait::async_trait]
@@ -185,3 +202,4 @@ impl_dev_gateway_store!(PgStore, Postgres);
 impl_ledger_store!(PgStore, Postgres);
 impl_payment_job_store!(PgStore, Postgres);
 impl_review_store!(PgStore, Postgres);
+impl_seed_store!(PgStore, Postgres);

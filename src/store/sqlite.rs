@@ -13,6 +13,8 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Sqlite, Transaction};
 use uuid::Uuid;
 
+use crate::properties::BBox;
+
 use super::bookings_sql::impl_booking_store;
 use super::calendar_sql::impl_calendar_store;
 use super::dev_gateway_sql::impl_dev_gateway_store;
@@ -20,6 +22,7 @@ use super::ledger_sql::impl_ledger_store;
 use super::payment_jobs_sql::impl_payment_job_store;
 use super::properties_sql::impl_property_store;
 use super::reviews_sql::impl_review_store;
+use super::seed_sql::impl_seed_store;
 use super::users_sql::impl_user_store;
 use super::{ChangeListener, Store};
 
@@ -114,6 +117,18 @@ impl SqliteStore {
             .push_bind(amenity)
             .push(")");
     }
+
+    /// Longitude first: `properties_location_idx` narrows by it.
+    fn push_in_bbox(qb: &mut QueryBuilder<Sqlite>, b: &BBox) {
+        qb.push("p.longitude BETWEEN ")
+            .push_bind(b.min_lon)
+            .push(" AND ")
+            .push_bind(b.max_lon)
+            .push(" AND p.latitude BETWEEN ")
+            .push_bind(b.min_lat)
+            .push(" AND ")
+            .push_bind(b.max_lat);
+    }
 }
 
 #[async_trait::async_trait]
@@ -147,3 +162,4 @@ impl_dev_gateway_store!(SqliteStore, Sqlite);
 impl_ledger_store!(SqliteStore, Sqlite);
 impl_payment_job_store!(SqliteStore, Sqlite);
 impl_review_store!(SqliteStore, Sqlite);
+impl_seed_store!(SqliteStore, Sqlite);

@@ -491,11 +491,19 @@ impl TestApp {
     /// Runs `innkeep ledger verify` on this test's database; panics unless
     /// it exits 0.
     pub async fn assert_ledger_clean(&self) {
+        self.command(&["ledger", "verify"]).await;
+    }
+
+    /// Runs the `innkeep` command with `args` on this test's database, in a
+    /// clean environment (only what the command needs); panics unless it
+    /// exits 0. Returns what it logged.
+    pub async fn command(&self, args: &[&str]) -> String {
         let url = self.database_url.clone();
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        let shown = args.join(" ");
         let output = tokio::task::spawn_blocking(move || {
-            // A clean environment: only what this run of verify needs.
             std::process::Command::new(env!("CARGO_BIN_EXE_innkeep"))
-                .args(["ledger", "verify"])
+                .args(&args)
                 .env_clear()
                 .env("DATABASE_URL", url)
                 .env("RUST_LOG", "info")
@@ -503,13 +511,14 @@ impl TestApp {
         })
         .await
         .unwrap_or_else(|e| panic!("{e}"))
-        .unwrap_or_else(|e| panic!("running innkeep ledger verify: {e}"));
-        assert!(
-            output.status.success(),
-            "ledger verify failed:\n{}{}",
+        .unwrap_or_else(|e| panic!("running innkeep {shown}: {e}"));
+        let logged = format!(
+            "{}{}",
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         );
+        assert!(output.status.success(), "innkeep {shown} failed:\n{logged}");
+        logged
     }
 
     /// Runs one SQL statement straight on this test's database (to count

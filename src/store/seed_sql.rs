@@ -1,0 +1,194 @@
+//! Bulk writes for `innkeep seed` (`SeedStore`), one macro for both
+//! backends: each table's rows go in as multi-row `INSERT`s, a batch in one
+//! transaction, so a 100,000-listing catalogue takes seconds rather than
+//! one request per row.
+
+macro_rules! impl_seed_store {
+    ($store:ty, $db:ty) => {
+        const _: () = {
+            use $crate::store::columns::{BOOKING_COLUMNS, PROPERTY_COLUMNS};
+            use $crate::store::{SeedBatch, StoreResult};
+
+            /// Rows per statement: under SQLite's 32,766 bound parameters
+            /// for the widest table (25 columns).
+            const ROWS: usize = 1_000;
+
+            #[async_trait::async_trait]
+            impl $crate::store::SeedStore for $store {
+                async fn insert_seed_batch(&self, batch: &SeedBatch) -> StoreResult<()> {
+                    let mut tx = self.begin_write().await?;
+                    for rows in batch.users.chunks(ROWS) {
+                        let mut qb = sqlx::QueryBuilder::<$db>::new(
+                            "INSERT INTO users (id, email, name, bio, password_hash, created_at, updated_at) ",
+                        );
+                        qb.push_values(rows, |mut b, u| {
+                            b.push_bind(u.id)
+                                .push_bind(u.email.as_str())
+                                .push_bind(u.name.as_str())
+                                .push_bind("")
+                                .push_bind(u.password_hash.as_str())
+                                .push_bind(u.now)
+                                .push_bind(u.now);
+                        });
+                        qb.build().execute(&mut *tx).await?;
+                    }
+                    for rows in batch.properties.chunks(ROWS) {
+                        let mut qb = sqlx::QueryBuilder::<$db>::new(format!(
+                            "INSERT INTO properties ({PROPERTY_COLUMNS}) "
+                        ));
+                        qb.push_values(rows, |mut b, p| {
+                            b.push_bind(p.id)
+                                .push_bind(p.host_id)
+                                .push_bind(p.title.as_str())
+                                .push_bind(p.description.as_str())
+                                .push_bind(p.city.as_str())
+                                .push_bind(p.country.as_str())
+                                .push_bind(p.latitude)
+                                .push_bind(p.longitude)
+                                .push_bind(p.price_per_night)
+                                .push_bind(p.currency.as_str())
+                                .push_bind(p.cleaning_fee)
+                                .push_bind(p.max_guests)
+                                .push_bind(p.bedrooms)
+                                .push_bind(sqlx::types::Json(&p.amenities))
+                                .push_bind(p.cancellation_policy.as_str())
+                                .push_bind(p.instant_book)
+                                .push_bind(p.min_nights)
+                                .push_bind(p.max_nights)
+                                .push_bind(p.listed)
+                                .push_bind(p.rating_sum)
+                                .push_bind(p.review_count)
+                                .push_bind(p.created_at)
+                                .push_bind(p.updated_at);
+                        });
+                        qb.build().execute(&mut *tx).await?;
+                    }
+                    for rows in batch.entries.chunks(ROWS) {
+                        let mut qb = sqlx::QueryBuilder::<$db>::new(
+                            "INSERT INTO calendar_entries (id, property_id, start_date, end_date, kind, active, reason, created_at) ",
+                        );
+                        qb.push_values(rows, |mut b, e| {
+                            b.push_bind(e.id)
+                                .push_bind(e.property_id)
+                                .push_bind(e.start)
+                                .push_bind(e.end)
+                                .push_bind(e.kind)
+                                .push_bind(true)
+                                .push_bind(e.reason)
+                                .push_bind(e.created_at);
+                        });
+                        qb.build().execute(&mut *tx).await?;
+                    }
+                    for rows in batch.bookings.chunks(ROWS) {
+                        let mut qb = sqlx::QueryBuilder::<$db>::new(format!(
+                            "INSERT INTO bookings ({BOOKING_COLUMNS}) "
+                        ));
+                        qb.push_values(rows, |mut b, k| {
+                            b.push_bind(k.id)
+                                .push_bind(k.property_id)
+                                .push_bind(k.guest_id)
+                                .push_bind(k.host_id)
+                                .push_bind(k.check_in)
+                                .push_bind(k.check_out)
+                                .push_bind(k.guests)
+                                .push_bind(k.status.as_str())
+                                .push_bind(k.nights)
+                                .push_bind(k.subtotal)
+                                .push_bind(k.cleaning_fee)
+                                .push_bind(k.service_fee)
+                                .push_bind(k.total)
+                                .push_bind(k.host_payout)
+                                .push_bind(k.currency.as_str())
+                                .push_bind(k.instant_book)
+                                .push_bind(k.cancellation_policy.as_str())
+                                .push_bind(k.created_at)
+                                .push_bind(k.updated_at)
+                                .push_bind(k.expires_at)
+                                .push_bind(k.payment_provider.as_str())
+                                .push_bind(k.payment_intent_id.as_deref())
+                                .push_bind(k.payment_client_secret.as_deref())
+                                .push_bind(k.payment_status.as_str())
+                                .push_bind(k.refund_amount);
+                        });
+                        qb.build().execute(&mut *tx).await?;
+                    }
+                    for rows in batch.postings.chunks(ROWS) {
+                        let mut qb = sqlx::QueryBuilder::<$db>::new(
+                            "INSERT INTO ledger_transactions (id, key, kind, booking_id, currency, created_at) ",
+                        );
+                        qb.push_values(rows, |mut b, (id, posting, at)| {
+                            b.push_bind(*id)
+                                .push_bind(posting.key.as_str())
+                                .push_bind(posting.kind.as_str())
+                                .push_bind(posting.booking_id)
+                                .push_bind(posting.currency.as_str())
+                                .push_bind(*at);
+                        });
+                        qb.build().execute(&mut *tx).await?;
+                        let entries: Vec<(uuid::Uuid, i32, String, i64)> = rows
+                            .iter()
+                            .flat_map(|(id, posting, _)| {
+                                posting.entries.iter().enumerate().map(move |(line, e)| {
+                                    (*id, i32::try_from(line).unwrap_or(0), e.account.to_string(), e.amount)
+                                })
+                            })
+                            .collect();
+                        for lines in entries.chunks(ROWS) {
+                            let mut qb = sqlx::QueryBuilder::<$db>::new(
+                                "INSERT INTO ledger_entries (transaction_id, line, account, amount) ",
+                            );
+                            qb.push_values(lines, |mut b, (id, line, account, amount)| {
+                                b.push_bind(*id)
+                                    .push_bind(*line)
+                                    .push_bind(account.as_str())
+                                    .push_bind(*amount);
+                            });
+                            qb.build().execute(&mut *tx).await?;
+                        }
+                    }
+                    for rows in batch.payouts.chunks(ROWS) {
+                        let mut qb = sqlx::QueryBuilder::<$db>::new(
+                            "INSERT INTO payment_jobs (id, key, kind, booking_id, amount, attempts, run_at, \
+                             created_at, done_at, outcome) ",
+                        );
+                        qb.push_values(rows, |mut b, (booking_id, amount, at)| {
+                            b.push_bind(uuid::Uuid::now_v7())
+                                .push_bind(format!("booking:{booking_id}:payout"))
+                                .push_bind("payout")
+                                .push_bind(*booking_id)
+                                .push_bind(*amount)
+                                .push_bind(1)
+                                .push_bind(*at)
+                                .push_bind(*at)
+                                .push_bind(*at)
+                                .push_bind("tr_seed");
+                        });
+                        qb.build().execute(&mut *tx).await?;
+                    }
+                    for rows in batch.reviews.chunks(ROWS) {
+                        let mut qb = sqlx::QueryBuilder::<$db>::new(
+                            "INSERT INTO reviews (id, booking_id, property_id, author_id, subject_id, \
+                             about, rating, comment, created_at) ",
+                        );
+                        qb.push_values(rows, |mut b, r| {
+                            b.push_bind(r.id)
+                                .push_bind(r.booking_id)
+                                .push_bind(r.property_id)
+                                .push_bind(r.author_id)
+                                .push_bind(r.subject_id)
+                                .push_bind(r.about.as_str())
+                                .push_bind(r.rating)
+                                .push_bind(r.comment.as_str())
+                                .push_bind(r.created_at);
+                        });
+                        qb.build().execute(&mut *tx).await?;
+                    }
+                    tx.commit().await?;
+                    Ok(())
+                }
+            }
+        };
+    };
+}
+
+pub(super) use impl_seed_store;
