@@ -160,7 +160,7 @@ impl Query {
         Ok(PropertyConnection {
             page_info: PageInfo {
                 has_next_page: page.more,
-                end_cursor: edges.last().map(|e| e.cursor.clone()),
+                end_cursor: page.end_cursor,
             },
             edges,
         })

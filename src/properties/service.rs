@@ -39,6 +39,10 @@ fn cache_key(id: Uuid) -> String {
 pub struct SearchPage {
     pub rows: Vec<(String, Property)>,
     pub more: bool,
+    /// The cursor of the last row the store read for this page: the next
+    /// page starts after it, even when that row was dropped (its calendar
+    /// took the dates meanwhile).
+    pub end_cursor: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -263,40 +267,53 @@ impl PropertyService {
 
     pub async fn search(&self, params: SearchParams) -> AppResult<PropertyPage> {
         let page = self.search_page(params).await?;
-        let next_cursor = page
-            .rows
-            .last()
-            .filter(|_| page.more)
-            .map(|(cursor, _)| cursor.clone());
         Ok(PropertyPage {
+            next_cursor: page.end_cursor.filter(|_| page.more),
             data: page
                 .rows
                 .into_iter()
                 .map(|(_, p)| PropertyView::from(p))
                 .collect(),
-            next_cursor,
         })
     }
 
     /// One page of a search, each property with the cursor that pages on
     /// after it (GraphQL's edges), and whether there is more.
+    ///
+    /// With dates, the store answers from committed calendars; a calendar
+    /// live in this process may already hold a booking of those dates that
+    /// is still being written, so its view is asked too and a property it
+    /// would refuse is left out: a result never offers dates the calendar
+    /// would refuse. The page may then be shorter than `limit`; the cursor
+    /// still moves past what was read.
     pub async fn search_page(&self, params: SearchParams) -> AppResult<SearchPage> {
         let query = params.into_query()?;
         let mut rows = self.store.search_properties(&query).await?;
         let more = rows.len() > query.limit as usize;
         rows.truncate(query.limit as usize);
+        let cursor = |p: &Property| {
+            let key = match query.sort {
+                Sort::Newest => 0,
+                Sort::PriceAsc | Sort::PriceDesc => p.price_per_night,
+                Sort::Rating => p.rating_key(),
+            };
+            encode_cursor(query.sort, key, p.id)
+        };
+        let end_cursor = rows.last().map(cursor);
         let rows = rows
             .into_iter()
-            .map(|p| {
-                let key = match query.sort {
-                    Sort::Newest => 0,
-                    Sort::PriceAsc | Sort::PriceDesc => p.price_per_night,
-                    Sort::Rating => p.rating_key(),
-                };
-                (encode_cursor(query.sort, key, p.id), p)
+            .filter(|p| {
+                query
+                    .stay
+                    .is_none_or(|stay| !self.calendars.refuses(p.id, stay))
             })
+            .map(|p| (cursor(&p), p))
             .collect();
-        Ok(SearchPage { rows, more })
+        Ok(SearchPage {
+            rows,
+            more,
+            end_cursor,
+        })
     }
 
     /// The stay's dates, checked against today as a booking checks them.

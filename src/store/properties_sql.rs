@@ -47,7 +47,14 @@ macro_rules! impl_property_store {
                         list.push_bind(*id);
                     }
                     qb.push(")");
-                    Ok(qb.build_query_as::<Property>().fetch_all(self.reader()).await?)
+                    // Planned for these values every time (an unnamed
+                    // statement): a plan cached for one city would be wrong
+                    // for a bbox over half a continent.
+                    Ok(qb
+                        .build_query_as::<Property>()
+                        .persistent(false)
+                        .fetch_all(self.reader())
+                        .await?)
                 }
 
                 async fn update_property(&self, p: &Property) -> StoreResult<()> {
@@ -114,17 +121,21 @@ macro_rules! impl_property_store {
                         Self::push_has_amenity(&mut qb, amenity.clone());
                     }
                     if let Some(b) = &q.bbox {
-                        qb.push(" AND p.longitude BETWEEN ").push_bind(b.min_lon)
-                            .push(" AND ").push_bind(b.max_lon)
-                            .push(" AND p.latitude BETWEEN ").push_bind(b.min_lat)
-                            .push(" AND ").push_bind(b.max_lat);
+                        qb.push(" AND ");
+                        Self::push_in_bbox(&mut qb, b);
                     }
                     if let Some(stay) = &q.stay {
-                        qb.push(" AND NOT EXISTS (SELECT 1 FROM calendar_entries c \
-                                  WHERE c.property_id = p.id AND c.active AND c.start_date < ")
-                            .push_bind(stay.end)
-                            .push(" AND c.end_date > ")
+                        // Bookable for that many nights, and free: no active
+                        // range ends after check-in and starts before
+                        // check-out (calendar_entries_ahead_idx).
+                        let nights = i32::try_from((stay.end - stay.start).num_days()).unwrap_or(i32::MAX);
+                        qb.push(" AND p.min_nights <= ").push_bind(nights)
+                            .push(" AND p.max_nights >= ").push_bind(nights)
+                            .push(" AND NOT EXISTS (SELECT 1 FROM calendar_entries c \
+                                  WHERE c.property_id = p.id AND c.active AND c.end_date > ")
                             .push_bind(stay.start)
+                            .push(" AND c.start_date < ")
+                            .push_bind(stay.end)
                             .push(")");
                     }
                     // Keyset pagination: the cursor is the sort key and id of the
@@ -152,7 +163,14 @@ macro_rules! impl_property_store {
                         None => qb.push(format!(" ORDER BY p.id {dir}")),
                     };
                     qb.push(" LIMIT ").push_bind(i64::from(q.limit) + 1);
-                    Ok(qb.build_query_as::<Property>().fetch_all(self.reader()).await?)
+                    // Planned for these values every time (an unnamed
+                    // statement): a plan cached for one city would be wrong
+                    // for a bbox over half a continent.
+                    Ok(qb
+                        .build_query_as::<Property>()
+                        .persistent(false)
+                        .fetch_all(self.reader())
+                        .await?)
                 }
 
                 async fn announce_property_change(&self, id: Uuid) -> anyhow::Result<()> {

@@ -123,7 +123,7 @@ impl CalendarRegistry {
     /// Whether the property's calendar, as its view shows it now, would
     /// refuse `range` (an overlap): answered without a message to the
     /// actor; `false` when no view is ready (the actor decides then).
-    fn refuses(&self, property_id: Uuid, range: DateRange) -> bool {
+    pub fn refuses(&self, property_id: Uuid, range: DateRange) -> bool {
         self.view(property_id)
             .and_then(|view| view.overlaps(range))
             .unwrap_or(false)

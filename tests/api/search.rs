@@ -1,0 +1,279 @@
+//! Search at scale: the seeded catalogue is consistent (ledger, calendars,
+//! ratings) and searchable; cursor pages stay stable while listings are
+//! added and booked; a result never offers dates the calendar would refuse.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+use futures_util::future::join_all;
+use serde_json::{Value, json};
+
+use crate::both_stores;
+use crate::support::{TestApp, User, days, id};
+
+both_stores!(seeded_catalogue_is_consistent_and_searchable);
+both_stores!(storm:
+    pages_stay_stable_while_listings_are_added_and_booked,
+    a_search_never_offers_dates_the_calendar_would_refuse,
+);
+
+/// The ids on one page of a search.
+fn ids(page: &Value) -> Vec<String> {
+    page["data"]
+        .as_array()
+        .map(|d| d.iter().map(id).collect())
+        .unwrap_or_default()
+}
+
+/// Every id a search finds, following its cursor to the end, in order.
+async fn all_pages(app: &TestApp, query: &str) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let q = match &cursor {
+            Some(c) => format!("{query}&cursor={c}"),
+            None => query.to_owned(),
+        };
+        let page = app
+            .get(&format!("/api/v1/properties?{q}"), None)
+            .await
+            .expect(200)
+            .clone();
+        seen.extend(ids(&page));
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => return seen,
+        }
+    }
+}
+
+async fn seeded_catalogue_is_consistent_and_searchable(app: TestApp) {
+    let logged = app.command(&["seed", "--properties", "300"]).await;
+    assert!(logged.contains("\"properties\":300"), "{logged}");
+    // The money of every seeded booking is in the ledger, as its state says.
+    app.assert_ledger_clean().await;
+    for (what, query) in [
+        (
+            "completed stays",
+            "SELECT COUNT(*) FROM bookings WHERE status = 'completed'",
+        ),
+        (
+            "bookings ahead",
+            "SELECT COUNT(*) FROM bookings WHERE status = 'confirmed'",
+        ),
+        ("reviews", "SELECT COUNT(*) FROM reviews"),
+        (
+            "blocks",
+            "SELECT COUNT(*) FROM calendar_entries WHERE kind = 'block'",
+        ),
+    ] {
+        assert!(app.count(query).await > 0, "no {what} seeded");
+    }
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM payment_jobs WHERE kind = 'payout' AND done_at IS NOT NULL"
+        )
+        .await,
+        app.transactions_of("payout").await,
+        "a payout posted without its job, or the reverse"
+    );
+    // No two active ranges of a property overlap (on SQLite nothing but
+    // the writer enforces it).
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM calendar_entries a JOIN calendar_entries b \
+             ON a.property_id = b.property_id AND a.id <> b.id AND a.active AND b.active \
+             AND a.start_date < b.end_date AND b.start_date < a.end_date"
+        )
+        .await,
+        0
+    );
+    // Each rating is the sum of the guests' reviews.
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM properties p WHERE \
+             p.rating_sum <> (SELECT COALESCE(SUM(r.rating), 0) FROM reviews r \
+                              WHERE r.property_id = p.id AND r.about = 'stay') \
+             OR p.review_count <> (SELECT COUNT(*) FROM reviews r \
+                                   WHERE r.property_id = p.id AND r.about = 'stay')"
+        )
+        .await,
+        0
+    );
+    // Best rated first.
+    let best = app
+        .get("/api/v1/properties?sort=rating&limit=20", None)
+        .await
+        .expect(200)
+        .clone();
+    let ratings: Vec<f64> = best["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| p["rating_avg"].as_f64().unwrap_or(0.0))
+        .collect();
+    assert!(ratings.first().is_some_and(|r| *r > 0.0), "{ratings:?}");
+    assert!(ratings.windows(2).all(|w| w[0] >= w[1]), "{ratings:?}");
+    // A seeded booking's dates: taken in the calendar, absent from a search
+    // for them, refused to a new guest.
+    let guest = app.register("guest").await;
+    let mut checked = 0;
+    for property in ids(&best) {
+        let taken = app.unavailable(&property, 1, 365).await;
+        let Some(range) = taken.as_array().and_then(|r| r.first()) else {
+            continue;
+        };
+        let (start, end) = (
+            range["start"].as_str().unwrap_or_default(),
+            range["end"].as_str().unwrap_or_default(),
+        );
+        let listing = app
+            .get(&format!("/api/v1/properties/{property}"), None)
+            .await
+            .expect(200)
+            .clone();
+        let (lon, lat) = (
+            listing["longitude"].as_f64().unwrap_or_default(),
+            listing["latitude"].as_f64().unwrap_or_default(),
+        );
+        let here = format!(
+            "bbox={},{},{},{}&limit=100",
+            lon - 1e-6,
+            lat - 1e-6,
+            lon + 1e-6,
+            lat + 1e-6
+        );
+        assert!(all_pages(&app, &here).await.contains(&property));
+        let then = format!("{here}&check_in={start}&check_out={end}");
+        assert!(!all_pages(&app, &then).await.contains(&property), "{then}");
+        app.book(&guest.token, &property, start, end)
+            .await
+            .expect(409);
+        checked += 1;
+    }
+    assert!(
+        checked > 0,
+        "no seeded property of the first page has bookings"
+    );
+}
+
+/// A city of `count` listings at a few prices (ties broken by id).
+async fn town(app: &TestApp, host: &User, city: &str, count: usize) -> Vec<String> {
+    let made = join_all((0..count).map(|i| {
+        app.create_property(
+            &host.token,
+            json!({"city": city, "price_per_night": 5_000 + (i % 5) as i64 * 100}),
+        )
+    }))
+    .await;
+    made.iter().map(id).collect()
+}
+
+async fn pages_stay_stable_while_listings_are_added_and_booked(app: TestApp) {
+    let app = &app;
+    let host = app.register("host").await;
+    let guest = app.register("guest").await;
+    let originals = town(app, &host, "Pagetown", 40).await;
+    // Every fourth listing is booked for the searched dates meanwhile; the
+    // others existed throughout and stay free, so every walk must find them.
+    let to_book: Vec<String> = originals.iter().step_by(4).cloned().collect();
+    let untouched: HashSet<String> = originals
+        .iter()
+        .filter(|p| !to_book.contains(p))
+        .cloned()
+        .collect();
+    let (check_in, check_out) = (days(30), days(32));
+    let writer = async {
+        for (n, property) in to_book.iter().enumerate() {
+            app.book(&guest.token, property, &check_in, &check_out)
+                .await
+                .expect(201);
+            // And new listings arrive, some cheaper, some dearer.
+            app.create_property(
+                &host.token,
+                json!({"city": "Pagetown", "price_per_night": 4_800 + n as i64 * 50}),
+            )
+            .await;
+        }
+    };
+    let readers = ["newest", "price_asc", "price_desc", "rating"].map(|sort| {
+        let query =
+            format!("city=pagetown&check_in={check_in}&check_out={check_out}&sort={sort}&limit=3");
+        async move { (sort, all_pages(app, &query).await) }
+    });
+    let ((), walks) = futures_util::join!(writer, join_all(readers));
+    for (sort, seen) in walks {
+        let unique: HashSet<&String> = seen.iter().collect();
+        assert_eq!(unique.len(), seen.len(), "{sort}: a listing came twice");
+        let missing: Vec<_> = untouched.iter().filter(|p| !seen.contains(p)).collect();
+        assert!(missing.is_empty(), "{sort}: skipped {missing:?}");
+    }
+    // Once the writer is done, no booked listing is offered for those dates.
+    let after = all_pages(
+        app,
+        &format!("city=pagetown&check_in={check_in}&check_out={check_out}&limit=7"),
+    )
+    .await;
+    assert_eq!(after.len(), 30 + to_book.len(), "{after:?}");
+    assert!(to_book.iter().all(|p| !after.contains(p)));
+}
+
+async fn a_search_never_offers_dates_the_calendar_would_refuse(app: TestApp) {
+    let app = &app;
+    let host = app.register("host").await;
+    let guest = app.register("guest").await;
+    // A three-night minimum is not offered for two nights.
+    let long_stays = app
+        .list_property(&host, json!({"city": "Racetown", "min_nights": 3}))
+        .await;
+    let two = format!(
+        "city=racetown&check_in={}&check_out={}&limit=100",
+        days(20),
+        days(22)
+    );
+    let three = format!(
+        "city=racetown&check_in={}&check_out={}&limit=100",
+        days(20),
+        days(23)
+    );
+    assert!(!all_pages(app, &two).await.contains(&long_stays));
+    assert!(all_pages(app, &three).await.contains(&long_stays));
+    // Guests book every listing for the dates while others search them:
+    // nothing a search returns may have been booked before it was sent.
+    let listings = town(app, &host, "Racetown", 40).await;
+    let booked = Mutex::new(HashSet::new());
+    let bookers = listings.iter().map(|property| {
+        let booked = &booked;
+        let guest = &guest;
+        async move {
+            app.book(&guest.token, property, &days(20), &days(22))
+                .await
+                .expect(201);
+            booked
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(property.clone());
+        }
+    });
+    let searchers = (0..8).map(|_| async {
+        let mut searches = 0;
+        loop {
+            let before: HashSet<String> = booked.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let found = all_pages(app, &two).await;
+            let stale: Vec<_> = found.iter().filter(|p| before.contains(*p)).collect();
+            assert!(stale.is_empty(), "offered after being booked: {stale:?}");
+            searches += 1;
+            if before.len() == listings.len() {
+                return searches;
+            }
+        }
+    });
+    let ((), searches) = futures_util::join!(
+        async {
+            join_all(bookers).await;
+        },
+        join_all(searchers)
+    );
+    assert!(searches.iter().all(|n| *n >= 1));
+    assert!(all_pages(app, &two).await.is_empty());
+}
