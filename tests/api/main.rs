@@ -17,4 +17,5 @@ mod payments;
 mod processes;
 mod properties;
 mod reviews;
+mod schema;
 mod stripe;
