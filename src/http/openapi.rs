@@ -116,7 +116,29 @@ pub fn document(payments: &str, dev_routes: bool) -> anyhow::Result<Value> {
         constrain_params(&path, op);
         declare_statuses(&path, &method, op);
     }
+    unique_operation_ids(&mut doc);
     Ok(doc)
+}
+
+/// Handlers named alike in different modules (`create`, `get`) give
+/// operation ids that OpenAPI requires to be unique: those get their tag
+/// in front (`bookings_create`).
+fn unique_operation_ids(doc: &mut Value) {
+    let mut seen = std::collections::HashMap::<String, usize>::new();
+    for (_, _, op) in operations(doc) {
+        if let Some(id) = op["operationId"].as_str() {
+            *seen.entry(id.to_owned()).or_default() += 1;
+        }
+    }
+    for (_, _, op) in operations(doc) {
+        let Some(id) = op["operationId"].as_str().map(str::to_owned) else {
+            continue;
+        };
+        if seen.get(&id).is_some_and(|n| *n > 1) {
+            let tag = op["tags"][0].as_str().unwrap_or("api").to_owned();
+            op["operationId"] = json!(format!("{tag}_{id}"));
+        }
+    }
 }
 
 const METHODS: [&str; 5] = ["get", "put", "post", "delete", "patch"];

@@ -109,6 +109,15 @@ async fn every_operation_declares_what_it_can_answer(app: TestApp) {
     let doc = document(&app).await;
     let ops = operations(&doc);
     assert!(ops.len() > 30, "{} operations", ops.len());
+    let mut ids: Vec<&str> = ops
+        .iter()
+        .filter_map(|(_, _, op)| op["operationId"].as_str())
+        .collect();
+    ids.sort_unstable();
+    let count = ids.len();
+    ids.dedup();
+    assert_eq!(ids.len(), count, "operation ids must be unique: {ids:?}");
+    assert_eq!(count, ops.len(), "every operation has an id");
     for (method, path, op) in &ops {
         let declared = statuses(op);
         let has = |s: &str| declared.iter().any(|d| d == s);
