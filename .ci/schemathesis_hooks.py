@@ -30,18 +30,27 @@ def _register(base: str) -> str:
 
 @schemathesis.auth(refresh_interval=300)
 class InnkeepBearer:
-    """A fresh account's access token (valid 15 minutes; renewed every 5).
+    """Fresh accounts' access tokens (valid 15 minutes; renewed every 5).
+
+    Two accounts: a host, who makes every request but one, and a guest,
+    who books (`POST /bookings`): a host may not book their own listing, so
+    with one account every booking of a listing made in the run would be a
+    403. The host then sees, cancels, accepts and declines those bookings.
 
     `POST /auth/logout` ends the session its token belongs to, so it gets a
-    token of its own: signing the shared one out would answer every later
+    token of its own: signing a shared one out would answer every later
     request 401 until the next renewal, and test nothing past it."""
 
     def get(self, case, context):
-        return _register(os.environ["INNKEEP_BASE_URL"])
+        base = os.environ["INNKEEP_BASE_URL"]
+        return {"host": _register(base), "guest": _register(base)}
 
     def set(self, case, data, context):
-        token = data
-        if case.operation.path.endswith("/auth/logout"):
+        path, method = case.operation.path, case.operation.method.upper()
+        token = data["host"]
+        if path == "/api/v1/bookings" and method == "POST":
+            token = data["guest"]
+        elif path.endswith("/auth/logout"):
             token = _register(os.environ["INNKEEP_BASE_URL"])
         case.headers = case.headers or {}
         case.headers["Authorization"] = f"Bearer {token}"
