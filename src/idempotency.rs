@@ -50,7 +50,10 @@ pub enum Answer {
 /// A key as a client sends it: 1 to 255 printable characters.
 pub fn parse_key(raw: &str) -> AppResult<String> {
     let key = raw.trim();
-    if key.is_empty() || key.len() > 255 || key.chars().any(|c| c.is_control()) {
+    if key.is_empty()
+        || raw.chars().count() > crate::schema::IDEMPOTENCY_KEY_MAX_CHARS
+        || raw.chars().any(|c| c.is_control())
+    {
         return Err(AppError::field(
             HEADER,
             "must be 1 to 255 printable characters",

@@ -23,6 +23,7 @@ pub mod idempotency;
 pub mod payments;
 pub mod properties;
 pub mod reviews;
+pub mod schema;
 pub mod seed;
 pub mod services;
 pub mod startup;

@@ -67,10 +67,10 @@ fn serve(
     services: web::Data<Services>,
     config: &Config,
 ) -> anyhow::Result<Server> {
-    let doc = openapi::document(services.payments_provider());
-    let metrics = web::Data::new(Metrics::new()?);
     let dev = config.dev;
-    let known = std::sync::Arc::new(fallback::KnownPaths::from_doc(&doc, dev));
+    let doc = openapi::document(services.payments_provider(), dev)?;
+    let metrics = web::Data::new(Metrics::new()?);
+    let known = std::sync::Arc::new(fallback::KnownPaths::from_doc(&doc));
     let graphql = web::Data::new(GraphQl::new(dev));
     let mut server = HttpServer::new(move || {
         App::new()
@@ -92,7 +92,9 @@ fn serve(
                         .finish()
                 }),
             )
-            .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc.clone()))
+            .service(
+                SwaggerUi::new("/docs/{_:.*}").external_url_unchecked("/openapi.json", doc.clone()),
+            )
             .default_service(web::to({
                 let known = known.clone();
                 move |req: HttpRequest| {

@@ -78,7 +78,7 @@ pub async fn list(
     let cursor = p
         .cursor
         .as_deref()
-        .and_then(|c| v.check("cursor", c.parse::<Uuid>()));
+        .and_then(|c| v.check("cursor", crate::schema::uuid(c)));
     let limit = page_size(&mut v, p.limit);
     v.finish()?;
     let (rows, next) = svc

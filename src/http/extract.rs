@@ -104,22 +104,43 @@ fn field_of(path: &str, message: &str) -> String {
     }
 }
 
+/// A body: JSON (else 400), an object (else 422, as for any value of the
+/// wrong type), then the fields, each bad one named (422). A number with no
+/// fraction (`2.0`) is an integer, as JSON Schema's `integer` says.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
-    let de = &mut serde_json::Deserializer::from_slice(body);
-    let value = serde_path_to_error::deserialize::<_, T>(&mut *de).map_err(|err| {
-        let path = err.path().to_string();
-        let inner = err.into_inner();
-        match inner.classify() {
-            serde_json::error::Category::Data => {
-                let message = bare_message(&inner);
-                AppError::Validation(vec![FieldError::new(field_of(&path, &message), message)])
-            }
-            _ => AppError::BadRequest(format!("malformed JSON: {}", bare_message(&inner))),
-        }
-    })?;
-    de.end()
+    let mut value: serde_json::Value = serde_json::from_slice(body)
         .map_err(|e| AppError::BadRequest(format!("malformed JSON: {}", bare_message(&e))))?;
-    Ok(value)
+    if !value.is_object() {
+        return Err(AppError::field("body", "must be a JSON object"));
+    }
+    integral_floats_as_integers(&mut value);
+    serde_path_to_error::deserialize::<_, T>(value).map_err(|err| {
+        let path = err.path().to_string();
+        let message = bare_message(err.inner());
+        AppError::Validation(vec![FieldError::new(field_of(&path, &message), message)])
+    })
+}
+
+/// Rewrites every float with no fractional part that fits an `i64` as an
+/// integer, so `2.0` deserialises where an integer is expected.
+fn integral_floats_as_integers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64()
+                && f.fract() == 0.0
+                && (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&f)
+            {
+                // In range, and whole: the cast is exact.
+                #[allow(clippy::cast_possible_truncation)]
+                let i = f as i64;
+                *value = Value::from(i);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_floats_as_integers),
+        Value::Object(fields) => fields.values_mut().for_each(integral_floats_as_integers),
+        _ => {}
+    }
 }
 
 /// A query string, deserialised with the offending parameter named.
@@ -245,6 +266,32 @@ mod tests {
             .map(|e| e.1)
             .unwrap_or_default();
         assert!(!message.contains("line"), "{message}");
+    }
+
+    #[test]
+    fn non_objects_are_invalid_and_whole_floats_are_integers() {
+        for body in ["[1, 2]", "\"text\"", "null", "5"] {
+            assert_eq!(
+                field_error(body).map(|e| e.0),
+                Some("body".into()),
+                "{body}"
+            );
+        }
+        let ok = parse_json::<Body>(br#"{"name": "a", "inner": {"n": 2.0}}"#);
+        assert!(
+            matches!(
+                ok,
+                Ok(Body {
+                    inner: Some(Inner { n: 2 }),
+                    ..
+                })
+            ),
+            "{ok:?}"
+        );
+        assert_eq!(
+            field_error(r#"{"name": "a", "inner": {"n": 2.5}}"#).map(|e| e.0),
+            Some("inner.n".into())
+        );
     }
 
     #[test]

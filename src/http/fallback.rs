@@ -4,7 +4,7 @@
 
 use actix_web::dev::ResourceDef;
 use actix_web::{HttpRequest, HttpResponse};
-use utoipa::openapi::OpenApi;
+use serde_json::Value;
 
 use crate::error::AppError;
 
@@ -13,26 +13,18 @@ pub struct KnownPaths {
 }
 
 impl KnownPaths {
-    /// The documented paths and their methods; the dev paths only when
-    /// they are mounted.
-    pub fn from_doc(doc: &OpenApi, dev_routes: bool) -> Self {
+    /// The documented paths and their methods (the document has the dev
+    /// paths only when they are mounted).
+    pub fn from_doc(doc: &Value) -> Self {
         let paths = doc
-            .paths
-            .paths
-            .iter()
-            .filter(|(path, _)| dev_routes || !path.starts_with("/api/v1/dev/"))
+            .get("paths")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
             .map(|(path, item)| {
-                let methods = [
-                    ("GET", item.get.is_some()),
-                    ("PUT", item.put.is_some()),
-                    ("POST", item.post.is_some()),
-                    ("DELETE", item.delete.is_some()),
-                    ("PATCH", item.patch.is_some()),
-                ];
-                let allow: Vec<&str> = methods
-                    .iter()
-                    .filter(|(_, has)| *has)
-                    .map(|(m, _)| *m)
+                let allow: Vec<&str> = ["GET", "PUT", "POST", "DELETE", "PATCH"]
+                    .into_iter()
+                    .filter(|m| item.get(m.to_ascii_lowercase()).is_some())
                     .collect();
                 (ResourceDef::new(path.as_str()), allow.join(", "))
             })

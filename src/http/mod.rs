@@ -48,7 +48,8 @@ pub fn api_v1(cfg: &mut web::ServiceConfig, dev_routes: bool) {
         .service(bookings::http::decline)
         .service(reviews::http::create)
         // Documented in api.md, not built yet (the README's feature table
-        // says so): notifications and calendar imports.
+        // says so): notifications and calendar imports; the OpenAPI
+        // document lists them (`openapi::UNBUILT`) as answering 501.
         .route(
             "/users/me/notifications",
             web::get().to(not_implemented("notifications")),
@@ -59,7 +60,11 @@ pub fn api_v1(cfg: &mut web::ServiceConfig, dev_routes: bool) {
         )
         .route(
             "/properties/{id}/calendar-imports",
-            web::route().to(not_implemented("calendar imports")),
+            web::get().to(not_implemented("calendar imports")),
+        )
+        .route(
+            "/properties/{id}/calendar-imports",
+            web::post().to(not_implemented("calendar imports")),
         )
         .route(
             "/properties/{id}/calendar-imports/{import_id}",

@@ -12,6 +12,7 @@ use crate::services::Services;
 #[utoipa::path(
     tag = "payments",
     request_body(content = String, description = "A Stripe event, signed", content_type = "application/json"),
+    params(("Stripe-Signature" = String, Header, description = "`t=<unix time>,v1=<HMAC-SHA256 hex>` (several `v1` allowed)")),
     responses(
         (status = 200, description = "Handled, or seen before, or a type innkeep ignores"),
         (status = 400, description = "Bad signature, stale timestamp or malformed event: nothing changed"),

@@ -11,9 +11,8 @@ use uuid::Uuid;
 use super::Property;
 use crate::error::{AppResult, Validator};
 
-pub const MAX_PRICE: i64 = 100_000_000;
-pub const MAX_GUESTS: i32 = 50;
-pub const MAX_AMENITIES: usize = 50;
+use crate::schema::{self, AMENITY_MAX_CHARS};
+pub use crate::schema::{MAX_AMENITIES, MAX_GUESTS, MAX_PRICE};
 
 /// A property body. On create, title, city, country, price_per_night,
 /// currency and max_guests are required; on PATCH every field is optional.
@@ -39,20 +38,9 @@ pub struct PropertyInput {
     pub max_nights: Option<i32>,
 }
 
-pub(super) fn text(max: usize, required: bool) -> impl Fn(String) -> Result<String, String> {
-    move |raw| {
-        let t = raw.trim();
-        if required && t.is_empty() {
-            return Err("must not be empty".into());
-        }
-        if t.chars().count() > max {
-            return Err(format!("must be at most {max} characters"));
-        }
-        if t.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-            return Err("must not contain control characters".into());
-        }
-        Ok(t.to_owned())
-    }
+/// One line of text (title, city, country): see `schema::text`.
+pub(super) fn line(max: usize) -> impl Fn(String) -> Result<String, String> {
+    move |raw| schema::text(&raw, max, true, false)
 }
 
 pub(super) fn in_range<T: PartialOrd + std::fmt::Display + Copy>(
@@ -84,14 +72,18 @@ pub(super) fn amenity_list(raw: Vec<String>) -> Result<Vec<String>, String> {
     }
     let mut list = Vec::with_capacity(raw.len());
     for item in raw {
-        let a = item.trim().to_lowercase();
-        if a.is_empty()
-            || a.chars().count() > 50
-            || a.contains(',')
-            || a.chars().any(char::is_control)
+        // Checked as sent (the document's pattern and maxLength), then
+        // trimmed and lower-cased.
+        if item.chars().count() > AMENITY_MAX_CHARS
+            || item.contains(',')
+            || item.chars().any(char::is_control)
+            || item.trim().is_empty()
         {
-            return Err("each amenity is 1 to 50 characters, without commas".into());
+            return Err(format!(
+                "each amenity is 1 to {AMENITY_MAX_CHARS} characters, without commas"
+            ));
         }
+        let a = item.trim().to_lowercase();
         if !list.contains(&a) {
             list.push(a);
         }
@@ -142,16 +134,34 @@ impl PropertyInput {
             Some(current) => current.clone(),
             None => Property::draft(host_id, now),
         };
-        set(v, "title", self.title, text(200, true), &mut p.title);
+        set(
+            v,
+            "title",
+            self.title,
+            line(schema::TITLE_MAX_CHARS),
+            &mut p.title,
+        );
         set(
             v,
             "description",
             self.description,
-            text(5000, false),
+            |raw| schema::text(&raw, schema::DESCRIPTION_MAX_CHARS, false, true),
             &mut p.description,
         );
-        set(v, "city", self.city, text(100, true), &mut p.city);
-        set(v, "country", self.country, text(100, true), &mut p.country);
+        set(
+            v,
+            "city",
+            self.city,
+            line(schema::PLACE_MAX_CHARS),
+            &mut p.city,
+        );
+        set(
+            v,
+            "country",
+            self.country,
+            line(schema::PLACE_MAX_CHARS),
+            &mut p.country,
+        );
         set(
             v,
             "price_per_night",
@@ -184,7 +194,7 @@ impl PropertyInput {
             v,
             "bedrooms",
             self.bedrooms,
-            in_range(0, 50),
+            in_range(0, schema::MAX_BEDROOMS),
             &mut p.bedrooms,
         );
         set(
@@ -212,14 +222,14 @@ impl PropertyInput {
             v,
             "min_nights",
             self.min_nights,
-            in_range(1, 365),
+            in_range(schema::MIN_NIGHTS, schema::MAX_NIGHTS),
             &mut p.min_nights,
         );
         set(
             v,
             "max_nights",
             self.max_nights,
-            in_range(1, 365),
+            in_range(schema::MIN_NIGHTS, schema::MAX_NIGHTS),
             &mut p.max_nights,
         );
         set(

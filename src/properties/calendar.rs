@@ -71,13 +71,17 @@ impl PropertyService {
         if range.is_some_and(|r| r.nights() > MAX_WINDOW_NIGHTS) {
             v.fail("end", "a block is at most 3 years long");
         }
+        if input
+            .reason
+            .as_ref()
+            .is_some_and(|r| r.chars().count() > crate::schema::REASON_MAX_CHARS)
+        {
+            v.fail("reason", "must be at most 500 characters");
+        }
         let reason = input
             .reason
             .map(|r| r.trim().to_owned())
             .filter(|r| !r.is_empty());
-        if reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
-            v.fail("reason", "must be at most 500 characters");
-        }
         v.finish()?;
         let block = Block {
             id: Uuid::now_v7(),

@@ -39,8 +39,8 @@ pub struct SearchParams {
     pub cursor: Option<String>,
 }
 
-pub const DEFAULT_LIMIT: u32 = 20;
-pub const MAX_LIMIT: u32 = 100;
+pub const DEFAULT_LIMIT: u32 = crate::schema::PAGE_DEFAULT;
+pub const MAX_LIMIT: u32 = crate::schema::PAGE_MAX;
 
 /// A list's `limit`: 1 to 100, 20 when not given.
 pub fn page_size(v: &mut Validator, limit: Option<u32>) -> u32 {

@@ -30,7 +30,7 @@ impl PageParams {
         let cursor = self
             .cursor
             .as_deref()
-            .and_then(|c| v.check("cursor", c.parse::<Uuid>()));
+            .and_then(|c| v.check("cursor", crate::schema::uuid(c)));
         v.finish()?;
         Ok((cursor, limit))
     }

@@ -14,7 +14,7 @@ use crate::store::{BookingStore, ReviewStore};
 
 /// How long after check-out a stay may be reviewed.
 pub const REVIEW_WINDOW_DAYS: i64 = 14;
-pub const MAX_COMMENT_CHARS: usize = 2000;
+pub const MAX_COMMENT_CHARS: usize = crate::schema::COMMENT_MAX_CHARS;
 
 /// A page of reviews and the cursor of the next one.
 pub struct ReviewsPage {
@@ -30,21 +30,12 @@ pub struct ReviewService {
     clock: Arc<dyn Clock>,
 }
 
-fn comment(v: &mut Validator, raw: &str) -> String {
-    let text = raw.trim().to_owned();
-    if text.chars().count() > MAX_COMMENT_CHARS {
-        v.fail(
-            "comment",
-            format!("must be at most {MAX_COMMENT_CHARS} characters"),
-        );
-    }
-    if text
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t')
-    {
-        v.fail("comment", "must not contain control characters");
-    }
-    text
+fn comment(v: &mut Validator, raw: &str, required: bool) -> String {
+    v.check(
+        "comment",
+        crate::schema::text(raw, MAX_COMMENT_CHARS, required, true),
+    )
+    .unwrap_or_default()
 }
 
 fn page(mut reviews: Vec<Review>, limit: u32) -> ReviewsPage {
@@ -88,7 +79,7 @@ impl ReviewService {
         if !(1..=5).contains(&input.rating) {
             v.fail("rating", "must be a whole number from 1 to 5");
         }
-        let comment = comment(&mut v, &input.comment);
+        let comment = comment(&mut v, &input.comment, false);
         v.finish()?;
         self.reviewable(&booking)?;
         let (about, subject_id) = if user == booking.guest_id {
@@ -150,10 +141,7 @@ impl ReviewService {
             .filter(|r| r.about == About::Stay && r.subject_id == user)
             .ok_or(AppError::NotFound("review"))?;
         let mut v = Validator::default();
-        let text = comment(&mut v, raw);
-        if text.is_empty() {
-            v.fail("comment", "must not be empty");
-        }
+        let text = comment(&mut v, raw, true);
         v.finish()?;
         let answered = self
             .store

@@ -10,6 +10,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::schema;
+
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
 pub struct User {
     pub id: Uuid,
@@ -26,6 +28,9 @@ pub struct Email(String);
 
 impl Email {
     pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        if raw.chars().count() > schema::EMAIL_MAX_CHARS {
+            return Err("must be at most 254 characters");
+        }
         let email = raw.trim().to_lowercase();
         let Some((local, domain)) = email.split_once('@') else {
             return Err("must be an e-mail address");
@@ -39,9 +44,6 @@ impl Email {
         if !sane {
             return Err("must be an e-mail address");
         }
-        if email.len() > 254 {
-            return Err("must be at most 254 characters");
-        }
         Ok(Self(email))
     }
 
@@ -50,20 +52,20 @@ impl Email {
     }
 }
 
-/// A password as typed: at least 8 characters, at most 1,024 bytes (argon2
+/// A password as typed: at least 8 characters, at most 1,024 (argon2
 /// would hash more, but nobody types more, and it bounds the work).
 #[derive(Clone)]
 pub struct Password(String);
 
 impl Password {
-    pub const MIN_CHARS: usize = 8;
+    pub const MIN_CHARS: usize = schema::PASSWORD_MIN_CHARS;
 
     pub fn parse(raw: &str) -> Result<Self, &'static str> {
         if raw.chars().count() < Self::MIN_CHARS {
             return Err("must be at least 8 characters");
         }
-        if raw.len() > 1024 {
-            return Err("must be at most 1024 bytes");
+        if raw.chars().count() > schema::PASSWORD_MAX_CHARS {
+            return Err("must be at most 1024 characters");
         }
         if is_common(raw) {
             return Err("is one of the most common passwords; choose another");
@@ -101,18 +103,8 @@ impl std::fmt::Debug for Password {
 pub struct Name(String);
 
 impl Name {
-    pub fn parse(raw: &str) -> Result<Self, &'static str> {
-        let name = raw.trim();
-        if name.is_empty() {
-            return Err("must not be empty");
-        }
-        if name.chars().count() > 100 {
-            return Err("must be at most 100 characters");
-        }
-        if name.chars().any(char::is_control) {
-            return Err("must not contain control characters");
-        }
-        Ok(Self(name.to_owned()))
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        schema::text(raw, schema::NAME_MAX_CHARS, true, false).map(Self)
     }
 
     pub fn as_str(&self) -> &str {
@@ -133,7 +125,7 @@ pub struct Bio(String);
 
 impl Bio {
     pub fn parse(raw: &str) -> Result<Self, &'static str> {
-        if raw.chars().count() > 2000 {
+        if raw.chars().count() > schema::BIO_MAX_CHARS {
             return Err("must be at most 2000 characters");
         }
         Ok(Self(raw.trim().to_owned()))
@@ -165,6 +157,10 @@ mod tests {
         ] {
             assert!(Email::parse(bad).is_err(), "{bad} accepted");
         }
+        // Characters, not bytes, as the document's maxLength counts.
+        let long = format!("{}@example.com", "é".repeat(242));
+        assert!(Email::parse(&long).is_ok());
+        assert!(Email::parse(&format!("é{long}")).is_err());
     }
 
     #[test]
@@ -177,6 +173,7 @@ mod tests {
         // characters, not bytes
         assert!(Password::parse("ééééééé").is_err());
         assert!(Password::parse(&"x".repeat(1025)).is_err());
+        assert!(Password::parse(&"é".repeat(1024)).is_ok());
     }
 
     #[test]
@@ -185,5 +182,7 @@ mod tests {
         assert!(Name::parse("   ").is_err());
         assert!(Name::parse(&"x".repeat(101)).is_err());
         assert!(Name::parse("a\u{0}b").is_err());
+        assert!(Name::parse(&"é".repeat(100)).is_ok());
+        assert!(Name::parse(&format!(" {}", "x".repeat(100))).is_err());
     }
 }

@@ -17,5 +17,6 @@ mod payments;
 mod processes;
 mod properties;
 mod reviews;
+mod schema;
 mod search;
 mod stripe;

@@ -16,7 +16,8 @@ pub struct CurrencyError;
 
 /// ISO 4217's codes of the currencies in circulation (list one, 2025), not
 /// its funds, precious metals and testing codes: what a night can be priced in.
-const ISO_4217: &[&[u8; 3]] = &[
+/// Public so the OpenAPI document can list them.
+pub const ISO_4217: &[&[u8; 3]] = &[
     b"AED", b"AFN", b"ALL", b"AMD", b"AOA", b"ARS", b"AUD", b"AWG", b"AZN", b"BAM", b"BBD", b"BDT",
     b"BGN", b"BHD", b"BIF", b"BMD", b"BND", b"BOB", b"BRL", b"BSD", b"BTN", b"BWP", b"BYN", b"BZD",
     b"CAD", b"CDF", b"CHF", b"CLP", b"CNY", b"COP", b"CRC", b"CUP", b"CVE", b"CZK", b"DJF", b"DKK",
