@@ -151,18 +151,22 @@ pub async fn run(store: Arc<dyn Store>, properties: u32) -> anyhow::Result<SeedR
     };
     let host_ids: Vec<Uuid> = hosts.iter().map(|u| u.id).collect();
     let guest_ids: Vec<Uuid> = guests.iter().map(|u| u.id).collect();
-    let mut first = SeedBatch {
-        users: hosts.into_iter().chain(guests).collect(),
-        ..SeedBatch::default()
-    };
+    // Users first, committed before any listing that names them: batches
+    // are written two at a time, on two connections with PostgreSQL.
+    store
+        .insert_seed_batch(&SeedBatch {
+            users: hosts.into_iter().chain(guests).collect(),
+            ..SeedBatch::default()
+        })
+        .await?;
     let cities = weighted_cities();
     // Batches are generated while earlier ones are written, two at a time
     // (PostgreSQL writes them on two connections; SQLite's one writer
     // takes them in turn).
     let mut writing = tokio::task::JoinSet::new();
     let mut made = 0;
-    while made < properties || !first.users.is_empty() {
-        let mut batch = std::mem::take(&mut first);
+    while made < properties {
+        let mut batch = SeedBatch::default();
         let n = BATCH.min(properties - made);
         for i in made..made + n {
             let host = host_ids[i % host_ids.len()];

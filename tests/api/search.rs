@@ -48,8 +48,10 @@ async fn all_pages(app: &TestApp, query: &str) -> Vec<String> {
 }
 
 async fn seeded_catalogue_is_consistent_and_searchable(app: TestApp) {
-    let logged = app.command(&["seed", "--properties", "300"]).await;
-    assert!(logged.contains("\"properties\":300"), "{logged}");
+    // Three batches, written two at a time (PostgreSQL: on two
+    // connections), each naming hosts and guests written before them.
+    let logged = app.command(&["seed", "--properties", "2500"]).await;
+    assert!(logged.contains("\"properties\":2500"), "{logged}");
     // The money of every seeded booking is in the ledger, as its state says.
     app.assert_ledger_clean().await;
     for (what, query) in [
