@@ -75,6 +75,10 @@ async fn notifier(
 }
 
 impl PgStore {
+    /// Ends an ordered subquery that must stay one (search sorts before it
+    /// probes calendars): an `OFFSET 0` keeps PostgreSQL from pulling the subquery up.
+    const ORDER_FENCE: &'static str = " OFFSET 0";
+
     pub async fn connect(url: &str, connections: u32) -> anyhow::Result<Self> {
         let options = PgConnectOptions::from_str(url)
             .context("parsing DATABASE_URL")?

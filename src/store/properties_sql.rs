@@ -1,6 +1,7 @@
 //! Listings and their search (`PropertyStore`), one macro for both
-//! backends. The one search filter whose SQL differs (amenities) is the
-//! backend's `push_has_amenity`.
+//! backends. The search filters whose SQL differs (amenities, bbox) are the
+//! backend's `push_has_amenity` and `push_in_bbox`; `ORDER_FENCE` keeps an
+//! ordered inner query from being merged into the outer one.
 
 macro_rules! impl_property_store {
     ($store:ty, $db:ty) => {
@@ -97,10 +98,38 @@ macro_rules! impl_property_store {
                 }
 
                 async fn search_properties(&self, q: &PropertyQuery) -> StoreResult<Vec<Property>> {
-                    let mut qb = sqlx::QueryBuilder::<$db>::new(format!(
-                        "SELECT {} FROM properties p WHERE p.listed",
-                        PROPERTY_COLUMNS.replace("id, host_id", "p.id, p.host_id")
-                    ));
+                    let columns = PROPERTY_COLUMNS.replace("id, host_id", "p.id, p.host_id");
+                    // Keyset pagination: the cursor is the sort key and id of the
+                    // last row served; rows strictly after it come next.
+                    let (key, descending) = match q.sort {
+                        Sort::Newest => (None, true),
+                        Sort::PriceAsc => (Some("p.price_per_night"), false),
+                        Sort::PriceDesc => (Some("p.price_per_night"), true),
+                        Sort::Rating => (Some(RATING_KEY), true),
+                    };
+                    let (cmp, dir) = if descending { ("<", "DESC") } else { (">", "ASC") };
+                    let order = |key: Option<&str>| match key {
+                        Some(key) => format!(" ORDER BY {key} {dir}, p.id {dir}"),
+                        None => format!(" ORDER BY p.id {dir}"),
+                    };
+                    // With dates, the listings that pass every other filter are
+                    // put in order first (an inner query the planner keeps
+                    // apart), and only then are their calendars probed, one by
+                    // one, until the page is full: a bbox of a thousand
+                    // listings sorted by price probes twenty-odd calendars, not
+                    // a thousand.
+                    let mut qb = match (&q.stay, key) {
+                        (Some(_), Some(key)) => sqlx::QueryBuilder::<$db>::new(format!(
+                            "SELECT {PROPERTY_COLUMNS} FROM (SELECT {columns}, {key} AS sort_key \
+                             FROM properties p WHERE p.listed"
+                        )),
+                        (Some(_), None) => sqlx::QueryBuilder::<$db>::new(format!(
+                            "SELECT {PROPERTY_COLUMNS} FROM (SELECT {columns} FROM properties p WHERE p.listed"
+                        )),
+                        (None, _) => sqlx::QueryBuilder::<$db>::new(format!(
+                            "SELECT {columns} FROM properties p WHERE p.listed"
+                        )),
+                    };
                     if let Some(city) = &q.city {
                         qb.push(" AND lower(p.city) = lower(").push_bind(city.clone()).push(")");
                     }
@@ -125,28 +154,11 @@ macro_rules! impl_property_store {
                         Self::push_in_bbox(&mut qb, b);
                     }
                     if let Some(stay) = &q.stay {
-                        // Bookable for that many nights, and free: no active
-                        // range ends after check-in and starts before
-                        // check-out (calendar_entries_ahead_idx).
+                        // Bookable for that many nights.
                         let nights = i32::try_from((stay.end - stay.start).num_days()).unwrap_or(i32::MAX);
                         qb.push(" AND p.min_nights <= ").push_bind(nights)
-                            .push(" AND p.max_nights >= ").push_bind(nights)
-                            .push(" AND NOT EXISTS (SELECT 1 FROM calendar_entries c \
-                                  WHERE c.property_id = p.id AND c.active AND c.end_date > ")
-                            .push_bind(stay.start)
-                            .push(" AND c.start_date < ")
-                            .push_bind(stay.end)
-                            .push(")");
+                            .push(" AND p.max_nights >= ").push_bind(nights);
                     }
-                    // Keyset pagination: the cursor is the sort key and id of the
-                    // last row served; rows strictly after it come next.
-                    let (key, descending) = match q.sort {
-                        Sort::Newest => (None, true),
-                        Sort::PriceAsc => (Some("p.price_per_night"), false),
-                        Sort::PriceDesc => (Some("p.price_per_night"), true),
-                        Sort::Rating => (Some(RATING_KEY), true),
-                    };
-                    let (cmp, dir) = if descending { ("<", "DESC") } else { (">", "ASC") };
                     if let Some(cursor) = &q.cursor {
                         match key {
                             Some(key) => qb
@@ -158,14 +170,24 @@ macro_rules! impl_property_store {
                             None => qb.push(format!(" AND p.id {cmp} ")).push_bind(cursor.id),
                         };
                     }
-                    match key {
-                        Some(key) => qb.push(format!(" ORDER BY {key} {dir}, p.id {dir}")),
-                        None => qb.push(format!(" ORDER BY p.id {dir}")),
-                    };
+                    qb.push(order(key));
+                    if let Some(stay) = &q.stay {
+                        // And free: no active range ends after check-in and
+                        // starts before check-out (calendar_entries_ahead_idx).
+                        qb.push(Self::ORDER_FENCE)
+                            .push(") p WHERE NOT EXISTS (SELECT 1 FROM calendar_entries c \
+                                  WHERE c.property_id = p.id AND c.active AND c.end_date > ")
+                            .push_bind(stay.start)
+                            .push(" AND c.start_date < ")
+                            .push_bind(stay.end)
+                            .push(")")
+                            .push(order(key.map(|_| "p.sort_key")));
+                    }
                     qb.push(" LIMIT ").push_bind(i64::from(q.limit) + 1);
                     // Planned for these values every time (an unnamed
-                    // statement): a plan cached for one city would be wrong
-                    // for a bbox over half a continent.
+                    // statement): a generic plan would guess a price range's
+                    // selectivity, and a wide one walked in the wrong index
+                    // reads the catalogue.
                     Ok(qb
                         .build_query_as::<Property>()
                         .persistent(false)

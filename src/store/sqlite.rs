@@ -68,6 +68,10 @@ fn keep_private(path: &std::path::Path) -> anyhow::Result<()> {
 }
 
 impl SqliteStore {
+    /// Ends an ordered subquery that must stay one (search sorts before it
+    /// probes calendars): a `LIMIT` keeps SQLite from flattening the subquery (it needs one before an `OFFSET`).
+    const ORDER_FENCE: &'static str = " LIMIT -1 OFFSET 0";
+
     pub async fn connect(url: &str, readers: u32) -> anyhow::Result<Self> {
         let options = SqliteConnectOptions::from_str(url)
             .with_context(|| format!("parsing DATABASE_URL {url}"))?
