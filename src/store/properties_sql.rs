@@ -9,6 +9,8 @@ macro_rules! impl_property_store {
             use chrono::{DateTime, NaiveDate, Utc};
             use uuid::Uuid;
 
+            use innkeep_actors::domain::DateRange;
+
             use $crate::properties::{Property, PropertyQuery, Sort};
             use $crate::store::columns::{PROPERTY_COLUMNS, RATING_KEY};
             use $crate::store::{StoreError, StoreResult};
@@ -112,21 +114,24 @@ macro_rules! impl_property_store {
                         Some(key) => format!(" ORDER BY {key} {dir}, p.id {dir}"),
                         None => format!(" ORDER BY p.id {dir}"),
                     };
-                    // With dates, the listings that pass every other filter are
-                    // put in order first (an inner query the planner keeps
-                    // apart), and only then are their calendars probed, one by
-                    // one, until the page is full: a bbox of a thousand
-                    // listings sorted by price probes twenty-odd calendars, not
-                    // a thousand.
-                    let mut qb = match (&q.stay, key) {
-                        (Some(_), Some(key)) => sqlx::QueryBuilder::<$db>::new(format!(
+                    // With dates and a bbox, the listings that pass every other
+                    // filter are put in order first (an inner query the
+                    // planner keeps apart), and only then are their calendars
+                    // probed, one by one, until the page is full: a box of a
+                    // thousand listings sorted by price probes twenty-odd
+                    // calendars, not a thousand. (A bbox comes from the GiST
+                    // index, which gives no order; the other filters' indexes
+                    // give one, and there the planner already probes lazily.)
+                    let fenced = q.stay.is_some() && q.bbox.is_some();
+                    let mut qb = match (fenced, key) {
+                        (true, Some(key)) => sqlx::QueryBuilder::<$db>::new(format!(
                             "SELECT {PROPERTY_COLUMNS} FROM (SELECT {columns}, {key} AS sort_key \
                              FROM properties p WHERE p.listed"
                         )),
-                        (Some(_), None) => sqlx::QueryBuilder::<$db>::new(format!(
+                        (true, None) => sqlx::QueryBuilder::<$db>::new(format!(
                             "SELECT {PROPERTY_COLUMNS} FROM (SELECT {columns} FROM properties p WHERE p.listed"
                         )),
-                        (None, _) => sqlx::QueryBuilder::<$db>::new(format!(
+                        (false, _) => sqlx::QueryBuilder::<$db>::new(format!(
                             "SELECT {columns} FROM properties p WHERE p.listed"
                         )),
                     };
@@ -153,11 +158,24 @@ macro_rules! impl_property_store {
                         qb.push(" AND ");
                         Self::push_in_bbox(&mut qb, b);
                     }
+                    // Free: no active range ends after check-in and starts
+                    // before check-out (calendar_entries_ahead_idx).
+                    let free = |qb: &mut sqlx::QueryBuilder<$db>, stay: &DateRange| {
+                        qb.push(" AND NOT EXISTS (SELECT 1 FROM calendar_entries c \
+                                  WHERE c.property_id = p.id AND c.active AND c.end_date > ")
+                            .push_bind(stay.start)
+                            .push(" AND c.start_date < ")
+                            .push_bind(stay.end)
+                            .push(")");
+                    };
                     if let Some(stay) = &q.stay {
                         // Bookable for that many nights.
                         let nights = i32::try_from((stay.end - stay.start).num_days()).unwrap_or(i32::MAX);
                         qb.push(" AND p.min_nights <= ").push_bind(nights)
                             .push(" AND p.max_nights >= ").push_bind(nights);
+                        if !fenced {
+                            free(&mut qb, stay);
+                        }
                     }
                     if let Some(cursor) = &q.cursor {
                         match key {
@@ -171,26 +189,23 @@ macro_rules! impl_property_store {
                         };
                     }
                     qb.push(order(key));
-                    if let Some(stay) = &q.stay {
-                        // And free: no active range ends after check-in and
-                        // starts before check-out (calendar_entries_ahead_idx).
-                        qb.push(Self::ORDER_FENCE)
-                            .push(") p WHERE NOT EXISTS (SELECT 1 FROM calendar_entries c \
-                                  WHERE c.property_id = p.id AND c.active AND c.end_date > ")
-                            .push_bind(stay.start)
-                            .push(" AND c.start_date < ")
-                            .push_bind(stay.end)
-                            .push(")")
-                            .push(order(key.map(|_| "p.sort_key")));
+                    if let Some(stay) = q.stay.as_ref().filter(|_| fenced) {
+                        qb.push(Self::ORDER_FENCE).push(") p WHERE TRUE");
+                        free(&mut qb, stay);
+                        qb.push(order(key.map(|_| "p.sort_key")));
                     }
                     qb.push(" LIMIT ").push_bind(i64::from(q.limit) + 1);
-                    // Planned for these values every time (an unnamed
-                    // statement): a generic plan would guess a price range's
-                    // selectivity, and a wide one walked in the wrong index
-                    // reads the catalogue.
+                    // A price range or an amenity is planned for its values
+                    // every time (an unnamed statement): a generic plan would
+                    // guess their selectivity, and a wide range walked in the
+                    // wrong index reads the catalogue. The other filters'
+                    // estimates do not depend on the values, so their
+                    // statements are prepared once per connection and their
+                    // plans reused (planning cost more than running them).
+                    let custom = q.min_price.is_some() || q.max_price.is_some() || !q.amenities.is_empty();
                     Ok(qb
                         .build_query_as::<Property>()
-                        .persistent(false)
+                        .persistent(!custom)
                         .fetch_all(self.reader())
                         .await?)
                 }

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Search at scale (issue 13): seeds PROPERTIES listings (default 100,000)
+# into a fresh database with `innkeep seed`, serves it from a release build,
+# and runs the five query shapes of loadtests/wrk/search.lua at 32
+# connections, printing requests/s, p50 and p99 of each; then prints the
+# query plan of each shape (EXPLAIN ANALYZE on PostgreSQL, EXPLAIN QUERY
+# PLAN on SQLite) for benches/README.md.
+#
+#   bash loadtests/search.sh sqlite
+#   bash loadtests/search.sh postgres   # PostgreSQL on 127.0.0.1:5432 (trust)
+#
+# Needs wrk (apt-get install wrk) and psql or sqlite3. DURATION (seconds per
+# shape, default 20), CONNS (default 32) and PROPERTIES change the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+STORE=${1:-sqlite}
+DURATION=${DURATION:-20}
+CONNS=${CONNS:-32}
+PROPERTIES=${PROPERTIES:-100000}
+PORT=${PORT:-18081}
+PG=${PG:-postgres://postgres@127.0.0.1:5432}
+OUT=${OUT:-/tmp/innkeep-search-$STORE}
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/innkeep-target}"
+BIN=$CARGO_TARGET_DIR/release
+HOST=http://127.0.0.1:$PORT
+
+mkdir -p "$OUT"
+rm -f "$OUT"/*.log "$OUT"/innkeep.db*
+# The same packages as measure.sh: one feature set, one build.
+cargo build --release --locked -p innkeep -p innkeep-loadtests >/dev/null
+
+case $STORE in
+  sqlite) DB="sqlite://$OUT/innkeep.db" ;;
+  postgres)
+    psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS innkeep_search" -qc "CREATE DATABASE innkeep_search" >/dev/null
+    DB="$PG/innkeep_search" ;;
+  *) echo "store: sqlite or postgres" >&2; exit 2 ;;
+esac
+
+export DATABASE_URL=$DB JWT_SECRET=load-test-secret-load-test-secret-0123456789
+echo "== $STORE: seeding $PROPERTIES properties"
+start=$(date +%s.%N)
+RUST_LOG=info "$BIN/innkeep" seed --properties "$PROPERTIES" >"$OUT/seed.log" 2>&1
+end=$(date +%s.%N)
+grep -E "seeded" "$OUT/seed.log" | sed 's/^/    /' | cut -c1-300
+awk -v s="$start" -v e="$end" 'BEGIN { printf "-- seed wall time (migrations included): %.1f s\n", e - s }'
+if [ "$STORE" = postgres ]; then
+  # What a production database does on its own after a bulk load.
+  psql "$DB" -qc "VACUUM ANALYZE" >/dev/null
+else
+  sqlite3 "$OUT/innkeep.db" "ANALYZE;"
+fi
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+INNKEEP_BIND=127.0.0.1:$PORT RUST_LOG=warn "$BIN/innkeep" serve >"$OUT/server.log" 2>&1 &
+pids+=("$!")
+for _ in $(seq 1 100); do curl -sf "$HOST/readyz" >/dev/null && break; sleep 0.1; done
+
+rate() { grep -E "^Requests/sec" "$1" | awk '{print $2}'; }
+pct() { grep -E "^ +$2%" "$1" | awk '{print $2}'; }
+echo "== $STORE, $PROPERTIES properties, $CONNS connections, ${DURATION}s per shape, $(nproc) cores shared with wrk"
+for shape in city city_dates bbox_dates amenities_price rating; do
+  SHAPE=$shape wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency -s loadtests/wrk/search.lua "$HOST" >"$OUT/wrk-$shape.log"
+  printf '%-16s %9s req/s  p50 %8s  p99 %8s  %s\n' "$shape" "$(rate "$OUT/wrk-$shape.log")" \
+    "$(pct "$OUT/wrk-$shape.log" 50)" "$(pct "$OUT/wrk-$shape.log" 99)" \
+    "$(grep -E 'Non-2xx' "$OUT/wrk-$shape.log" || true)"
+done
+
+# The plans. The SQL is what PropertyStore::search_properties builds for
+# each shape (with dates and a bbox: candidates ordered in a fenced inner
+# query, calendars probed after) (src/store/properties_sql.rs), with typical values.
+in=$(date -u -d '+40 days' +%F); out=$(date -u -d '+43 days' +%F)
+cols="p.id, p.title, p.price_per_night"
+rating="CASE WHEN review_count = 0 THEN 0 ELSE (rating_sum * 100) / review_count END"
+free="p.min_nights <= 3 AND p.max_nights >= 3 AND NOT EXISTS (SELECT 1 FROM calendar_entries c WHERE c.property_id = p.id AND c.active AND c.end_date > '$in' AND c.start_date < '$out')"
+if [ "$STORE" = postgres ]; then
+  bbox="point(p.longitude, p.latitude) <@ box(point(2.32, 48.83), point(2.38, 48.89))"
+  amen="p.amenities ? 'pool' AND p.amenities ? 'wifi'"
+  fence="OFFSET 0"
+else
+  bbox="p.longitude BETWEEN 2.32 AND 2.38 AND p.latitude BETWEEN 48.83 AND 48.89"
+  amen="EXISTS (SELECT 1 FROM json_each(p.amenities) WHERE value = 'pool') AND EXISTS (SELECT 1 FROM json_each(p.amenities) WHERE value = 'wifi')"
+  fence="LIMIT -1 OFFSET 0"
+fi
+declare -A sql=(
+  [city]="SELECT $cols FROM properties p WHERE p.listed AND lower(p.city) = lower('Paris') ORDER BY p.id DESC LIMIT 21"
+  [city_dates]="SELECT $cols FROM properties p WHERE p.listed AND lower(p.city) = lower('Paris') AND $free ORDER BY p.id DESC LIMIT 21"
+  [bbox_dates]="SELECT id, title, price_per_night FROM (SELECT $cols, p.price_per_night AS sort_key FROM properties p WHERE p.listed AND p.max_guests >= 2 AND $bbox AND p.min_nights <= 3 AND p.max_nights >= 3 ORDER BY p.price_per_night ASC, p.id ASC $fence) p WHERE TRUE AND NOT EXISTS (SELECT 1 FROM calendar_entries c WHERE c.property_id = p.id AND c.active AND c.end_date > '$in' AND c.start_date < '$out') ORDER BY p.sort_key ASC, p.id ASC LIMIT 21"
+  [amenities_price]="SELECT $cols FROM properties p WHERE p.listed AND p.price_per_night >= 10000 AND p.price_per_night <= 20000 AND $amen ORDER BY p.id DESC LIMIT 21"
+  [rating]="SELECT $cols FROM properties p WHERE p.listed ORDER BY $rating DESC, p.id DESC LIMIT 21"
+)
+for shape in city city_dates bbox_dates amenities_price rating; do
+  echo "-- plan: $shape"
+  echo "${sql[$shape]};" | sed 's/^/    /'
+  if [ "$STORE" = postgres ]; then
+    psql "$DB" -qAt -c "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) ${sql[$shape]}" | sed 's/^/    /'
+  else
+    sqlite3 "$OUT/innkeep.db" "EXPLAIN QUERY PLAN ${sql[$shape]};" | sed 's/^/    /'
+  fi
+done
+echo "-- server RSS after the runs: $(ps -o rss= -p "${pids[0]}") KiB"
