@@ -15,7 +15,6 @@ use serde::Deserialize;
 
 use super::GraphQl;
 use super::context::Context;
-use super::limits;
 use crate::http::extract::ApiJson;
 use crate::http::metrics::Metrics;
 use crate::services::Services;
@@ -165,7 +164,7 @@ async fn execute(
     variables: Option<&serde_json::Value>,
     is_get: bool,
 ) -> HttpResponse {
-    if let Err(e) = limits::check_query(&request.query, variables, &gql.limits) {
+    if let Err(e) = gql.passed.check(&request.query, variables, &gql.limits) {
         metrics.observe_graphql("refused", None);
         return HttpResponse::BadRequest()
             .json(serde_json::json!({ "errors": [e.to_graphql_error()] }));

@@ -54,6 +54,8 @@ pub struct GraphQl {
     /// The schema in SDL, printed once.
     pub sdl: String,
     pub limits: limits::QueryLimits,
+    /// Documents that passed `limits` over HTTP, not parsed again.
+    pub passed: limits::PassedDocuments,
     pub subscriptions: Arc<SubscriptionCounts>,
     /// Answers carry `extensions.storeCalls` (with `INNKEEP_DEV=1`).
     pub expose_stats: bool,
@@ -67,6 +69,7 @@ impl GraphQl {
             schema,
             sdl,
             limits: limits::QueryLimits::default(),
+            passed: limits::PassedDocuments::new(),
             subscriptions: SubscriptionCounts::new(SUBSCRIPTIONS_PER_SUBSCRIBER),
             expose_stats,
         }
