@@ -117,7 +117,7 @@ pub struct Config {
     #[arg(long, env = "INNKEEP_HOLD_MINUTES", default_value_t = DEFAULT_HOLD_MINUTES)]
     pub hold_minutes: u32,
     /// `1` mounts the dev endpoints (clock, dev payment intents).
-    #[arg(long, env = "INNKEEP_DEV", default_value = "0", value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "INNKEEP_DEV", default_value = "0", value_parser = flag)]
     pub dev: bool,
     /// Real Stripe when set; the dev gateway otherwise.
     #[arg(long, env = "STRIPE_SECRET_KEY", hide_env_values = true)]
@@ -219,10 +219,32 @@ impl Config {
     }
 }
 
+/// A yes/no setting as clap's `BoolishValueParser` reads it, except that
+/// an empty value is unset (off), like every other empty variable here.
+fn flag(value: &str) -> Result<bool, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "" | "0" | "false" | "no" | "n" | "off" | "f" => Ok(false),
+        "1" | "true" | "yes" | "y" | "on" | "t" => Ok(true),
+        other => Err(format!(
+            "`{other}`: expected 1 or 0 (true/false, yes/no, on/off)"
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use clap::CommandFactory;
+
+    #[test]
+    fn an_empty_flag_is_off() {
+        assert_eq!(flag(""), Ok(false));
+        assert_eq!(flag(" "), Ok(false));
+        assert_eq!(flag("1"), Ok(true));
+        assert_eq!(flag("Yes"), Ok(true));
+        assert_eq!(flag("off"), Ok(false));
+        assert!(flag("maybe").is_err());
+    }
 
     #[test]
     fn the_cli_is_well_formed() {
