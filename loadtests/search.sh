@@ -70,8 +70,8 @@ for shape in city city_dates bbox_dates amenities_price rating; do
 done
 
 # The plans. The SQL is what PropertyStore::search_properties builds for
-# each shape (with dates and a bbox: candidates ordered in a fenced inner
-# query, calendars probed after) (src/store/properties_sql.rs), with typical values.
+# each shape (with dates and a bbox: candidates' ids ordered in a fenced
+# inner query, calendars probed after, the page's rows joined last) (src/store/properties_sql.rs), with typical values.
 in=$(date -u -d '+40 days' +%F); out=$(date -u -d '+43 days' +%F)
 cols="p.id, p.title, p.price_per_night"
 rating="CASE WHEN review_count = 0 THEN 0 ELSE (rating_sum * 100) / review_count END"
@@ -88,7 +88,7 @@ fi
 declare -A sql=(
   [city]="SELECT $cols FROM properties p WHERE p.listed AND lower(p.city) = lower('Paris') ORDER BY p.id DESC LIMIT 21"
   [city_dates]="SELECT $cols FROM properties p WHERE p.listed AND lower(p.city) = lower('Paris') AND $free ORDER BY p.id DESC LIMIT 21"
-  [bbox_dates]="SELECT id, title, price_per_night FROM (SELECT $cols, p.price_per_night AS sort_key FROM properties p WHERE p.listed AND p.max_guests >= 2 AND $bbox AND p.min_nights <= 3 AND p.max_nights >= 3 ORDER BY p.price_per_night ASC, p.id ASC $fence) p WHERE TRUE AND NOT EXISTS (SELECT 1 FROM calendar_entries c WHERE c.property_id = p.id AND c.active AND c.end_date > '$in' AND c.start_date < '$out') ORDER BY p.sort_key ASC, p.id ASC LIMIT 21"
+  [bbox_dates]="SELECT $cols FROM (SELECT p.id, p.sort_key FROM (SELECT p.id, p.price_per_night AS sort_key FROM properties p WHERE p.listed AND p.max_guests >= 2 AND $bbox AND p.min_nights <= 3 AND p.max_nights >= 3 ORDER BY p.price_per_night ASC, p.id ASC $fence) p WHERE TRUE AND NOT EXISTS (SELECT 1 FROM calendar_entries c WHERE c.property_id = p.id AND c.active AND c.end_date > '$in' AND c.start_date < '$out') ORDER BY p.sort_key ASC, p.id ASC LIMIT 21) page JOIN properties p ON p.id = page.id ORDER BY page.sort_key ASC, p.id ASC"
   [amenities_price]="SELECT $cols FROM properties p WHERE p.listed AND p.price_per_night >= 10000 AND p.price_per_night <= 20000 AND $amen ORDER BY p.id DESC LIMIT 21"
   [rating]="SELECT $cols FROM properties p WHERE p.listed ORDER BY $rating DESC, p.id DESC LIMIT 21"
 )

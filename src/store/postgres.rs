@@ -134,7 +134,7 @@ impl PgStore {
     }
 
     /// The listing's point within the box: the expression
-    /// `properties_location_idx` (GiST) indexes.
+    /// `properties_location_cover_idx` (GiST) indexes.
     fn push_in_bbox(qb: &mut QueryBuilder<Postgres>, b: &BBox) {
         qb.push("point(p.longitude, p.latitude) <@ box(point(")
             .push_bind(b.min_lon)

@@ -119,17 +119,23 @@ macro_rules! impl_property_store {
                     // planner keeps apart), and only then are their calendars
                     // probed, one by one, until the page is full: a box of a
                     // thousand listings sorted by price probes twenty-odd
-                    // calendars, not a thousand. (A bbox comes from the GiST
-                    // index, which gives no order; the other filters' indexes
-                    // give one, and there the planner already probes lazily.)
+                    // calendars, not a thousand. The inner query selects only
+                    // the id and the sort key, which the covering location
+                    // index holds with every column it filters on
+                    // (`properties_location_cover_idx`), so the box's
+                    // candidates are read from the index alone; the page's rows
+                    // are joined in last. (A bbox comes from the GiST index,
+                    // which gives no order; the other filters' indexes give
+                    // one, and there the planner already probes lazily.)
                     let fenced = q.stay.is_some() && q.bbox.is_some();
                     let mut qb = match (fenced, key) {
                         (true, Some(key)) => sqlx::QueryBuilder::<$db>::new(format!(
-                            "SELECT {PROPERTY_COLUMNS} FROM (SELECT {columns}, {key} AS sort_key \
-                             FROM properties p WHERE p.listed"
+                            "SELECT {columns} FROM (SELECT p.id, p.sort_key FROM \
+                             (SELECT p.id, {key} AS sort_key FROM properties p WHERE p.listed"
                         )),
                         (true, None) => sqlx::QueryBuilder::<$db>::new(format!(
-                            "SELECT {PROPERTY_COLUMNS} FROM (SELECT {columns} FROM properties p WHERE p.listed"
+                            "SELECT {columns} FROM (SELECT p.id FROM \
+                             (SELECT p.id FROM properties p WHERE p.listed"
                         )),
                         (false, _) => sqlx::QueryBuilder::<$db>::new(format!(
                             "SELECT {columns} FROM properties p WHERE p.listed"
@@ -189,12 +195,20 @@ macro_rules! impl_property_store {
                         };
                     }
                     qb.push(order(key));
-                    if let Some(stay) = q.stay.as_ref().filter(|_| fenced) {
-                        qb.push(Self::ORDER_FENCE).push(") p WHERE TRUE");
-                        free(&mut qb, stay);
-                        qb.push(order(key.map(|_| "p.sort_key")));
+                    let limit = i64::from(q.limit) + 1;
+                    match q.stay.as_ref().filter(|_| fenced) {
+                        Some(stay) => {
+                            qb.push(Self::ORDER_FENCE).push(") p WHERE TRUE");
+                            free(&mut qb, stay);
+                            qb.push(order(key.map(|_| "p.sort_key")));
+                            qb.push(" LIMIT ").push_bind(limit);
+                            qb.push(") page JOIN properties p ON p.id = page.id");
+                            qb.push(order(key.map(|_| "page.sort_key")));
+                        }
+                        None => {
+                            qb.push(" LIMIT ").push_bind(limit);
+                        }
                     }
-                    qb.push(" LIMIT ").push_bind(i64::from(q.limit) + 1);
                     // A price range or an amenity is planned for its values
                     // every time (an unnamed statement): a generic plan would
                     // guess their selectivity, and a wide range walked in the

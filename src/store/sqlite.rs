@@ -122,7 +122,7 @@ impl SqliteStore {
             .push(")");
     }
 
-    /// Longitude first: `properties_location_idx` narrows by it.
+    /// Longitude first: `properties_location_cover_idx` narrows by it.
     fn push_in_bbox(qb: &mut QueryBuilder<Sqlite>, b: &BBox) {
         qb.push("p.longitude BETWEEN ")
             .push_bind(b.min_lon)

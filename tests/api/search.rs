@@ -159,12 +159,19 @@ async fn seeded_catalogue_is_consistent_and_searchable(app: TestApp) {
     );
 }
 
+/// Where the test towns lie, and a box round them: a search by box and
+/// dates takes its own path (candidates ordered first, calendars probed
+/// after).
+const TOWN: (f64, f64) = (10.5, 20.5);
+const TOWN_BOX: &str = "bbox=20.4,10.4,20.6,10.6";
+
 /// A city of `count` listings at a few prices (ties broken by id).
 async fn town(app: &TestApp, host: &User, city: &str, count: usize) -> Vec<String> {
     let made = join_all((0..count).map(|i| {
         app.create_property(
             &host.token,
-            json!({"city": city, "price_per_night": 5_000 + (i % 5) as i64 * 100}),
+            json!({"city": city, "price_per_night": 5_000 + (i % 5) as i64 * 100,
+                   "latitude": TOWN.0, "longitude": TOWN.1}),
         )
     }))
     .await;
@@ -193,16 +200,23 @@ async fn pages_stay_stable_while_listings_are_added_and_booked(app: TestApp) {
             // And new listings arrive, some cheaper, some dearer.
             app.create_property(
                 &host.token,
-                json!({"city": "Pagetown", "price_per_night": 4_800 + n as i64 * 50}),
+                json!({"city": "Pagetown", "price_per_night": 4_800 + n as i64 * 50,
+                       "latitude": TOWN.0, "longitude": TOWN.1}),
             )
             .await;
         }
     };
-    let readers = ["newest", "price_asc", "price_desc", "rating"].map(|sort| {
-        let query =
-            format!("city=pagetown&check_in={check_in}&check_out={check_out}&sort={sort}&limit=3");
-        async move { (sort, all_pages(app, &query).await) }
-    });
+    // By city, and by box (the other query shape), in every order.
+    let readers = ["newest", "price_asc", "price_desc", "rating"]
+        .into_iter()
+        .flat_map(|sort| {
+            let dates = format!("check_in={check_in}&check_out={check_out}&sort={sort}&limit=3");
+            [
+                format!("city=pagetown&{dates}"),
+                format!("{TOWN_BOX}&{dates}"),
+            ]
+        })
+        .map(|query| async move { (query.clone(), all_pages(app, &query).await) });
     let ((), walks) = futures_util::join!(writer, join_all(readers));
     for (sort, seen) in walks {
         let unique: HashSet<&String> = seen.iter().collect();
@@ -211,13 +225,15 @@ async fn pages_stay_stable_while_listings_are_added_and_booked(app: TestApp) {
         assert!(missing.is_empty(), "{sort}: skipped {missing:?}");
     }
     // Once the writer is done, no booked listing is offered for those dates.
-    let after = all_pages(
-        app,
-        &format!("city=pagetown&check_in={check_in}&check_out={check_out}&limit=7"),
-    )
-    .await;
-    assert_eq!(after.len(), 30 + to_book.len(), "{after:?}");
-    assert!(to_book.iter().all(|p| !after.contains(p)));
+    for place in ["city=pagetown", TOWN_BOX] {
+        let after = all_pages(
+            app,
+            &format!("{place}&check_in={check_in}&check_out={check_out}&limit=7"),
+        )
+        .await;
+        assert_eq!(after.len(), 30 + to_book.len(), "{place}: {after:?}");
+        assert!(to_book.iter().all(|p| !after.contains(p)), "{place}");
+    }
 }
 
 async fn a_search_never_offers_dates_the_calendar_would_refuse(app: TestApp) {
@@ -257,16 +273,28 @@ async fn a_search_never_offers_dates_the_calendar_would_refuse(app: TestApp) {
                 .insert(property.clone());
         }
     });
-    let searchers = (0..8).map(|_| async {
-        let mut searches = 0;
-        loop {
-            let before: HashSet<String> = booked.lock().unwrap_or_else(|e| e.into_inner()).clone();
-            let found = all_pages(app, &two).await;
-            let stale: Vec<_> = found.iter().filter(|p| before.contains(*p)).collect();
-            assert!(stale.is_empty(), "offered after being booked: {stale:?}");
-            searches += 1;
-            if before.len() == listings.len() {
-                return searches;
+    // Half search by city, half by box (candidates ordered first, their
+    // calendars probed after).
+    let by_box = format!(
+        "{TOWN_BOX}&check_in={}&check_out={}&limit=100",
+        days(20),
+        days(22)
+    );
+    let searchers = (0..8).map(|i| {
+        let (booked, two, by_box, listings) = (&booked, &two, &by_box, &listings);
+        let query = if i % 2 == 0 { two } else { by_box };
+        async move {
+            let mut searches = 0;
+            loop {
+                let before: HashSet<String> =
+                    booked.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                let found = all_pages(app, query).await;
+                let stale: Vec<_> = found.iter().filter(|p| before.contains(*p)).collect();
+                assert!(stale.is_empty(), "offered after being booked: {stale:?}");
+                searches += 1;
+                if before.len() == listings.len() {
+                    return searches;
+                }
             }
         }
     });
@@ -278,4 +306,5 @@ async fn a_search_never_offers_dates_the_calendar_would_refuse(app: TestApp) {
     );
     assert!(searches.iter().all(|n| *n >= 1));
     assert!(all_pages(app, &two).await.is_empty());
+    assert!(all_pages(app, &by_box).await.is_empty());
 }
