@@ -10,11 +10,12 @@ use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use juniper::http::{GraphQLRequest, GraphQLResponse};
-use juniper::{InputValue, OperationType, ValidatedOperation};
+use juniper::{InputValue, OperationType};
 use serde::Deserialize;
 
 use super::GraphQl;
 use super::context::Context;
+use super::prepared::Refusal;
 use crate::http::extract::ApiJson;
 use crate::http::metrics::Metrics;
 use crate::services::Services;
@@ -92,11 +93,13 @@ pub async fn post(
         Err(res) => return *res,
     };
     let request = body.into_inner();
-    let variables = request
-        .variables
-        .as_ref()
-        .and_then(|v| serde_json::to_value(v).ok());
-    execute(&gql, &metrics, &ctx, &request, variables.as_ref(), false).await
+    let variables = || {
+        request
+            .variables
+            .as_ref()
+            .and_then(|v| serde_json::to_value(v).ok())
+    };
+    execute(&gql, &metrics, &ctx, &request, variables, false).await
 }
 
 #[derive(Deserialize)]
@@ -144,7 +147,7 @@ pub async fn get(
         }
     };
     let request = GraphQLRequest::new(query, operation_name, input);
-    execute(&gql, &metrics, &ctx, &request, variables.as_ref(), true).await
+    execute(&gql, &metrics, &ctx, &request, || variables, true).await
 }
 
 fn operation_label(kind: OperationType) -> &'static str {
@@ -155,28 +158,34 @@ fn operation_label(kind: OperationType) -> &'static str {
     }
 }
 
-/// Our limits, then juniper's parse and validation, then execution.
+/// Our limits, then juniper's parse and validation (both skipped for a
+/// document prepared before), then execution.
 async fn execute(
     gql: &GraphQl,
     metrics: &Metrics,
     ctx: &Context,
     request: &GraphQLRequest,
-    variables: Option<&serde_json::Value>,
+    variables: impl FnOnce() -> Option<serde_json::Value>,
     is_get: bool,
 ) -> HttpResponse {
-    if let Err(e) = gql.passed.check(&request.query, variables, &gql.limits) {
-        metrics.observe_graphql("refused", None);
-        return HttpResponse::BadRequest()
-            .json(serde_json::json!({ "errors": [e.to_graphql_error()] }));
-    }
     let name = request.operation_name.as_deref();
-    let operation = match ValidatedOperation::new(&request.query, name, &*gql.schema) {
-        Ok(op) => op,
-        Err(e) => {
-            metrics.observe_graphql("invalid", None);
-            return invalid(e);
-        }
-    };
+    let prepared =
+        match gql
+            .prepared
+            .prepare(&request.query, name, variables, &gql.limits, &gql.schema)
+        {
+            Ok(prepared) => prepared,
+            Err(Refusal::Limits(e)) => {
+                metrics.observe_graphql("refused", None);
+                return HttpResponse::BadRequest()
+                    .json(serde_json::json!({ "errors": [e.to_graphql_error()] }));
+            }
+            Err(Refusal::Invalid(e)) => {
+                metrics.observe_graphql("invalid", None);
+                return invalid(e);
+            }
+        };
+    let operation = prepared.operation();
     let kind = operation.operation_type();
     metrics.observe_graphql(operation_label(kind), name);
     match kind {

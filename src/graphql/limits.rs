@@ -137,53 +137,10 @@ pub fn check_query(
     check(query, variables, limits).map(|(stats, _)| stats)
 }
 
-/// Documents that passed the check, by their text, so the same document
-/// sent again is not parsed again: clients send a handful of documents
-/// over and over, and this parse cost more than juniper's own parse and
-/// validation together (perf, `property(id)` under wrk). Only a result that
-/// read no variable is kept (page sizes may come from variables); the
-/// cache is bounded by the documents' total size.
-pub struct PassedDocuments(moka::sync::Cache<String, ()>);
-
-impl PassedDocuments {
-    /// Bytes of document text kept at most.
-    const CAPACITY: u64 = 8 << 20;
-
-    pub fn new() -> Self {
-        Self(
-            moka::sync::Cache::builder()
-                .weigher(|query: &String, _| u32::try_from(query.len()).unwrap_or(u32::MAX))
-                .max_capacity(Self::CAPACITY)
-                .build(),
-        )
-    }
-
-    /// [`check_query`], answered from the cache for a document that passed.
-    pub fn check(
-        &self,
-        query: &str,
-        variables: Option<&serde_json::Value>,
-        limits: &QueryLimits,
-    ) -> Result<(), LimitError> {
-        if self.0.contains_key(query) {
-            return Ok(());
-        }
-        let (_, read_variables) = check(query, variables, limits)?;
-        if !read_variables {
-            self.0.insert(query.to_owned(), ());
-        }
-        Ok(())
-    }
-}
-
-impl Default for PassedDocuments {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// The check, and whether its outcome read a variable.
-fn check(
+/// [`check_query`], and whether its outcome read a variable (a page size
+/// from `first: $n`): an outcome that read none holds for every request
+/// that sends the same document.
+pub fn check(
     query: &str,
     variables: Option<&serde_json::Value>,
     limits: &QueryLimits,
@@ -535,31 +492,6 @@ mod tests {
         check_query(q, Some(&serde_json::json!({"n": 10})), &limits).unwrap();
         let err = check_query(q, Some(&serde_json::json!({"n": 5000})), &limits).unwrap_err();
         assert_eq!(err.code(), "QUERY_TOO_COMPLEX");
-    }
-
-    #[test]
-    fn a_passed_document_is_kept_unless_a_variable_sized_it() {
-        let limits = QueryLimits::default();
-        let passed = PassedDocuments::new();
-        let fixed = "query($id: ID!){ item(id: $id) { id owner { name } } }";
-        passed
-            .check(fixed, Some(&serde_json::json!({"id": "1"})), &limits)
-            .unwrap();
-        assert!(passed.0.contains_key(fixed));
-        // Its page size comes from a variable: checked again every time, so
-        // a later, larger page is still refused.
-        let sized = "query($n: Int){ items(first: $n) { id owner { name } } }";
-        passed
-            .check(sized, Some(&serde_json::json!({"n": 10})), &limits)
-            .unwrap();
-        assert!(!passed.0.contains_key(sized));
-        let err = passed
-            .check(sized, Some(&serde_json::json!({"n": 5000})), &limits)
-            .unwrap_err();
-        assert_eq!(err.code(), "QUERY_TOO_COMPLEX");
-        // A refused document is not kept either.
-        assert!(passed.check("{ a { b { c", None, &limits).is_err());
-        assert_eq!(passed.0.iter().count(), 1);
     }
 
     #[test]

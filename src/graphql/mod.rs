@@ -14,6 +14,7 @@ pub mod errors;
 pub mod http;
 pub mod limits;
 pub mod mutation;
+pub mod prepared;
 pub mod query;
 pub mod scalars;
 pub mod seats;
@@ -54,8 +55,9 @@ pub struct GraphQl {
     /// The schema in SDL, printed once.
     pub sdl: String,
     pub limits: limits::QueryLimits,
-    /// Documents that passed `limits` over HTTP, not parsed again.
-    pub passed: limits::PassedDocuments,
+    /// Documents that passed `limits` and juniper's validation over
+    /// HTTP, not parsed or validated again.
+    pub prepared: prepared::PreparedDocuments,
     pub subscriptions: Arc<SubscriptionCounts>,
     /// Answers carry `extensions.storeCalls` (with `INNKEEP_DEV=1`).
     pub expose_stats: bool,
@@ -69,7 +71,7 @@ impl GraphQl {
             schema,
             sdl,
             limits: limits::QueryLimits::default(),
-            passed: limits::PassedDocuments::new(),
+            prepared: prepared::PreparedDocuments::new(),
             subscriptions: SubscriptionCounts::new(SUBSCRIPTIONS_PER_SUBSCRIBER),
             expose_stats,
         }
