@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use actix_web::web;
 use uuid::Uuid;
@@ -109,9 +109,11 @@ pub struct Context {
     pub viewer: Option<Session>,
     /// The client's address, for the same per-address limits as REST.
     pub client: Option<IpAddr>,
-    pub users: UserLoader,
-    pub properties: PropertyLoader,
-    pub reviews: ReviewLoader,
+    /// The loaders, made when a field first needs one: most operations
+    /// (one property, a booking request) need none.
+    users: OnceLock<UserLoader>,
+    properties: OnceLock<PropertyLoader>,
+    reviews: OnceLock<ReviewLoader>,
     /// Calls to the service layer that reach the store, for this request:
     /// the root fields' and the loaders' batches.
     pub store_calls: Arc<AtomicUsize>,
@@ -128,32 +130,49 @@ impl Context {
         viewer: Option<Session>,
         client: Option<IpAddr>,
     ) -> Self {
-        let store_calls = Arc::new(AtomicUsize::new(0));
-        let users = dataloader::non_cached::Loader::new(UserBatch {
-            services: services.clone(),
-            calls: store_calls.clone(),
-        })
-        .with_max_batch_size(100);
-        let properties = dataloader::non_cached::Loader::new(PropertyBatch {
-            services: services.clone(),
-            calls: store_calls.clone(),
-        })
-        .with_max_batch_size(100);
-        let reviews = dataloader::non_cached::Loader::new(ReviewBatch {
-            services: services.clone(),
-            calls: store_calls.clone(),
-        })
-        .with_max_batch_size(100);
         Self {
             services,
             viewer,
             client,
-            users,
-            properties,
-            reviews,
-            store_calls,
+            users: OnceLock::new(),
+            properties: OnceLock::new(),
+            reviews: OnceLock::new(),
+            store_calls: Arc::new(AtomicUsize::new(0)),
             subscriptions,
         }
+    }
+
+    /// Batches `User` lookups (`property.host`, `booking.guest`).
+    pub fn users(&self) -> &UserLoader {
+        self.users.get_or_init(|| {
+            dataloader::non_cached::Loader::new(UserBatch {
+                services: self.services.clone(),
+                calls: self.store_calls.clone(),
+            })
+            .with_max_batch_size(100)
+        })
+    }
+
+    /// Batches `Property` lookups (`booking.property`).
+    pub fn properties(&self) -> &PropertyLoader {
+        self.properties.get_or_init(|| {
+            dataloader::non_cached::Loader::new(PropertyBatch {
+                services: self.services.clone(),
+                calls: self.store_calls.clone(),
+            })
+            .with_max_batch_size(100)
+        })
+    }
+
+    /// Batches a page's `property.reviews`.
+    pub fn reviews(&self) -> &ReviewLoader {
+        self.reviews.get_or_init(|| {
+            dataloader::non_cached::Loader::new(ReviewBatch {
+                services: self.services.clone(),
+                calls: self.store_calls.clone(),
+            })
+            .with_max_batch_size(100)
+        })
     }
 
     /// The signed-in user; `UNAUTHENTICATED` otherwise.

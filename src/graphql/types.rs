@@ -112,7 +112,7 @@ impl PropertyNode {
     }
     /// Batched: a page of properties costs one lookup for all their hosts.
     async fn host(&self, ctx: &Context) -> Option<UserNode> {
-        ctx.users.load(self.0.host_id).await.map(UserNode)
+        ctx.users().load(self.0.host_id).await.map(UserNode)
     }
     fn title(&self) -> &str {
         &self.0.title
@@ -184,7 +184,7 @@ impl PropertyNode {
     /// whole page of properties.
     async fn reviews(&self, ctx: &Context, first: Option<i32>) -> GqlResult<Vec<ReviewNode>> {
         let first = u32::try_from(first.unwrap_or(5).clamp(1, 20)).unwrap_or(5);
-        let reviews = ctx.reviews.load((self.0.id, first)).await;
+        let reviews = ctx.reviews().load((self.0.id, first)).await;
         Ok(reviews.into_iter().map(ReviewNode).collect())
     }
     /// The price of a stay here: no store call, the property is at hand.
@@ -298,16 +298,16 @@ impl BookingNode {
     }
     /// Batched, like every nested lookup.
     async fn property(&self, ctx: &Context) -> Option<PropertyNode> {
-        ctx.properties
+        ctx.properties()
             .load(self.booking.property_id)
             .await
             .map(PropertyNode)
     }
     async fn guest(&self, ctx: &Context) -> Option<UserNode> {
-        ctx.users.load(self.booking.guest_id).await.map(UserNode)
+        ctx.users().load(self.booking.guest_id).await.map(UserNode)
     }
     async fn host(&self, ctx: &Context) -> Option<UserNode> {
-        ctx.users.load(self.booking.host_id).await.map(UserNode)
+        ctx.users().load(self.booking.host_id).await.map(UserNode)
     }
     fn check_in(&self) -> Date {
         self.booking.check_in.into()

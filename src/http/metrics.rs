@@ -91,7 +91,10 @@ impl Metrics {
                     .operation_names
                     .lock()
                     .unwrap_or_else(|poisoned| poisoned.into_inner());
-                if names.contains(name) || names.len() < OPERATION_NAMES {
+                if names.contains(name) {
+                    return self.graphql.with_label_values(&[kind, name]).inc();
+                }
+                if names.len() < OPERATION_NAMES {
                     names.insert(name.to_owned());
                     return self.graphql.with_label_values(&[kind, name]).inc();
                 }
