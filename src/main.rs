@@ -5,6 +5,11 @@ use clap::Parser;
 use innkeep::config::{Cli, Command, LedgerCommand, StoreArgs};
 use innkeep::store::{self, Store};
 
+/// mimalloc: GraphQL's executor allocates per field, and glibc's malloc
+/// and free were a seventh of a GraphQL read (loadtests/README.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
