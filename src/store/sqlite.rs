@@ -83,9 +83,13 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
         keep_private(options.get_filename())?;
+        // The one writer keeps 64 MiB of pages (SQLite's default is 2 MiB):
+        // every write walks the same index pages, and with the default most
+        // of a bulk load's time went to the kernel copying pages in and out
+        // (perf, `innkeep seed`).
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_with(options.clone())
+            .connect_with(options.clone().pragma("cache_size", "-65536"))
             .await
             .with_context(|| format!("opening SQLite database {url}"))?;
         let reader = SqlitePoolOptions::new()
