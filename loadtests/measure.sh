@@ -16,27 +16,10 @@ STORE=${1:-sqlite}
 DURATION=${DURATION:-20}
 PORT=${PORT:-18080}
 HELLO_PORT=${HELLO_PORT:-18090}
-PG=${PG:-postgres://postgres@127.0.0.1:5432}
 OUT=${OUT:-/tmp/innkeep-measure-$STORE}
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/innkeep-target}"
-BIN=$CARGO_TARGET_DIR/release
 HOST=http://127.0.0.1:$PORT
-
-mkdir -p "$OUT"
-rm -f "$OUT"/*.log "$OUT"/innkeep.db*
-cargo build --release --locked -p innkeep -p innkeep-loadtests >/dev/null
-
-case $STORE in
-  sqlite) DB="sqlite://$OUT/innkeep.db" ;;
-  postgres)
-    psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS innkeep_load" -qc "CREATE DATABASE innkeep_load" >/dev/null
-    DB="$PG/innkeep_load" ;;
-  *) echo "store: sqlite or postgres" >&2; exit 2 ;;
-esac
-
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
+. loadtests/lib.sh
+fresh_run innkeep_load
 
 # Load runs are few clients doing what thousands of guests would: the
 # per-guest and per-address abuse limits are raised as api.md allows.
@@ -49,10 +32,7 @@ SERVER=$!; pids+=("$SERVER")
 pids+=("$!")
 for _ in $(seq 1 100); do curl -sf "$HOST/readyz" >/dev/null && break; sleep 0.1; done
 
-rate() { grep -E "^Requests/sec" "$1" | awk '{print $2}'; }
-p99() { grep -E "^ +99%" "$1" | awk '{print $2}'; }
-p50() { grep -E "^ +50%" "$1" | awk '{print $2}'; }
-summary() { printf '%-44s %10s req/s  p50 %8s  p99 %8s\n' "$1" "$(rate "$2")" "$(p50 "$2")" "$(p99 "$2")"; }
+summary() { printf '%-44s %10s req/s  p50 %8s  p99 %8s\n' "$1" "$(rate "$2")" "$(pct "$2" 50)" "$(pct "$2" 99)"; }
 
 eval "$("$BIN/fixture" --host "$HOST")"
 export TOKEN PROPERTY

@@ -19,24 +19,10 @@ DURATION=${DURATION:-20}
 CONNS=${CONNS:-32}
 PROPERTIES=${PROPERTIES:-100000}
 PORT=${PORT:-18081}
-PG=${PG:-postgres://postgres@127.0.0.1:5432}
 OUT=${OUT:-/tmp/innkeep-search-$STORE}
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/innkeep-target}"
-BIN=$CARGO_TARGET_DIR/release
 HOST=http://127.0.0.1:$PORT
-
-mkdir -p "$OUT"
-rm -f "$OUT"/*.log "$OUT"/innkeep.db*
-# The same packages as measure.sh: one feature set, one build.
-cargo build --release --locked -p innkeep -p innkeep-loadtests >/dev/null
-
-case $STORE in
-  sqlite) DB="sqlite://$OUT/innkeep.db" ;;
-  postgres)
-    psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS innkeep_search" -qc "CREATE DATABASE innkeep_search" >/dev/null
-    DB="$PG/innkeep_search" ;;
-  *) echo "store: sqlite or postgres" >&2; exit 2 ;;
-esac
+. loadtests/lib.sh
+fresh_run innkeep_search
 
 export DATABASE_URL=$DB JWT_SECRET=load-test-secret-load-test-secret-0123456789
 echo "== $STORE: seeding $PROPERTIES properties"
@@ -52,15 +38,9 @@ else
   sqlite3 "$OUT/innkeep.db" "ANALYZE;"
 fi
 
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
-INNKEEP_BIND=127.0.0.1:$PORT RUST_LOG=warn "$BIN/innkeep" serve >"$OUT/server.log" 2>&1 &
-pids+=("$!")
+spawn "$OUT/server.log" env INNKEEP_BIND=127.0.0.1:$PORT RUST_LOG=warn "$BIN/innkeep" serve
 for _ in $(seq 1 100); do curl -sf "$HOST/readyz" >/dev/null && break; sleep 0.1; done
 
-rate() { grep -E "^Requests/sec" "$1" | awk '{print $2}'; }
-pct() { grep -E "^ +$2%" "$1" | awk '{print $2}'; }
 echo "== $STORE, $PROPERTIES properties, $CONNS connections, ${DURATION}s per shape, $(nproc) cores shared with wrk"
 for shape in city city_dates bbox_dates amenities_price rating; do
   SHAPE=$shape wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency -s loadtests/wrk/search.lua "$HOST" >"$OUT/wrk-$shape.log"

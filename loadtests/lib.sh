@@ -1,0 +1,34 @@
+# Shared by the load scripts (measure.sh, search.sh); sourced, not run.
+#
+# fresh_run NAME: builds the release binaries (the same packages for every
+# script: one feature set, one build), empties $OUT, and makes a fresh
+# database for $STORE (sqlite: a file in $OUT; postgres: database NAME on
+# $PG). Sets BIN and DB.
+# Then: `spawn CMD…` starts a process that is killed when the script
+# exits; `rate FILE`, `pct FILE N` read wrk's output.
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/innkeep-target}"
+BIN=$CARGO_TARGET_DIR/release
+PG=${PG:-postgres://postgres@127.0.0.1:5432}
+
+fresh_run() {
+  mkdir -p "$OUT"
+  rm -f "$OUT"/*.log "$OUT"/innkeep.db*
+  cargo build --release --locked -p innkeep -p innkeep-loadtests >/dev/null
+  case $STORE in
+    sqlite) DB="sqlite://$OUT/innkeep.db" ;;
+    postgres)
+      psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $1" -qc "CREATE DATABASE $1" >/dev/null
+      DB="$PG/$1" ;;
+    *) echo "store: sqlite or postgres" >&2; exit 2 ;;
+  esac
+}
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+# Output to the file named by the first argument.
+spawn() { local log=$1; shift; "$@" >"$log" 2>&1 & pids+=("$!"); }
+
+rate() { grep -E "^Requests/sec" "$1" | awk '{print $2}'; }
+pct() { grep -E "^ +$2%" "$1" | awk '{print $2}'; }
