@@ -144,33 +144,41 @@ impl Context {
 
     /// Batches `User` lookups (`property.host`, `booking.guest`).
     pub fn users(&self) -> &UserLoader {
-        self.users.get_or_init(|| {
-            dataloader::non_cached::Loader::new(UserBatch {
-                services: self.services.clone(),
-                calls: self.store_calls.clone(),
-            })
-            .with_max_batch_size(100)
-        })
+        self.loader(&self.users, |services, calls| UserBatch { services, calls })
     }
 
     /// Batches `Property` lookups (`booking.property`).
     pub fn properties(&self) -> &PropertyLoader {
-        self.properties.get_or_init(|| {
-            dataloader::non_cached::Loader::new(PropertyBatch {
-                services: self.services.clone(),
-                calls: self.store_calls.clone(),
-            })
-            .with_max_batch_size(100)
+        self.loader(&self.properties, |services, calls| PropertyBatch {
+            services,
+            calls,
         })
     }
 
     /// Batches a page's `property.reviews`.
     pub fn reviews(&self) -> &ReviewLoader {
-        self.reviews.get_or_init(|| {
-            dataloader::non_cached::Loader::new(ReviewBatch {
-                services: self.services.clone(),
-                calls: self.store_calls.clone(),
-            })
+        self.loader(&self.reviews, |services, calls| ReviewBatch {
+            services,
+            calls,
+        })
+    }
+
+    /// The loader in `cell`, made with the batch `make` gives on first use.
+    fn loader<'a, K, V, F>(
+        &self,
+        cell: &'a OnceLock<dataloader::non_cached::Loader<K, V, F>>,
+        make: impl FnOnce(web::Data<Services>, Arc<AtomicUsize>) -> F,
+    ) -> &'a dataloader::non_cached::Loader<K, V, F>
+    where
+        K: Eq + std::hash::Hash + Clone + std::fmt::Debug,
+        V: Clone,
+        F: dataloader::BatchFn<K, V>,
+    {
+        cell.get_or_init(|| {
+            dataloader::non_cached::Loader::new(make(
+                self.services.clone(),
+                self.store_calls.clone(),
+            ))
             .with_max_batch_size(100)
         })
     }
