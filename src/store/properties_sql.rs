@@ -128,18 +128,19 @@ macro_rules! impl_property_store {
                     // which gives no order; the other filters' indexes give
                     // one, and there the planner already probes lazily.)
                     let fenced = q.stay.is_some() && q.bbox.is_some();
-                    let mut qb = match (fenced, key) {
-                        (true, Some(key)) => sqlx::QueryBuilder::<$db>::new(format!(
-                            "SELECT {columns} FROM (SELECT p.id, p.sort_key FROM \
-                             (SELECT p.id, {key} AS sort_key FROM properties p WHERE p.listed"
-                        )),
-                        (true, None) => sqlx::QueryBuilder::<$db>::new(format!(
-                            "SELECT {columns} FROM (SELECT p.id FROM \
-                             (SELECT p.id FROM properties p WHERE p.listed"
-                        )),
-                        (false, _) => sqlx::QueryBuilder::<$db>::new(format!(
+                    let mut qb = if fenced {
+                        let (inner_key, page_key) = match key {
+                            Some(key) => (format!(", {key} AS sort_key"), ", p.sort_key"),
+                            None => (String::new(), ""),
+                        };
+                        sqlx::QueryBuilder::<$db>::new(format!(
+                            "SELECT {columns} FROM (SELECT p.id{page_key} FROM \
+                             (SELECT p.id{inner_key} FROM properties p WHERE p.listed"
+                        ))
+                    } else {
+                        sqlx::QueryBuilder::<$db>::new(format!(
                             "SELECT {columns} FROM properties p WHERE p.listed"
-                        )),
+                        ))
                     };
                     if let Some(city) = &q.city {
                         qb.push(" AND lower(p.city) = lower(").push_bind(city.clone()).push(")");
@@ -195,19 +196,15 @@ macro_rules! impl_property_store {
                         };
                     }
                     qb.push(order(key));
-                    let limit = i64::from(q.limit) + 1;
-                    match q.stay.as_ref().filter(|_| fenced) {
-                        Some(stay) => {
-                            qb.push(Self::ORDER_FENCE).push(") p WHERE TRUE");
-                            free(&mut qb, stay);
-                            qb.push(order(key.map(|_| "p.sort_key")));
-                            qb.push(" LIMIT ").push_bind(limit);
-                            qb.push(") page JOIN properties p ON p.id = page.id");
-                            qb.push(order(key.map(|_| "page.sort_key")));
-                        }
-                        None => {
-                            qb.push(" LIMIT ").push_bind(limit);
-                        }
+                    if let Some(stay) = q.stay.as_ref().filter(|_| fenced) {
+                        qb.push(Self::ORDER_FENCE).push(") p WHERE TRUE");
+                        free(&mut qb, stay);
+                        qb.push(order(key.map(|_| "p.sort_key")));
+                    }
+                    qb.push(" LIMIT ").push_bind(i64::from(q.limit) + 1);
+                    if fenced {
+                        qb.push(") page JOIN properties p ON p.id = page.id");
+                        qb.push(order(key.map(|_| "page.sort_key")));
                     }
                     // A price range or an amenity is planned for its values
                     // every time (an unnamed statement): a generic plan would
