@@ -13,15 +13,31 @@ macro_rules! impl_seed_store {
             /// for the widest table (25 columns).
             const ROWS: usize = 1_000;
 
+            /// `head` (`INSERT INTO t (cols) `) with `rows`, `ROWS` to a
+            /// statement, each row's values pushed by `bind`.
+            async fn insert_rows<'r, T: Sync>(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                head: &str,
+                rows: &'r [T],
+                mut bind: impl FnMut(sqlx::query_builder::Separated<'_, $db, &'static str>, &'r T) + Send,
+            ) -> StoreResult<()> {
+                for chunk in rows.chunks(ROWS) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(head);
+                    qb.push_values(chunk, &mut bind);
+                    qb.build().execute(&mut **tx).await?;
+                }
+                Ok(())
+            }
+
             #[async_trait::async_trait]
             impl $crate::store::SeedStore for $store {
                 async fn insert_seed_batch(&self, batch: &SeedBatch) -> StoreResult<()> {
                     let mut tx = self.begin_write().await?;
-                    for rows in batch.users.chunks(ROWS) {
-                        let mut qb = sqlx::QueryBuilder::<$db>::new(
-                            "INSERT INTO users (id, email, name, bio, password_hash, created_at, updated_at) ",
-                        );
-                        qb.push_values(rows, |mut b, u| {
+                    insert_rows(
+                        &mut tx,
+                        "INSERT INTO users (id, email, name, bio, password_hash, created_at, updated_at) ",
+                        &batch.users,
+                        |mut b, u| {
                             b.push_bind(u.id)
                                 .push_bind(u.email.as_str())
                                 .push_bind(u.name.as_str())
@@ -29,14 +45,14 @@ macro_rules! impl_seed_store {
                                 .push_bind(u.password_hash.as_str())
                                 .push_bind(u.now)
                                 .push_bind(u.now);
-                        });
-                        qb.build().execute(&mut *tx).await?;
-                    }
-                    for rows in batch.properties.chunks(ROWS) {
-                        let mut qb = sqlx::QueryBuilder::<$db>::new(format!(
-                            "INSERT INTO properties ({PROPERTY_COLUMNS}) "
-                        ));
-                        qb.push_values(rows, |mut b, p| {
+                        },
+                    )
+                    .await?;
+                    insert_rows(
+                        &mut tx,
+                        &format!("INSERT INTO properties ({PROPERTY_COLUMNS}) "),
+                        &batch.properties,
+                        |mut b, p| {
                             b.push_bind(p.id)
                                 .push_bind(p.host_id)
                                 .push_bind(p.title.as_str())
@@ -60,14 +76,14 @@ macro_rules! impl_seed_store {
                                 .push_bind(p.review_count)
                                 .push_bind(p.created_at)
                                 .push_bind(p.updated_at);
-                        });
-                        qb.build().execute(&mut *tx).await?;
-                    }
-                    for rows in batch.entries.chunks(ROWS) {
-                        let mut qb = sqlx::QueryBuilder::<$db>::new(
-                            "INSERT INTO calendar_entries (id, property_id, start_date, end_date, kind, active, reason, created_at) ",
-                        );
-                        qb.push_values(rows, |mut b, e| {
+                        },
+                    )
+                    .await?;
+                    insert_rows(
+                        &mut tx,
+                        "INSERT INTO calendar_entries (id, property_id, start_date, end_date, kind, active, reason, created_at) ",
+                        &batch.entries,
+                        |mut b, e| {
                             b.push_bind(e.id)
                                 .push_bind(e.property_id)
                                 .push_bind(e.start)
@@ -76,14 +92,14 @@ macro_rules! impl_seed_store {
                                 .push_bind(true)
                                 .push_bind(e.reason)
                                 .push_bind(e.created_at);
-                        });
-                        qb.build().execute(&mut *tx).await?;
-                    }
-                    for rows in batch.bookings.chunks(ROWS) {
-                        let mut qb = sqlx::QueryBuilder::<$db>::new(format!(
-                            "INSERT INTO bookings ({BOOKING_COLUMNS}) "
-                        ));
-                        qb.push_values(rows, |mut b, k| {
+                        },
+                    )
+                    .await?;
+                    insert_rows(
+                        &mut tx,
+                        &format!("INSERT INTO bookings ({BOOKING_COLUMNS}) "),
+                        &batch.bookings,
+                        |mut b, k| {
                             b.push_bind(k.id)
                                 .push_bind(k.property_id)
                                 .push_bind(k.guest_id)
@@ -109,49 +125,50 @@ macro_rules! impl_seed_store {
                                 .push_bind(k.payment_client_secret.as_deref())
                                 .push_bind(k.payment_status.as_str())
                                 .push_bind(k.refund_amount);
-                        });
-                        qb.build().execute(&mut *tx).await?;
-                    }
-                    for rows in batch.postings.chunks(ROWS) {
-                        let mut qb = sqlx::QueryBuilder::<$db>::new(
-                            "INSERT INTO ledger_transactions (id, key, kind, booking_id, currency, created_at) ",
-                        );
-                        qb.push_values(rows, |mut b, (id, posting, at)| {
+                        },
+                    )
+                    .await?;
+                    insert_rows(
+                        &mut tx,
+                        "INSERT INTO ledger_transactions (id, key, kind, booking_id, currency, created_at) ",
+                        &batch.postings,
+                        |mut b, (id, posting, at)| {
                             b.push_bind(*id)
                                 .push_bind(posting.key.as_str())
                                 .push_bind(posting.kind.as_str())
                                 .push_bind(posting.booking_id)
                                 .push_bind(posting.currency.as_str())
                                 .push_bind(*at);
-                        });
-                        qb.build().execute(&mut *tx).await?;
-                        let entries: Vec<(uuid::Uuid, i32, String, i64)> = rows
-                            .iter()
-                            .flat_map(|(id, posting, _)| {
-                                posting.entries.iter().enumerate().map(move |(line, e)| {
-                                    (*id, i32::try_from(line).unwrap_or(0), e.account.to_string(), e.amount)
-                                })
+                        },
+                    )
+                    .await?;
+                    let lines: Vec<(uuid::Uuid, i32, String, i64)> = batch
+                        .postings
+                        .iter()
+                        .flat_map(|(id, posting, _)| {
+                            posting.entries.iter().enumerate().map(move |(line, e)| {
+                                (*id, i32::try_from(line).unwrap_or(0), e.account.to_string(), e.amount)
                             })
-                            .collect();
-                        for lines in entries.chunks(ROWS) {
-                            let mut qb = sqlx::QueryBuilder::<$db>::new(
-                                "INSERT INTO ledger_entries (transaction_id, line, account, amount) ",
-                            );
-                            qb.push_values(lines, |mut b, (id, line, account, amount)| {
-                                b.push_bind(*id)
-                                    .push_bind(*line)
-                                    .push_bind(account.as_str())
-                                    .push_bind(*amount);
-                            });
-                            qb.build().execute(&mut *tx).await?;
-                        }
-                    }
-                    for rows in batch.payouts.chunks(ROWS) {
-                        let mut qb = sqlx::QueryBuilder::<$db>::new(
-                            "INSERT INTO payment_jobs (id, key, kind, booking_id, amount, attempts, run_at, \
-                             created_at, done_at, outcome) ",
-                        );
-                        qb.push_values(rows, |mut b, (booking_id, amount, at)| {
+                        })
+                        .collect();
+                    insert_rows(
+                        &mut tx,
+                        "INSERT INTO ledger_entries (transaction_id, line, account, amount) ",
+                        &lines,
+                        |mut b, (id, line, account, amount)| {
+                            b.push_bind(*id)
+                                .push_bind(*line)
+                                .push_bind(account.as_str())
+                                .push_bind(*amount);
+                        },
+                    )
+                    .await?;
+                    insert_rows(
+                        &mut tx,
+                        "INSERT INTO payment_jobs (id, key, kind, booking_id, amount, attempts, run_at, \
+                         created_at, done_at, outcome) ",
+                        &batch.payouts,
+                        |mut b, (booking_id, amount, at)| {
                             b.push_bind(uuid::Uuid::now_v7())
                                 .push_bind(format!("booking:{booking_id}:payout"))
                                 .push_bind("payout")
@@ -162,15 +179,15 @@ macro_rules! impl_seed_store {
                                 .push_bind(*at)
                                 .push_bind(*at)
                                 .push_bind("tr_seed");
-                        });
-                        qb.build().execute(&mut *tx).await?;
-                    }
-                    for rows in batch.reviews.chunks(ROWS) {
-                        let mut qb = sqlx::QueryBuilder::<$db>::new(
-                            "INSERT INTO reviews (id, booking_id, property_id, author_id, subject_id, \
-                             about, rating, comment, created_at) ",
-                        );
-                        qb.push_values(rows, |mut b, r| {
+                        },
+                    )
+                    .await?;
+                    insert_rows(
+                        &mut tx,
+                        "INSERT INTO reviews (id, booking_id, property_id, author_id, subject_id, \
+                         about, rating, comment, created_at) ",
+                        &batch.reviews,
+                        |mut b, r| {
                             b.push_bind(r.id)
                                 .push_bind(r.booking_id)
                                 .push_bind(r.property_id)
@@ -180,9 +197,9 @@ macro_rules! impl_seed_store {
                                 .push_bind(r.rating)
                                 .push_bind(r.comment.as_str())
                                 .push_bind(r.created_at);
-                        });
-                        qb.build().execute(&mut *tx).await?;
-                    }
+                        },
+                    )
+                    .await?;
                     tx.commit().await?;
                     Ok(())
                 }
