@@ -11,6 +11,7 @@ use uuid::Uuid;
 use super::body::{MAX_GUESTS, amenity_list, in_range};
 use super::{BBox, Cursor, PropertyQuery, Sort};
 use crate::error::{AppResult, Validator};
+use crate::schema;
 
 /// `GET /properties` query string.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -108,16 +109,23 @@ impl SearchParams {
             .cursor
             .and_then(|c| v.check("cursor", decode_cursor(&c, sort)));
         let limit = page_size(&mut v, self.limit);
+        // Checked as a stored place is (no control characters: PostgreSQL
+        // refuses a NUL in text), then trimmed; blank is no filter.
+        let mut place = |field: &str, raw: Option<String>| {
+            raw.and_then(|raw| {
+                v.check(
+                    field,
+                    schema::text(&raw, schema::PLACE_MAX_CHARS, false, false),
+                )
+            })
+            .filter(|place| !place.is_empty())
+        };
+        let city = place("city", self.city);
+        let country = place("country", self.country);
         v.finish()?;
         Ok(PropertyQuery {
-            city: self
-                .city
-                .map(|c| c.trim().to_owned())
-                .filter(|c| !c.is_empty()),
-            country: self
-                .country
-                .map(|c| c.trim().to_owned())
-                .filter(|c| !c.is_empty()),
+            city,
+            country,
             guests: self.guests,
             min_price: self.min_price,
             max_price: self.max_price,
