@@ -8,6 +8,9 @@
 
 use actix_web::http::StatusCode;
 use actix_web::http::header;
+use std::sync::Arc;
+
+use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 use juniper::http::{GraphQLRequest, GraphQLResponse};
 use juniper::{InputValue, OperationType};
@@ -208,7 +211,28 @@ async fn execute(
         }
         _ => {}
     }
+    // A document of one property's own fields: its answer is kept while
+    // the property service holds the same snapshot of the property.
+    let read = prepared.property_read().and_then(|read| {
+        let id = read.property_id(request.variables.as_ref())?;
+        Some((read, id))
+    });
+    let snapshot = match read {
+        Some((read, id)) => match ctx.services.properties.listed_shared(id).await {
+            Ok(property) => {
+                if let Some(body) = gql.answers.get(read, id, &property) {
+                    ctx.store_call();
+                    metrics.observe_graphql_reuse();
+                    return answer(gql, ctx, StatusCode::OK, body);
+                }
+                Some((read, id, property))
+            }
+            Err(_) => None,
+        },
+        None => None,
+    };
     let result = operation.execute(&request.variables(), ctx).await;
+    let complete = matches!(&result, Ok((_, errors)) if errors.is_empty());
     let response = GraphQLResponse::from_result(result);
     let status = if response.is_ok() {
         StatusCode::OK
@@ -216,8 +240,8 @@ async fn execute(
         StatusCode::BAD_REQUEST
     };
     // Serialised as is, so fields keep the order of the query.
-    let mut body = match serde_json::to_string(&response) {
-        Ok(body) => body,
+    let body = match serde_json::to_vec(&response) {
+        Ok(body) => Bytes::from(body),
         Err(e) => {
             tracing::error!(error = %e, "serialising a GraphQL response");
             return errors(
@@ -227,11 +251,27 @@ async fn execute(
             );
         }
     };
-    if gql.expose_stats && body.ends_with('}') {
-        let calls = ctx.store_calls.load(std::sync::atomic::Ordering::Relaxed);
-        body.pop();
-        body.push_str(&format!(r#","extensions":{{"storeCalls":{calls}}}}}"#));
+    if let Some((read, id, property)) = snapshot.filter(|_| complete) {
+        // Kept only if the resolver read the snapshot taken before: the
+        // property did not change while this request ran.
+        let now = ctx.services.properties.listed_shared(id).await;
+        if now.is_ok_and(|now| Arc::ptr_eq(&now, &property)) {
+            gql.answers.keep(read, id, property, body.clone());
+        }
     }
+    answer(gql, ctx, status, body)
+}
+
+/// An answer's body, with `extensions.storeCalls` where stats are exposed.
+fn answer(gql: &GraphQl, ctx: &Context, status: StatusCode, body: Bytes) -> HttpResponse {
+    let body = if gql.expose_stats && body.ends_with(b"}") {
+        let calls = ctx.store_calls.load(std::sync::atomic::Ordering::Relaxed);
+        let mut with = body[..body.len() - 1].to_vec();
+        with.extend_from_slice(format!(r#","extensions":{{"storeCalls":{calls}}}}}"#).as_bytes());
+        Bytes::from(with)
+    } else {
+        body
+    };
     HttpResponse::build(status)
         .content_type("application/json")
         .body(body)

@@ -9,6 +9,7 @@
 //!   cost) before juniper sees it; bodies are capped as REST's.
 //! - Nested lookups are batched per request (`context`'s loaders).
 
+pub mod answers;
 pub mod context;
 pub mod errors;
 pub mod http;
@@ -58,6 +59,8 @@ pub struct GraphQl {
     /// Documents that passed `limits` and juniper's validation over
     /// HTTP, not parsed or validated again.
     pub prepared: prepared::PreparedDocuments,
+    /// Answers of documents that read one property's own fields.
+    pub answers: answers::Answers,
     pub subscriptions: Arc<SubscriptionCounts>,
     /// Answers carry `extensions.storeCalls` (with `INNKEEP_DEV=1`).
     pub expose_stats: bool,
@@ -72,6 +75,7 @@ impl GraphQl {
             sdl,
             limits: limits::QueryLimits::default(),
             prepared: prepared::PreparedDocuments::new(),
+            answers: answers::Answers::new(),
             subscriptions: SubscriptionCounts::new(SUBSCRIPTIONS_PER_SUBSCRIBER),
             expose_stats,
         }

@@ -20,6 +20,7 @@ use juniper::{GraphQLError, ValidatedOperation};
 use yoke::{Yoke, Yokeable};
 
 use super::Schema;
+use super::answers::PropertyRead;
 use super::limits::{self, LimitError, QueryLimits};
 use super::mutation::Mutation;
 use super::query::Query;
@@ -42,11 +43,17 @@ pub struct Prepared {
     name: Option<Box<str>>,
     /// The limits read a variable: check them again for every request.
     limits_read_variables: bool,
+    /// It reads one listed property's own fields: its answers are kept.
+    property_read: Option<PropertyRead>,
 }
 
 impl Prepared {
     pub fn operation(&self) -> &ValidatedOperation<'_, Query, Mutation, Subscription> {
         &self.operation.get().0
+    }
+
+    pub fn property_read(&self) -> Option<&PropertyRead> {
+        self.property_read.as_ref()
     }
 }
 
@@ -112,6 +119,7 @@ impl PreparedDocuments {
             operation,
             name: name.map(Into::into),
             limits_read_variables,
+            property_read: PropertyRead::of(query, name),
         });
         self.0.insert(query.to_owned(), Arc::clone(&prepared));
         Ok(prepared)

@@ -21,6 +21,8 @@ pub struct Metrics {
     requests: IntCounterVec,
     latency: HistogramVec,
     graphql: IntCounterVec,
+    /// GraphQL answers served again without execution (`graphql::answers`).
+    graphql_reused: prometheus::IntCounter,
     /// The GraphQL operation names given a label of their own: the first
     /// [`OPERATION_NAMES`] seen; any other is `other`.
     operation_names: std::sync::Mutex<std::collections::HashSet<String>>,
@@ -62,12 +64,18 @@ impl Metrics {
             &["type", "operation"],
         )?;
         registry.register(Box::new(graphql.clone()))?;
+        let graphql_reused = prometheus::IntCounter::new(
+            "graphql_answers_reused_total",
+            "GraphQL answers served again, without execution, for an unchanged property",
+        )?;
+        registry.register(Box::new(graphql_reused.clone()))?;
         Ok(Self {
             registry,
             live_calendars,
             requests,
             latency,
             graphql,
+            graphql_reused,
             operation_names: std::sync::Mutex::new(std::collections::HashSet::new()),
         })
     }
@@ -103,6 +111,11 @@ impl Metrics {
             Some(_) => "other",
         };
         self.graphql.with_label_values(&[kind, label]).inc();
+    }
+
+    /// Counts a GraphQL answer served again without execution.
+    pub fn observe_graphql_reuse(&self) {
+        self.graphql_reused.inc();
     }
 
     /// The text exposition format.

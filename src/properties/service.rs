@@ -131,6 +131,14 @@ impl PropertyService {
     /// rest wait for it): a popular listing just dropped from memory does
     /// not send a herd to the database.
     pub async fn listed(&self, id: Uuid) -> AppResult<Property> {
+        self.listed_shared(id)
+            .await
+            .map(|property| Property::clone(&property))
+    }
+
+    /// [`Self::listed`], the snapshot this process holds: the same `Arc`
+    /// until the property changes.
+    pub async fn listed_shared(&self, id: Uuid) -> AppResult<Arc<Property>> {
         let load = async {
             match self.store.property(id).await {
                 Ok(Some(property)) => Ok(Arc::new(property)),
@@ -154,7 +162,7 @@ impl PropertyService {
                 Missing::Store(cause, false) => AppError::Internal(anyhow::anyhow!("{cause}")),
             })?;
         if property.listed {
-            Ok(Property::clone(&property))
+            Ok(property)
         } else {
             Err(AppError::NotFound("property"))
         }

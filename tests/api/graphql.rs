@@ -21,6 +21,7 @@ both_stores!(
     subscribers_see_bookings_and_payments_as_they_happen,
     the_schema_and_an_offline_graphiql_are_served,
     reviews_are_written_and_read_through_graphql,
+    a_kept_property_answer_follows_every_change,
 );
 
 const CREATE_PROPERTY: &str = "mutation($input: PropertyInput!) {
@@ -566,4 +567,73 @@ async fn reviews_are_written_and_read_through_graphql(app: TestApp) {
         page.body["extensions"]["storeCalls"], 2,
         "one search, one batch of reviews"
     );
+}
+
+/// `property(id)` of own fields is answered again without execution while
+/// the property is unchanged, and never after it changed: an edit, a
+/// review, unlisting.
+async fn a_kept_property_answer_follows_every_change(app: TestApp) {
+    let (mut host, mut guest, property) = app.listing(json!({})).await;
+    let read = "query($id: ID!) { property(id: $id) { id title reviewCount ratingAvg } }";
+    let reused = async || {
+        let text = app.get("/metrics", None).await.text;
+        text.lines()
+            .find(|l| l.starts_with("innkeep_graphql_answers_reused_total "))
+            .and_then(|l| l.split(' ').nth(1))
+            .and_then(|n| n.parse::<u64>().ok())
+    };
+    let ask = async || app.gql(None, read, json!({"id": property})).await.body;
+    let first = ask().await;
+    assert_eq!(first["data"]["property"]["id"], json!(property));
+    assert_eq!(reused().await, Some(0));
+    let again = ask().await;
+    assert_eq!(again["data"], first["data"]);
+    assert_eq!(again["extensions"]["storeCalls"], 1);
+    assert_eq!(reused().await, Some(1), "the second answer was kept");
+
+    app.patch(
+        &format!("/api/v1/properties/{property}"),
+        Some(&host.token),
+        json!({"title": "Renamed loft"}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(ask().await["data"]["property"]["title"], "Renamed loft");
+    assert_eq!(
+        reused().await,
+        Some(1),
+        "an edit is never answered from before"
+    );
+    assert_eq!(ask().await["data"]["property"]["title"], "Renamed loft");
+    assert_eq!(reused().await, Some(2));
+
+    let stay = app
+        .completed_stay(&mut guest, &mut [&mut host], &property, 2..4)
+        .await;
+    app.post(
+        &format!("/api/v1/bookings/{}/reviews", id(&stay)),
+        Some(&guest.token),
+        json!({"rating": 4, "comment": "Fine"}),
+    )
+    .await
+    .expect(201);
+    let reviewed = ask().await;
+    assert_eq!(reviewed["data"]["property"]["reviewCount"], 1);
+    assert_eq!(reviewed["data"]["property"]["ratingAvg"], 4.0);
+
+    app.delete(&format!("/api/v1/properties/{property}"), Some(&host.token))
+        .await
+        .expect(204);
+    let gone = ask().await;
+    assert_eq!(gone["data"]["property"], Value::Null);
+    assert_eq!(gone["errors"][0]["extensions"]["code"], "NOT_FOUND");
+    // Another document over the same property keeps its own answers.
+    let other = app
+        .gql(
+            None,
+            "query($id: ID!) { property(id: $id) { city } }",
+            json!({"id": property}),
+        )
+        .await;
+    assert_eq!(other.body["errors"][0]["extensions"]["code"], "NOT_FOUND");
 }
