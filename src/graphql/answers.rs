@@ -262,7 +262,7 @@ mod tests {
     fn every_own_field_is_a_field_of_property_without_arguments() {
         let sdl = super::super::schema().as_sdl();
         let schema: graphql_parser::schema::Document<'_, String> =
-            graphql_parser::parse_schema(&sdl).expect("the SDL parses");
+            graphql_parser::parse_schema(&sdl).unwrap_or_else(|e| panic!("the SDL parses: {e}"));
         let property = schema
             .definitions
             .iter()
@@ -272,7 +272,7 @@ mod tests {
                 ) if o.name == "Property" => Some(o),
                 _ => None,
             })
-            .expect("Property is in the schema");
+            .unwrap_or_else(|| panic!("Property is in the schema"));
         for name in OWN_FIELDS.iter().filter(|n| !n.starts_with("__")) {
             let field = property.fields.iter().find(|f| f.name == *name);
             assert!(
