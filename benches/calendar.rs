@@ -39,33 +39,36 @@ fn date(offset: i64) -> NaiveDate {
 
 fn booking(property_id: Uuid, start: i64, nights: i64) -> CalendarOp {
     let now = Utc::now();
-    CalendarOp::InsertBooking(Box::new(Booking {
-        id: Uuid::now_v7(),
-        property_id,
-        guest_id: Uuid::nil(),
-        host_id: Uuid::nil(),
-        check_in: date(start),
-        check_out: date(start + nights),
-        guests: 1,
-        status: BookingStatus::PendingPayment,
-        nights: nights as i32,
-        subtotal: 10_000,
-        cleaning_fee: 0,
-        service_fee: 1_200,
-        total: 11_200,
-        host_payout: 9_700,
-        currency: Currency::parse("EUR").unwrap_or_else(|_| unreachable!()),
-        instant_book: true,
-        cancellation_policy: CancellationPolicy::Flexible,
-        created_at: now,
-        updated_at: now,
-        expires_at: None,
-        payment_provider: "dev".into(),
-        payment_intent_id: None,
-        payment_client_secret: None,
-        payment_status: innkeep_actors::domain::PaymentStatus::Pending,
-        refund_amount: None,
-    }))
+    CalendarOp::InsertBooking(
+        Box::new(Booking {
+            id: Uuid::now_v7(),
+            property_id,
+            guest_id: Uuid::nil(),
+            host_id: Uuid::nil(),
+            check_in: date(start),
+            check_out: date(start + nights),
+            guests: 1,
+            status: BookingStatus::PendingPayment,
+            nights: nights as i32,
+            subtotal: 10_000,
+            cleaning_fee: 0,
+            service_fee: 1_200,
+            total: 11_200,
+            host_payout: 9_700,
+            currency: Currency::parse("EUR").unwrap_or_else(|_| unreachable!()),
+            instant_book: true,
+            cancellation_policy: CancellationPolicy::Flexible,
+            created_at: now,
+            updated_at: now,
+            expires_at: None,
+            payment_provider: "dev".into(),
+            payment_intent_id: None,
+            payment_client_secret: None,
+            payment_status: innkeep_actors::domain::PaymentStatus::Pending,
+            refund_amount: None,
+        }),
+        None,
+    )
 }
 
 fn registry() -> Arc<CalendarRegistry> {

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use actix::{Actor, Addr};
 use anyhow::{Context, bail};
+use innkeep_actors::calendar::SharedCommits;
 use innkeep_actors::ports::PaymentGateway;
 use innkeep_actors::{CalendarRegistry, Clock, DevClock, PaymentsActor, SystemClock};
 use serde::Serialize;
@@ -94,8 +95,13 @@ impl Services {
         };
         let dev_clock = movable.filter(|_| config.dev);
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        // Calendar actors decide; their accepted changes are committed
+        // across properties in shared transactions. SQLite has one writer:
+        // one transaction at a time; PostgreSQL commits several at once.
+        let committers = if store.backend() == "postgres" { 4 } else { 1 };
+        let commits = SharedCommits::start(store.clone(), committers, 512);
         let calendars = CalendarRegistry::new(
-            store.clone(),
+            commits,
             clock.clone(),
             Duration::from_secs(config.calendar_idle_secs.max(1)),
             threads,

@@ -56,9 +56,13 @@ pub struct Transition {
 /// memory, then the store applies a batch of them in one transaction.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CalendarOp {
-    InsertBooking(Box<Booking>),
+    /// A new booking (a hold), with the payment intent recorded beside it
+    /// where the gateway lets us record it ourselves.
+    InsertBooking(Box<Booking>, Option<Box<LocalIntent>>),
     InsertBlock(NewBlock),
-    RemoveBlock { block_id: Uuid },
+    RemoveBlock {
+        block_id: Uuid,
+    },
     Transition(Transition),
 }
 
@@ -112,6 +116,32 @@ pub trait CalendarStore: Send + Sync + 'static {
         ops: &[CalendarOp],
         now: DateTime<Utc>,
     ) -> Result<Vec<OpOutcome>, PortError>;
+
+    /// Applies the batches of several properties in one transaction, each
+    /// as [`Self::apply_calendar`] would, one list of outcomes per batch;
+    /// an `Err` means nothing was applied. Without an override, one
+    /// transaction per batch.
+    async fn apply_calendars(
+        &self,
+        batches: &[PropertyOps<'_>],
+    ) -> Result<Vec<Vec<OpOutcome>>, PortError> {
+        let mut outcomes = Vec::with_capacity(batches.len());
+        for batch in batches {
+            outcomes.push(
+                self.apply_calendar(batch.property_id, batch.ops, batch.now)
+                    .await?,
+            );
+        }
+        Ok(outcomes)
+    }
+}
+
+/// One property's batch of calendar changes, decided at `now`.
+#[derive(Debug, Clone, Copy)]
+pub struct PropertyOps<'a> {
+    pub property_id: Uuid,
+    pub ops: &'a [CalendarOp],
+    pub now: DateTime<Utc>,
 }
 
 /// What a payment provider calls a payment for one booking.
@@ -120,6 +150,16 @@ pub struct PaymentIntent {
     pub id: String,
     pub client_secret: Option<String>,
     pub status: PaymentStatus,
+}
+
+/// A payment intent we record ourselves, in the booking's own
+/// transaction: the dev gateway's, which calls no one. (Stripe's intent is
+/// created by a call outside any transaction, after the hold is stored.)
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalIntent {
+    pub intent: PaymentIntent,
+    pub request: CreateIntent,
+    pub created_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

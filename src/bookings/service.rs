@@ -227,7 +227,18 @@ impl BookingService {
             payment_status: PaymentStatus::Pending,
             refund_amount: None,
         };
-        let insert = CalendarOp::InsertBooking(Box::new(booking.clone()));
+        // With the dev gateway the intent is recorded with the hold, in
+        // its transaction: one write per booking. With Stripe it is a call,
+        // made after the hold is stored and keyed by the booking.
+        let request = intent_request(&booking);
+        let local = self.outbox.local_intent(&request);
+        if let Some(local) = &local {
+            booking.payment_intent_id = Some(local.intent.id.clone());
+            booking.payment_client_secret = local.intent.client_secret.clone();
+            booking.payment_status = local.intent.status;
+        }
+        let recorded = local.is_some();
+        let insert = CalendarOp::InsertBooking(Box::new(booking.clone()), local.map(Box::new));
         match self.calendars.apply(property.id, insert).await? {
             OpOutcome::Applied(_) => {}
             OpOutcome::Overlap => {
@@ -239,7 +250,10 @@ impl BookingService {
                 )));
             }
         }
-        match self.outbox.create_intent(intent_request(&booking)).await {
+        if recorded {
+            return Ok(booking);
+        }
+        match self.outbox.create_intent(request).await {
             Ok(intent) => {
                 self.store.set_payment(booking.id, &intent).await?;
                 booking.payment_intent_id = Some(intent.id);

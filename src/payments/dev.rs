@@ -7,9 +7,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use innkeep_actors::Clock;
 use innkeep_actors::domain::{Currency, PaymentStatus};
-use innkeep_actors::ports::{CreateIntent, GatewayError, PaymentGateway, PaymentIntent};
+use innkeep_actors::ports::{
+    CreateIntent, GatewayError, LocalIntent, PaymentGateway, PaymentIntent,
+};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -116,8 +119,27 @@ impl DevGateway {
 fn view(intent: &DevIntent) -> PaymentIntent {
     PaymentIntent {
         id: intent.id.clone(),
-        client_secret: Some(format!("{}_secret_dev", intent.id)),
+        client_secret: Some(secret(&intent.id)),
         status: intent.status,
+    }
+}
+
+fn secret(id: &str) -> String {
+    format!("{id}_secret_dev")
+}
+
+/// A new dev intent for `request`: the gateway records it on its own, or
+/// a booking records it in its own transaction (nothing is called).
+pub fn local_intent(request: &CreateIntent, now: DateTime<Utc>) -> LocalIntent {
+    let id = format!("pi_dev_{}", Uuid::now_v7().simple());
+    LocalIntent {
+        intent: PaymentIntent {
+            client_secret: Some(secret(&id)),
+            id,
+            status: PaymentStatus::RequiresPaymentMethod,
+        },
+        request: request.clone(),
+        created_at: now,
     }
 }
 
@@ -128,22 +150,7 @@ impl PaymentGateway for DevGateway {
     }
 
     async fn create_intent(&self, request: &CreateIntent) -> Result<PaymentIntent, GatewayError> {
-        let intent = DevIntent {
-            id: format!("pi_dev_{}", Uuid::now_v7().simple()),
-            idempotency_key: request.idempotency_key.clone(),
-            booking_id: request.booking_id,
-            amount: request.amount,
-            currency: request.currency.to_string(),
-            capture_method: if request.manual_capture {
-                "manual"
-            } else {
-                "automatic"
-            }
-            .into(),
-            status: PaymentStatus::RequiresPaymentMethod,
-            amount_refunded: 0,
-            created_at: self.clock.now(),
-        };
+        let intent = DevIntent::from(&local_intent(request, self.clock.now()));
         let stored = self
             .store
             .dev_intent_create(&intent)

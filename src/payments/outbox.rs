@@ -9,7 +9,9 @@ use std::sync::Arc;
 
 use actix::Addr;
 use innkeep_actors::payments::{CreateIntentNow, RunNow};
-use innkeep_actors::ports::{CreateIntent, GatewayError, JobOutcome, NewPaymentJob, PaymentIntent};
+use innkeep_actors::ports::{
+    CreateIntent, GatewayError, JobOutcome, LocalIntent, NewPaymentJob, PaymentIntent,
+};
 use innkeep_actors::{Clock, PaymentsActor};
 use uuid::Uuid;
 
@@ -79,6 +81,14 @@ impl Outbox {
             .send(CreateIntentNow(request))
             .await
             .map_err(|e| GatewayError::Transient(format!("payments actor unreachable: {e}")))?
+    }
+
+    /// The intent a booking records in its own transaction, where the
+    /// gateway allows it (the dev gateway, which calls no one): no call
+    /// and no write of its own. `None` with Stripe: [`Self::create_intent`]
+    /// after the hold is stored.
+    pub fn local_intent(&self, request: &CreateIntent) -> Option<LocalIntent> {
+        (self.provider == "dev").then(|| super::dev::local_intent(request, self.clock.now()))
     }
 
     /// The booking's jobs, oldest first.

@@ -13,7 +13,7 @@ macro_rules! impl_calendar_store {
         const _: () = {
             use chrono::{DateTime, NaiveDate, Utc};
             use innkeep_actors::domain::{Booking, DateRange};
-            use innkeep_actors::ports::{CalendarEntry, CalendarOp, EntryKind, OpOutcome, PortError};
+            use innkeep_actors::ports::{CalendarEntry, CalendarOp, EntryKind, OpOutcome, PortError, PropertyOps};
             use uuid::Uuid;
 
             use $crate::store::columns::BOOKING_COLUMNS;
@@ -44,95 +44,125 @@ macro_rules! impl_calendar_store {
                     ops: &[CalendarOp],
                     now: DateTime<Utc>,
                 ) -> Result<Vec<OpOutcome>, PortError> {
+                    let batch = PropertyOps { property_id, ops, now };
+                    let mut outcomes = self.apply_calendars(std::slice::from_ref(&batch)).await?;
+                    outcomes.pop().ok_or_else(|| PortError::new("no outcomes"))
+                }
+
+                /// The batches of several properties in one transaction
+                /// (the cross-property committer's): one commit for all.
+                async fn apply_calendars(
+                    &self,
+                    batches: &[PropertyOps<'_>],
+                ) -> Result<Vec<Vec<OpOutcome>>, PortError> {
                     let fail = $crate::store::port_error;
                     let mut tx = self.begin_write().await.map_err(fail)?;
-                    let mut outcomes = Vec::with_capacity(ops.len());
-                    for op in ops {
-                        let outcome = match op {
-                            CalendarOp::InsertBooking(b) => {
-                                if insert_entry(&mut tx, b.id, property_id, b.check_in, b.check_out, "booking", None, now)
-                                    .await
-                                    .map_err(fail)?
-                                {
-                                    insert_booking(&mut tx, b).await.map_err(fail)?;
-                                    OpOutcome::Applied(Some(b.clone()))
-                                } else {
-                                    OpOutcome::Overlap
-                                }
-                            }
-                            CalendarOp::InsertBlock(block) => {
-                                if insert_entry(&mut tx, block.id, property_id, block.start, block.end, "block", block.reason.as_deref(), now)
-                                    .await
-                                    .map_err(fail)?
-                                {
-                                    OpOutcome::Applied(None)
-                                } else {
-                                    OpOutcome::Overlap
-                                }
-                            }
-                            CalendarOp::RemoveBlock { block_id } => {
-                                let done = sqlx::query(
-                                    "DELETE FROM calendar_entries WHERE id = $1 AND property_id = $2 AND kind = 'block'",
-                                )
-                                .bind(block_id)
-                                .bind(property_id)
-                                .execute(&mut *tx)
-                                .await
-                                .map_err(fail)?;
-                                if done.rows_affected() > 0 { OpOutcome::Applied(None) } else { OpOutcome::NotApplied }
-                            }
-                            CalendarOp::Transition(t) => {
-                                let from = |i: usize| t.from.get(i).or(t.from.first()).map(|s| s.as_str()).unwrap_or("");
-                                let sql = sqlx::AssertSqlSafe(format!(
-                                    "UPDATE bookings SET status = $3, updated_at = $4, expires_at = $5, \
-                                     payment_status = COALESCE($6, payment_status), \
-                                     refund_amount = COALESCE($7, refund_amount) \
-                                     WHERE id = $1 AND property_id = $2 AND status IN ($8, $9, $10) \
-                                     RETURNING {BOOKING_COLUMNS}"
-                                ));
-                                let updated = sqlx::query_as::<_, Booking>(sql)
-                                    .bind(t.booking_id)
-                                    .bind(property_id)
-                                    .bind(t.to.as_str())
-                                    .bind(now)
-                                    .bind(t.expires_at)
-                                    .bind(t.payment_status.map(|s| s.as_str()))
-                                    .bind(t.refund_amount)
-                                    .bind(from(0))
-                                    .bind(from(1))
-                                    .bind(from(2))
-                                    .fetch_optional(&mut *tx)
-                                    .await
-                                    .map_err(fail)?;
-                                match updated {
-                                    Some(booking) => {
-                                        for posting in &t.postings {
-                                            <$store>::insert_posting(&mut tx, posting, now).await.map_err(fail)?;
-                                        }
-                                        for job in &t.jobs {
-                                            <$store>::insert_payment_job(&mut tx, job, now).await.map_err(fail)?;
-                                        }
-                                        if !t.to.holds_dates() {
-                                            sqlx::query("UPDATE calendar_entries SET active = FALSE WHERE id = $1")
-                                                .bind(t.booking_id)
-                                                .execute(&mut *tx)
-                                                .await
-                                                .map_err(fail)?;
-                                        }
-                                        OpOutcome::Applied(Some(Box::new(booking)))
-                                    }
-                                    None => OpOutcome::NotApplied,
-                                }
-                            }
-                        };
-                        outcomes.push(outcome);
+                    let mut all = Vec::with_capacity(batches.len());
+                    for batch in batches {
+                        all.push(apply_ops(&mut tx, batch).await?);
                     }
                     tx.commit().await.map_err(fail)?;
-                    if outcomes.iter().any(|o| matches!(o, OpOutcome::Applied(_))) {
-                        self.announce_change(property_id);
+                    for (batch, outcomes) in batches.iter().zip(&all) {
+                        if outcomes.iter().any(|o| matches!(o, OpOutcome::Applied(_))) {
+                            self.announce_change(batch.property_id);
+                        }
                     }
-                    Ok(outcomes)
+                    Ok(all)
                 }
+            }
+
+            /// One property's batch, inside the open transaction.
+            async fn apply_ops(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                batch: &PropertyOps<'_>,
+            ) -> Result<Vec<OpOutcome>, PortError> {
+                let fail = $crate::store::port_error;
+                let PropertyOps { property_id, ops, now } = *batch;
+                let mut outcomes = Vec::with_capacity(ops.len());
+                for op in ops {
+                    let outcome = match op {
+                        CalendarOp::InsertBooking(b, intent) => {
+                            if insert_entry(tx, b.id, property_id, b.check_in, b.check_out, "booking", None, now)
+                                .await
+                                .map_err(fail)?
+                            {
+                                insert_booking(tx, b).await.map_err(fail)?;
+                                if let Some(intent) = intent {
+                                    <$store>::insert_local_intent(tx, intent).await.map_err(fail)?;
+                                }
+                                OpOutcome::Applied(Some(b.clone()))
+                            } else {
+                                OpOutcome::Overlap
+                            }
+                        }
+                        CalendarOp::InsertBlock(block) => {
+                            if insert_entry(tx, block.id, property_id, block.start, block.end, "block", block.reason.as_deref(), now)
+                                .await
+                                .map_err(fail)?
+                            {
+                                OpOutcome::Applied(None)
+                            } else {
+                                OpOutcome::Overlap
+                            }
+                        }
+                        CalendarOp::RemoveBlock { block_id } => {
+                            let done = sqlx::query(
+                                "DELETE FROM calendar_entries WHERE id = $1 AND property_id = $2 AND kind = 'block'",
+                            )
+                            .bind(block_id)
+                            .bind(property_id)
+                            .execute(&mut **tx)
+                            .await
+                            .map_err(fail)?;
+                            if done.rows_affected() > 0 { OpOutcome::Applied(None) } else { OpOutcome::NotApplied }
+                        }
+                        CalendarOp::Transition(t) => {
+                            let from = |i: usize| t.from.get(i).or(t.from.first()).map(|s| s.as_str()).unwrap_or("");
+                            let sql = sqlx::AssertSqlSafe(format!(
+                                "UPDATE bookings SET status = $3, updated_at = $4, expires_at = $5, \
+                                 payment_status = COALESCE($6, payment_status), \
+                                 refund_amount = COALESCE($7, refund_amount) \
+                                 WHERE id = $1 AND property_id = $2 AND status IN ($8, $9, $10) \
+                                 RETURNING {BOOKING_COLUMNS}"
+                            ));
+                            let updated = sqlx::query_as::<_, Booking>(sql)
+                                .bind(t.booking_id)
+                                .bind(property_id)
+                                .bind(t.to.as_str())
+                                .bind(now)
+                                .bind(t.expires_at)
+                                .bind(t.payment_status.map(|s| s.as_str()))
+                                .bind(t.refund_amount)
+                                .bind(from(0))
+                                .bind(from(1))
+                                .bind(from(2))
+                                .fetch_optional(&mut **tx)
+                                .await
+                                .map_err(fail)?;
+                            match updated {
+                                Some(booking) => {
+                                    for posting in &t.postings {
+                                        <$store>::insert_posting(tx, posting, now).await.map_err(fail)?;
+                                    }
+                                    for job in &t.jobs {
+                                        <$store>::insert_payment_job(tx, job, now).await.map_err(fail)?;
+                                    }
+                                    if !t.to.holds_dates() {
+                                        sqlx::query("UPDATE calendar_entries SET active = FALSE WHERE id = $1")
+                                            .bind(t.booking_id)
+                                            .execute(&mut **tx)
+                                            .await
+                                            .map_err(fail)?;
+                                    }
+                                    OpOutcome::Applied(Some(Box::new(booking)))
+                                }
+                                None => OpOutcome::NotApplied,
+                            }
+                        }
+                    };
+                    outcomes.push(outcome);
+                }
+                Ok(outcomes)
             }
 
             /// Inserts an active calendar range unless it overlaps one; `true` if inserted.

@@ -12,24 +12,43 @@ macro_rules! impl_dev_gateway_store {
             use $crate::store::columns::nth_of_three;
             use $crate::store::{DevIntent, StoreResult};
 
+            impl $store {
+                /// Records a dev intent in a booking's own transaction
+                /// (nothing if its key is recorded already).
+                pub(crate) async fn insert_local_intent(
+                    tx: &mut sqlx::Transaction<'static, $db>,
+                    intent: &innkeep_actors::ports::LocalIntent,
+                ) -> Result<(), sqlx::Error> {
+                    insert_dev_intent(&mut **tx, &DevIntent::from(intent)).await
+                }
+            }
+
+            async fn insert_dev_intent<'e>(
+                executor: impl sqlx::Executor<'e, Database = $db>,
+                intent: &DevIntent,
+            ) -> Result<(), sqlx::Error> {
+                sqlx::query(
+                    "INSERT INTO dev_payment_intents (id, idempotency_key, booking_id, amount, currency, \
+                     capture_method, status, amount_refunded, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(&intent.id)
+                .bind(&intent.idempotency_key)
+                .bind(intent.booking_id)
+                .bind(intent.amount)
+                .bind(&intent.currency)
+                .bind(&intent.capture_method)
+                .bind(intent.status.as_str())
+                .bind(intent.created_at)
+                .execute(executor)
+                .await?;
+                Ok(())
+            }
+
             #[async_trait::async_trait]
             impl $crate::store::DevGatewayStore for $store {
                 async fn dev_intent_create(&self, intent: &DevIntent) -> StoreResult<DevIntent> {
-                    sqlx::query(
-                        "INSERT INTO dev_payment_intents (id, idempotency_key, booking_id, amount, currency, \
-                         capture_method, status, amount_refunded, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8) \
-                         ON CONFLICT DO NOTHING",
-                    )
-                    .bind(&intent.id)
-                    .bind(&intent.idempotency_key)
-                    .bind(intent.booking_id)
-                    .bind(intent.amount)
-                    .bind(&intent.currency)
-                    .bind(&intent.capture_method)
-                    .bind(intent.status.as_str())
-                    .bind(intent.created_at)
-                    .execute(self.writer())
-                    .await?;
+                    insert_dev_intent(self.writer(), intent).await?;
                     let stored = sqlx::query_as::<_, DevIntent>(
                         "SELECT id, idempotency_key, booking_id, amount, currency, capture_method, status, \
                          amount_refunded, created_at FROM dev_payment_intents WHERE idempotency_key = $1",

@@ -44,7 +44,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use innkeep_actors::domain::{Booking, BookingStatus, PaymentStatus};
 use innkeep_actors::ledger::{Posting, StoredTransaction};
 use innkeep_actors::ports::{
-    CalendarStore, NewPaymentJob, PaymentIntent, PaymentJobKind, PaymentJobStore, PortError,
+    CalendarStore, LocalIntent, NewPaymentJob, PaymentIntent, PaymentJobKind, PaymentJobStore,
+    PortError,
 };
 use uuid::Uuid;
 
@@ -381,6 +382,28 @@ pub struct DevIntent {
     pub status: PaymentStatus,
     pub amount_refunded: i64,
     pub created_at: DateTime<Utc>,
+}
+
+impl From<&LocalIntent> for DevIntent {
+    fn from(local: &LocalIntent) -> Self {
+        let request = &local.request;
+        Self {
+            id: local.intent.id.clone(),
+            idempotency_key: request.idempotency_key.clone(),
+            booking_id: request.booking_id,
+            amount: request.amount,
+            currency: request.currency.to_string(),
+            capture_method: if request.manual_capture {
+                "manual"
+            } else {
+                "automatic"
+            }
+            .into(),
+            status: local.intent.status,
+            amount_refunded: 0,
+            created_at: local.created_at,
+        }
+    }
 }
 
 /// The dev gateway's records: intents and refunds, kept by idempotency key

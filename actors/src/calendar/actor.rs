@@ -183,7 +183,7 @@ impl CalendarActor {
     /// Takes the op's effect into memory, or says why not.
     fn take_effect(&mut self, op: &CalendarOp) -> Effect {
         match op {
-            CalendarOp::InsertBooking(booking) => {
+            CalendarOp::InsertBooking(booking, _) => {
                 self.insert(booking.id, booking.range(), EntryKind::Booking)
             }
             CalendarOp::InsertBlock(block) => match DateRange::new(block.start, block.end) {

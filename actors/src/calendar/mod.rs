@@ -4,11 +4,13 @@
 //! use and forgotten when idle (`registry`).
 
 mod actor;
+mod committer;
 mod feed;
 mod registry;
 mod view;
 
 pub use actor::{Apply, CalendarActor, CalendarError, Invalidate, OnStop, Unavailable};
+pub use committer::{CommitStats, SharedCommits};
 pub use feed::ChangeFeed;
 pub use registry::CalendarRegistry;
 pub use view::CalendarView;

@@ -137,7 +137,7 @@ impl CalendarRegistry {
     ) -> Result<OpOutcome, CalendarError> {
         // A booking that overlaps what the calendar shows is refused here,
         // with no message to the actor: the hot path of a popular property.
-        if let CalendarOp::InsertBooking(booking) = &op
+        if let CalendarOp::InsertBooking(booking, _) = &op
             && self.refuses(property_id, booking.range())
         {
             return Ok(OpOutcome::Overlap);
