@@ -74,6 +74,30 @@ if [ "$STORE" = postgres ]; then
   pgbench -n -c 64 -j 2 -T "$DURATION" -f "$OUT/insert.sql" "$PG/innkeep_load" >"$OUT/pgbench.log" 2>&1
   echo "-- pgbench one-row INSERT transactions, 64 clients: $(grep -E '^tps' "$OUT/pgbench.log")"
 fi
+# The write path (issue 12): random 1-3 night stays over 1,000 properties
+# by 200 guests at 64 connections, counted by wrk (goose saturates first).
+# Afterwards the database must hold exactly the 201s, and no two active
+# stays of a property may overlap.
+q() {
+  if [ "$STORE" = postgres ]; then psql "$DB" -Atqc "$1"
+  else python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])' "$OUT/innkeep.db" "$1"
+  fi
+}
+eval "$("$BIN/fixture" --host "$HOST" --guests 200 --properties 1000)"
+export TOKENS PROPERTIES
+before=$(q "SELECT count(*) FROM bookings")
+wrk -t2 -c64 -d"${DURATION}s" --latency -s loadtests/wrk/book_spread.lua "$HOST" >"$OUT/wrk-spread.log"
+summary "wrk POST /bookings random stays, 64 conns" "$OUT/wrk-spread.log"
+grep -E "^201:" "$OUT/wrk-spread.log" | sed 's/^/    /'
+created=$(grep -E "^201:" "$OUT/wrk-spread.log" | awk '{print $2}')
+stored=$(( $(q "SELECT count(*) FROM bookings") - before ))
+overlaps=$(q "SELECT count(*) FROM calendar_entries a JOIN calendar_entries b
+  ON a.property_id = b.property_id AND a.id < b.id
+  WHERE a.active AND b.active AND a.start_date < b.end_date AND b.start_date < a.end_date")
+echo "    bookings stored: $stored (201s: $created); overlapping active stays: $overlaps"
+if [ "$stored" != "$created" ] || [ "$overlaps" != 0 ]; then
+  echo "!! the database disagrees with the answers" >&2; exit 1
+fi
 goose spread spread 200
 if [ "$STORE" = postgres ]; then
   pgbench -n -c 64 -j 2 -T "$DURATION" -f "$OUT/insert.sql" "$PG/innkeep_load" >"$OUT/pgbench-after.log" 2>&1

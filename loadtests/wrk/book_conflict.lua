@@ -13,31 +13,4 @@ wrk.body = string.format(
   '{"property_id":"%s","check_in":"%s","check_out":"%s","guests":2}',
   property, check_in, check_out)
 
-local threads = {}
-function setup(thread)
-  table.insert(threads, thread)
-end
-
-function init(args)
-  created, conflicts, other = 0, 0, 0
-end
-
-function response(status, headers, body)
-  if status == 201 then
-    created = created + 1
-  elseif status == 409 then
-    conflicts = conflicts + 1
-  else
-    other = other + 1
-  end
-end
-
-function done(summary, latency, requests)
-  local c, k, o = 0, 0, 0
-  for _, t in ipairs(threads) do
-    c = c + t:get("created")
-    k = k + t:get("conflicts")
-    o = o + t:get("other")
-  end
-  io.write(string.format("201: %d  409: %d  other: %d\n", c, k, o))
-end
+response = dofile("loadtests/wrk/statuses.lua")
