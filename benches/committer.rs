@@ -125,6 +125,9 @@ fn commits(c: &mut Criterion) {
             );
             let transactions = store.transactions.load(Ordering::Relaxed) - before.0;
             let batches = shared.stats().snapshot().1 - before.1;
+            if transactions == 0 {
+                continue; // filtered out
+            }
             eprintln!(
                 "committer_{committers} offered {offered}: {:.1} bookings per transaction ({batches} over {transactions})",
                 batches as f64 / transactions.max(1) as f64

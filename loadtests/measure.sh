@@ -76,8 +76,10 @@ if [ "$STORE" = postgres ]; then
 fi
 # The write path (issue 12): random 1-3 night stays over 1,000 properties
 # by 200 guests at 64 connections, counted by wrk (goose saturates first).
-# Afterwards the database must hold exactly the 201s, and no two active
-# stays of a property may overlap.
+# Afterwards the database must hold the 201s, and no two active stays of
+# a property may overlap. wrk stops with a request in flight on each
+# connection: those bookings are made but their 201s never counted, so
+# up to 64 more stored than counted is right, and no fewer.
 q() {
   if [ "$STORE" = postgres ]; then psql "$DB" -Atqc "$1"
   else python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])' "$OUT/innkeep.db" "$1"
@@ -94,8 +96,8 @@ stored=$(( $(q "SELECT count(*) FROM bookings") - before ))
 overlaps=$(q "SELECT count(*) FROM calendar_entries a JOIN calendar_entries b
   ON a.property_id = b.property_id AND a.id < b.id
   WHERE a.active AND b.active AND a.start_date < b.end_date AND b.start_date < a.end_date")
-echo "    bookings stored: $stored (201s: $created); overlapping active stays: $overlaps"
-if [ "$stored" != "$created" ] || [ "$overlaps" != 0 ]; then
+echo "    bookings stored: $stored (201s: $created, in flight at the end: $((stored - created))); overlapping active stays: $overlaps"
+if [ "$stored" -lt "$created" ] || [ "$stored" -gt $((created + 64)) ] || [ "$overlaps" != 0 ]; then
   echo "!! the database disagrees with the answers" >&2; exit 1
 fi
 goose spread spread 200
