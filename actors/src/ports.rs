@@ -136,6 +136,23 @@ pub trait CalendarStore: Send + Sync + 'static {
     }
 }
 
+/// [`CalendarStore::apply_calendar`] for a store that does all its work in
+/// [`CalendarStore::apply_calendars`]: one batch, one transaction.
+pub async fn apply_one<S: CalendarStore + ?Sized>(
+    store: &S,
+    property_id: Uuid,
+    ops: &[CalendarOp],
+    now: DateTime<Utc>,
+) -> Result<Vec<OpOutcome>, PortError> {
+    let batch = PropertyOps {
+        property_id,
+        ops,
+        now,
+    };
+    let mut all = store.apply_calendars(std::slice::from_ref(&batch)).await?;
+    all.pop().ok_or_else(|| PortError::new("no outcome"))
+}
+
 /// One property's batch of calendar changes, decided at `now`.
 #[derive(Debug, Clone, Copy)]
 pub struct PropertyOps<'a> {

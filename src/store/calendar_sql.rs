@@ -44,9 +44,7 @@ macro_rules! impl_calendar_store {
                     ops: &[CalendarOp],
                     now: DateTime<Utc>,
                 ) -> Result<Vec<OpOutcome>, PortError> {
-                    let batch = PropertyOps { property_id, ops, now };
-                    let mut outcomes = self.apply_calendars(std::slice::from_ref(&batch)).await?;
-                    outcomes.pop().ok_or_else(|| PortError::new("no outcomes"))
+                    innkeep_actors::ports::apply_one(self, property_id, ops, now).await
                 }
 
                 /// The batches of several properties in one transaction

@@ -268,13 +268,7 @@ mod tests {
             ops: &[CalendarOp],
             now: DateTime<Utc>,
         ) -> Result<Vec<OpOutcome>, PortError> {
-            let batch = PropertyOps {
-                property_id,
-                ops,
-                now,
-            };
-            let mut all = self.apply_calendars(&[batch]).await?;
-            all.pop().ok_or_else(|| PortError::new("none"))
+            crate::ports::apply_one(self, property_id, ops, now).await
         }
 
         async fn apply_calendars(
