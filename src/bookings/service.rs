@@ -12,7 +12,8 @@ use innkeep_actors::domain::{
 };
 use innkeep_actors::ledger;
 use innkeep_actors::ports::{
-    CalendarOp, CreateIntent, JobOutcome, NewPaymentJob, OpOutcome, PaymentJobKind, Transition,
+    CalendarOp, CreateIntent, JobOutcome, NewPaymentJob, OpOutcome, PaymentIntent, PaymentJobKind,
+    Transition,
 };
 use innkeep_actors::{CalendarRegistry, Clock};
 use uuid::Uuid;
@@ -98,6 +99,13 @@ fn intent_request(booking: &Booking) -> CreateIntent {
         manual_capture: !booking.instant_book,
         idempotency_key: format!("booking-{}-create", booking.id),
     }
+}
+
+/// The booking as it is once `intent` is recorded for it.
+fn take_intent(booking: &mut Booking, intent: PaymentIntent) {
+    booking.payment_intent_id = Some(intent.id);
+    booking.payment_client_secret = intent.client_secret;
+    booking.payment_status = intent.status;
 }
 
 /// How long an acceptance waits for a capture attempt it did not start:
@@ -233,9 +241,7 @@ impl BookingService {
         let request = intent_request(&booking);
         let local = self.outbox.local_intent(&request);
         if let Some(local) = &local {
-            booking.payment_intent_id = Some(local.intent.id.clone());
-            booking.payment_client_secret = local.intent.client_secret.clone();
-            booking.payment_status = local.intent.status;
+            take_intent(&mut booking, local.intent.clone());
         }
         let recorded = local.is_some();
         let insert = CalendarOp::InsertBooking(Box::new(booking.clone()), local.map(Box::new));
@@ -256,9 +262,7 @@ impl BookingService {
         match self.outbox.create_intent(request).await {
             Ok(intent) => {
                 self.store.set_payment(booking.id, &intent).await?;
-                booking.payment_intent_id = Some(intent.id);
-                booking.payment_client_secret = intent.client_secret;
-                booking.payment_status = intent.status;
+                take_intent(&mut booking, intent);
                 Ok(booking)
             }
             Err(e) => {
@@ -456,9 +460,7 @@ impl BookingService {
             Ok(intent) => {
                 self.store.set_payment(booking.id, &intent).await?;
                 tracing::warn!(booking_id = %booking.id, intent_id = %intent.id, "recovered an unrecorded payment intent");
-                booking.payment_intent_id = Some(intent.id);
-                booking.payment_client_secret = intent.client_secret;
-                booking.payment_status = intent.status;
+                take_intent(booking, intent);
                 Ok(true)
             }
             Err(e) => {

@@ -6,10 +6,10 @@
 //! → execution. Field errors come back in `errors` with HTTP 200; a
 //! document refused before execution is a 400; a bad bearer token a 401.
 
-use actix_web::http::StatusCode;
-use actix_web::http::header;
 use std::sync::Arc;
 
+use actix_web::http::StatusCode;
+use actix_web::http::header;
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 use juniper::http::{GraphQLRequest, GraphQLResponse};
