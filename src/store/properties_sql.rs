@@ -11,7 +11,7 @@ macro_rules! impl_property_store {
 
             use innkeep_actors::domain::DateRange;
 
-            use $crate::properties::{Property, PropertyQuery, Sort};
+            use $crate::properties::{BBox, Property, PropertyQuery, Sort};
             use $crate::store::columns::{PROPERTY_COLUMNS, RATING_KEY};
             use $crate::store::{StoreError, StoreResult};
 
@@ -105,8 +105,8 @@ macro_rules! impl_property_store {
                     // last row served; rows strictly after it come next.
                     let (key, descending) = match q.sort {
                         Sort::Newest => (None, true),
-                        Sort::PriceAsc => (Some("p.price_per_night"), false),
-                        Sort::PriceDesc => (Some("p.price_per_night"), true),
+                        Sort::PriceAsc => (Some(PRICE_KEY), false),
+                        Sort::PriceDesc => (Some(PRICE_KEY), true),
                         Sort::Rating => (Some(RATING_KEY), true),
                     };
                     let (cmp, dir) = if descending { ("<", "DESC") } else { (">", "ASC") };
@@ -114,14 +114,49 @@ macro_rules! impl_property_store {
                         Some(key) => format!(" ORDER BY {key} {dir}, p.id {dir}"),
                         None => format!(" ORDER BY p.id {dir}"),
                     };
-                    // With dates and a bbox, the listings that pass every other
-                    // filter are put in order first (an inner query the
-                    // planner keeps apart), and only then are their calendars
-                    // probed, one by one, until the page is full: a box of a
-                    // thousand listings sorted by price probes twenty-odd
-                    // calendars, not a thousand. The inner query selects only
-                    // the id and the sort key, which the covering location
-                    // index holds with every column it filters on
+                    let limit = i64::from(q.limit) + 1;
+                    // A box of a few grid cells, with dates, by price: each
+                    // cell's listings are read in price order from
+                    // `properties_cell_price_idx` (which holds every column
+                    // filtered on), each cell's stream probes its calendars
+                    // as it goes, and the streams are merged (a Merge Append
+                    // on PostgreSQL, a merge of co-routines on SQLite) and
+                    // stopped when the page is full: a city-centre box reads
+                    // a few dozen index entries, not its thousand listings.
+                    let grid = match (&q.stay, key) {
+                        (Some(stay), Some(PRICE_KEY)) => {
+                            q.bbox.as_ref().and_then(BBox::grid_cells).map(|cells| (stay, cells))
+                        }
+                        _ => None,
+                    };
+                    if let Some((stay, cells)) = grid {
+                        let mut qb = sqlx::QueryBuilder::<$db>::new(format!("SELECT {columns} FROM ("));
+                        for (i, cell) in cells.into_iter().enumerate() {
+                            if i > 0 {
+                                qb.push(" UNION ALL ");
+                            }
+                            qb.push(format!(
+                                "SELECT p.id, {PRICE_KEY} AS sort_key FROM properties p \
+                                 WHERE p.listed AND p.geo_cell = "
+                            ))
+                            .push_bind(cell);
+                            push_filters(&mut qb, q, key, cmp);
+                            push_free(&mut qb, stay);
+                        }
+                        qb.push(format!(" ORDER BY sort_key {dir}, id {dir} LIMIT "))
+                            .push_bind(limit)
+                            .push(") page JOIN properties p ON p.id = page.id")
+                            .push(order(Some("page.sort_key")));
+                        return Ok(qb.build_query_as::<Property>().fetch_all(self.reader()).await?);
+                    }
+                    // With dates and any other bbox, the listings that pass
+                    // every other filter are put in order first (an inner
+                    // query the planner keeps apart), and only then are their
+                    // calendars probed, one by one, until the page is full: a
+                    // box of a thousand listings sorted by price probes
+                    // twenty-odd calendars, not a thousand. The inner query
+                    // selects only the id and the sort key, which the covering
+                    // location index holds with every column it filters on
                     // (`properties_location_cover_idx`), so the box's
                     // candidates are read from the index alone; the page's rows
                     // are joined in last. (A bbox comes from the GiST index,
@@ -142,66 +177,17 @@ macro_rules! impl_property_store {
                             "SELECT {columns} FROM properties p WHERE p.listed"
                         ))
                     };
-                    if let Some(city) = &q.city {
-                        qb.push(" AND lower(p.city) = lower(").push_bind(city.clone()).push(")");
-                    }
-                    if let Some(country) = &q.country {
-                        qb.push(" AND lower(p.country) = lower(").push_bind(country.clone()).push(")");
-                    }
-                    if let Some(guests) = q.guests {
-                        qb.push(" AND p.max_guests >= ").push_bind(guests);
-                    }
-                    if let Some(min) = q.min_price {
-                        qb.push(" AND p.price_per_night >= ").push_bind(min);
-                    }
-                    if let Some(max) = q.max_price {
-                        qb.push(" AND p.price_per_night <= ").push_bind(max);
-                    }
-                    for amenity in &q.amenities {
-                        qb.push(" AND ");
-                        Self::push_has_amenity(&mut qb, amenity.clone());
-                    }
-                    if let Some(b) = &q.bbox {
-                        qb.push(" AND ");
-                        Self::push_in_bbox(&mut qb, b);
-                    }
-                    // Free: no active range ends after check-in and starts
-                    // before check-out (calendar_entries_ahead_idx).
-                    let free = |qb: &mut sqlx::QueryBuilder<$db>, stay: &DateRange| {
-                        qb.push(" AND NOT EXISTS (SELECT 1 FROM calendar_entries c \
-                                  WHERE c.property_id = p.id AND c.active AND c.end_date > ")
-                            .push_bind(stay.start)
-                            .push(" AND c.start_date < ")
-                            .push_bind(stay.end)
-                            .push(")");
-                    };
-                    if let Some(stay) = &q.stay {
-                        // Bookable for that many nights.
-                        let nights = i32::try_from((stay.end - stay.start).num_days()).unwrap_or(i32::MAX);
-                        qb.push(" AND p.min_nights <= ").push_bind(nights)
-                            .push(" AND p.max_nights >= ").push_bind(nights);
-                        if !fenced {
-                            free(&mut qb, stay);
-                        }
-                    }
-                    if let Some(cursor) = &q.cursor {
-                        match key {
-                            Some(key) => qb
-                                .push(format!(" AND ({key}, p.id) {cmp} ("))
-                                .push_bind(cursor.key)
-                                .push(", ")
-                                .push_bind(cursor.id)
-                                .push(")"),
-                            None => qb.push(format!(" AND p.id {cmp} ")).push_bind(cursor.id),
-                        };
+                    push_filters(&mut qb, q, key, cmp);
+                    if let Some(stay) = q.stay.as_ref().filter(|_| !fenced) {
+                        push_free(&mut qb, stay);
                     }
                     qb.push(order(key));
                     if let Some(stay) = q.stay.as_ref().filter(|_| fenced) {
                         qb.push(Self::ORDER_FENCE).push(") p WHERE TRUE");
-                        free(&mut qb, stay);
+                        push_free(&mut qb, stay);
                         qb.push(order(key.map(|_| "p.sort_key")));
                     }
-                    qb.push(" LIMIT ").push_bind(i64::from(q.limit) + 1);
+                    qb.push(" LIMIT ").push_bind(limit);
                     if fenced {
                         qb.push(") page JOIN properties p ON p.id = page.id");
                         qb.push(order(key.map(|_| "page.sort_key")));
@@ -225,6 +211,71 @@ macro_rules! impl_property_store {
                     self.announce_change(id);
                     Ok(())
                 }
+            }
+
+            /// The sort key of the price sorts.
+            const PRICE_KEY: &str = "p.price_per_night";
+
+            /// Every filter of a search but its free dates, after a
+            /// `WHERE p.listed`; the cursor compares `key` (or the id) with
+            /// `cmp`.
+            fn push_filters(
+                qb: &mut sqlx::QueryBuilder<$db>,
+                q: &PropertyQuery,
+                key: Option<&str>,
+                cmp: &str,
+            ) {
+                if let Some(city) = &q.city {
+                    qb.push(" AND lower(p.city) = lower(").push_bind(city.clone()).push(")");
+                }
+                if let Some(country) = &q.country {
+                    qb.push(" AND lower(p.country) = lower(").push_bind(country.clone()).push(")");
+                }
+                if let Some(guests) = q.guests {
+                    qb.push(" AND p.max_guests >= ").push_bind(guests);
+                }
+                if let Some(min) = q.min_price {
+                    qb.push(" AND p.price_per_night >= ").push_bind(min);
+                }
+                if let Some(max) = q.max_price {
+                    qb.push(" AND p.price_per_night <= ").push_bind(max);
+                }
+                for amenity in &q.amenities {
+                    qb.push(" AND ");
+                    <$store>::push_has_amenity(qb, amenity.clone());
+                }
+                if let Some(b) = &q.bbox {
+                    qb.push(" AND ");
+                    <$store>::push_in_bbox(qb, b);
+                }
+                if let Some(stay) = &q.stay {
+                    // Bookable for that many nights.
+                    let nights = i32::try_from((stay.end - stay.start).num_days()).unwrap_or(i32::MAX);
+                    qb.push(" AND p.min_nights <= ").push_bind(nights)
+                        .push(" AND p.max_nights >= ").push_bind(nights);
+                }
+                if let Some(cursor) = &q.cursor {
+                    match key {
+                        Some(key) => qb
+                            .push(format!(" AND ({key}, p.id) {cmp} ("))
+                            .push_bind(cursor.key)
+                            .push(", ")
+                            .push_bind(cursor.id)
+                            .push(")"),
+                        None => qb.push(format!(" AND p.id {cmp} ")).push_bind(cursor.id),
+                    };
+                }
+            }
+
+            /// Free for the stay: no active range of `p` ends after check-in
+            /// and starts before check-out (`calendar_entries_ahead_idx`).
+            fn push_free(qb: &mut sqlx::QueryBuilder<$db>, stay: &DateRange) {
+                qb.push(" AND NOT EXISTS (SELECT 1 FROM calendar_entries c \
+                          WHERE c.property_id = p.id AND c.active AND c.end_date > ")
+                    .push_bind(stay.start)
+                    .push(" AND c.start_date < ")
+                    .push_bind(stay.end)
+                    .push(")");
             }
 
             /// Binds the editable columns of a property, title to listed, in

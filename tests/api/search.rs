@@ -11,7 +11,10 @@ use serde_json::{Value, json};
 use crate::both_stores;
 use crate::support::{TestApp, User, days, id};
 
-both_stores!(seeded_catalogue_is_consistent_and_searchable);
+both_stores!(
+    seeded_catalogue_is_consistent_and_searchable,
+    a_box_over_several_cells_pages_in_price_order,
+);
 both_stores!(storm:
     pages_stay_stable_while_listings_are_added_and_booked,
     a_search_never_offers_dates_the_calendar_would_refuse,
@@ -307,4 +310,82 @@ async fn a_search_never_offers_dates_the_calendar_would_refuse(app: TestApp) {
     assert!(searches.iter().all(|n| *n >= 1));
     assert!(all_pages(app, &two).await.is_empty());
     assert!(all_pages(app, &by_box).await.is_empty());
+}
+
+/// A box of a few grid cells, with dates and a price sort, is read cell by
+/// cell and merged: the walk must be exactly the box's free listings in
+/// price order (ties by id), both ways, across cell edges, with listings on
+/// the edges and just outside the box.
+async fn a_box_over_several_cells_pages_in_price_order(app: TestApp) {
+    let app = &app;
+    let host = app.register("host").await;
+    let guest = app.register("guest").await;
+    // A lattice over nine cells (edges at 29.9, 30.0, 30.1 and 39.9, 40.0,
+    // 40.1), some points on an edge; prices repeat so ties occur.
+    let points: Vec<(f64, f64, i64)> = (0..7)
+        .flat_map(|row| (0..7).map(move |col| (row, col)))
+        .enumerate()
+        .map(|(i, (row, col))| {
+            let lat = 29.94 + f64::from(row) * 0.03;
+            let lon = 39.94 + f64::from(col) * 0.03;
+            (lat, lon, 5_000 + (i as i64 * 37 % 11) * 100)
+        })
+        .chain([
+            (30.0, 40.0, 5_300),
+            (30.1, 40.1, 5_300),
+            (29.9, 39.9, 5_000),
+        ])
+        .collect();
+    let made = join_all(points.iter().map(|(lat, lon, price)| {
+        app.create_property(
+            &host.token,
+            json!({"city": "Gridtown", "price_per_night": price,
+                   "latitude": lat, "longitude": lon}),
+        )
+    }))
+    .await;
+    let listings: Vec<(String, f64, f64, i64)> = made
+        .iter()
+        .zip(&points)
+        .map(|(p, (lat, lon, price))| (id(p), *lat, *lon, *price))
+        .collect();
+    let (check_in, check_out) = (days(40), days(43));
+    // Every sixth listing is taken for those dates (a guest holds at most
+    // ten).
+    let taken: HashSet<String> = listings.iter().step_by(6).map(|l| l.0.clone()).collect();
+    for property in &taken {
+        app.book(&guest.token, property, &check_in, &check_out)
+            .await
+            .expect(201);
+    }
+    let (min_lon, min_lat, max_lon, max_lat) = (39.9, 29.95, 40.1, 30.1);
+    let in_box = |(_, lat, lon, _): &&(String, f64, f64, i64)| {
+        (min_lat..=max_lat).contains(lat) && (min_lon..=max_lon).contains(lon)
+    };
+    let boxed: Vec<&(String, f64, f64, i64)> = listings.iter().filter(in_box).collect();
+    let mut expected: Vec<&(String, f64, f64, i64)> = boxed
+        .iter()
+        .copied()
+        .filter(|l| !taken.contains(&l.0))
+        .collect();
+    expected.sort_by(|a, b| (a.3, &a.0).cmp(&(b.3, &b.0)));
+    let ascending: Vec<String> = expected.iter().map(|l| l.0.clone()).collect();
+    assert!(ascending.len() > 20, "{}", ascending.len());
+    let query = |sort: &str| {
+        format!(
+            "bbox={min_lon},{min_lat},{max_lon},{max_lat}&check_in={check_in}\
+             &check_out={check_out}&sort={sort}&limit=4"
+        )
+    };
+    assert_eq!(all_pages(app, &query("price_asc")).await, ascending);
+    let descending: Vec<String> = ascending.iter().rev().cloned().collect();
+    assert_eq!(all_pages(app, &query("price_desc")).await, descending);
+    // The same box without dates (the other path) finds the taken ones too.
+    let all = all_pages(
+        app,
+        &format!("bbox={min_lon},{min_lat},{max_lon},{max_lat}&sort=price_asc&limit=100"),
+    )
+    .await;
+    assert_eq!(all.len(), boxed.len());
+    assert!(boxed.len() > ascending.len(), "no taken listing in the box");
 }
