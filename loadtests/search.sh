@@ -50,25 +50,30 @@ for shape in city city_dates bbox_dates amenities_price rating; do
 done
 
 # The plans. The SQL is what PropertyStore::search_properties builds for
-# each shape (with dates and a bbox: candidates' ids ordered in a fenced
-# inner query, calendars probed after, the page's rows joined last) (src/store/properties_sql.rs), with typical values.
+# each shape (src/store/properties_sql.rs), with typical values. bbox +
+# dates by price: a page per grid cell of the box (Lisbon's city-centre box
+# covers two), merged, the page's rows joined last.
 in=$(date -u -d '+40 days' +%F); out=$(date -u -d '+43 days' +%F)
 cols="p.id, p.title, p.price_per_night"
 rating="CASE WHEN review_count = 0 THEN 0 ELSE (rating_sum * 100) / review_count END"
 free="p.min_nights <= 3 AND p.max_nights >= 3 AND NOT EXISTS (SELECT 1 FROM calendar_entries c WHERE c.property_id = p.id AND c.active AND c.end_date > '$in' AND c.start_date < '$out')"
 if [ "$STORE" = postgres ]; then
-  bbox="point(p.longitude, p.latitude) <@ box(point(2.32, 48.83), point(2.38, 48.89))"
+  bbox="point(p.longitude, p.latitude) <@ box(point(-9.17, 38.69), point(-9.11, 38.75))"
   amen="p.amenities ? 'pool' AND p.amenities ? 'wifi'"
-  fence="OFFSET 0"
-else
-  bbox="p.longitude BETWEEN 2.32 AND 2.38 AND p.latitude BETWEEN 48.83 AND 48.89"
+  else
+  bbox="p.longitude BETWEEN -9.17 AND -9.11 AND p.latitude BETWEEN 38.69 AND 38.75"
   amen="EXISTS (SELECT 1 FROM json_each(p.amenities) WHERE value = 'pool') AND EXISTS (SELECT 1 FROM json_each(p.amenities) WHERE value = 'wifi')"
-  fence="LIMIT -1 OFFSET 0"
 fi
+# Lisbon's box lies in cells 4632594 and 4636195 (properties::geo_cell).
+cells=""
+for cell in 4632594 4636195; do
+  [ -n "$cells" ] && cells="$cells UNION ALL "
+  cells="$cells SELECT * FROM (SELECT p.id, p.price_per_night AS sort_key FROM properties p WHERE p.listed AND p.geo_cell = $cell AND p.max_guests >= 2 AND $bbox AND $free ORDER BY p.price_per_night ASC, p.id ASC LIMIT 21) cell$cell"
+done
 declare -A sql=(
   [city]="SELECT $cols FROM properties p WHERE p.listed AND lower(p.city) = lower('Paris') ORDER BY p.id DESC LIMIT 21"
   [city_dates]="SELECT $cols FROM properties p WHERE p.listed AND lower(p.city) = lower('Paris') AND $free ORDER BY p.id DESC LIMIT 21"
-  [bbox_dates]="SELECT $cols FROM (SELECT p.id, p.sort_key FROM (SELECT p.id, p.price_per_night AS sort_key FROM properties p WHERE p.listed AND p.max_guests >= 2 AND $bbox AND p.min_nights <= 3 AND p.max_nights >= 3 ORDER BY p.price_per_night ASC, p.id ASC $fence) p WHERE TRUE AND NOT EXISTS (SELECT 1 FROM calendar_entries c WHERE c.property_id = p.id AND c.active AND c.end_date > '$in' AND c.start_date < '$out') ORDER BY p.sort_key ASC, p.id ASC LIMIT 21) page JOIN properties p ON p.id = page.id ORDER BY page.sort_key ASC, p.id ASC"
+  [bbox_dates]="SELECT $cols FROM ($cells ORDER BY sort_key ASC, id ASC LIMIT 21) page JOIN properties p ON p.id = page.id ORDER BY page.sort_key ASC, p.id ASC"
   [amenities_price]="SELECT $cols FROM properties p WHERE p.listed AND p.price_per_night >= 10000 AND p.price_per_night <= 20000 AND $amen ORDER BY p.id DESC LIMIT 21"
   [rating]="SELECT $cols FROM properties p WHERE p.listed ORDER BY $rating DESC, p.id DESC LIMIT 21"
 )

@@ -118,11 +118,12 @@ macro_rules! impl_property_store {
                     // A box of a few grid cells, with dates, by price: each
                     // cell's listings are read in price order from
                     // `properties_cell_price_idx` (which holds every column
-                    // filtered on), each cell's stream probes its calendars
-                    // as it goes, and the streams are merged (a Merge Append
-                    // on PostgreSQL, a merge of co-routines on SQLite) and
-                    // stopped when the page is full: a city-centre box reads
+                    // filtered on), probing their calendars as they go, and
+                    // stop at a page's worth; the cells' pages are merged
+                    // (PostgreSQL: a Merge Append). A city-centre box reads
                     // a few dozen index entries, not its thousand listings.
+                    // The LIMIT in each cell is what keeps the planner from
+                    // probing every listing of the cell and sorting after.
                     let grid = match (&q.stay, key) {
                         (Some(stay), Some(PRICE_KEY)) => {
                             q.bbox.as_ref().and_then(BBox::grid_cells).map(|cells| (stay, cells))
@@ -136,12 +137,16 @@ macro_rules! impl_property_store {
                                 qb.push(" UNION ALL ");
                             }
                             qb.push(format!(
-                                "SELECT p.id, {PRICE_KEY} AS sort_key FROM properties p \
+                                "SELECT * FROM (SELECT p.id, {PRICE_KEY} AS sort_key FROM properties p \
                                  WHERE p.listed AND p.geo_cell = "
                             ))
                             .push_bind(cell);
                             push_filters(&mut qb, q, key, cmp);
                             push_free(&mut qb, stay);
+                            qb.push(order(key))
+                                .push(" LIMIT ")
+                                .push_bind(limit)
+                                .push(format!(") cell{i}"));
                         }
                         qb.push(format!(" ORDER BY sort_key {dir}, id {dir} LIMIT "))
                             .push_bind(limit)

@@ -432,26 +432,14 @@ async fn idle_calendars_passivate_and_come_back_with_their_state() {
     .await;
     let (_, guest, property) = app.listing(json!({})).await;
     app.booked(&guest.token, &property, 5..7).await;
-    let live = async || {
-        let text = app.get("/metrics", None).await.text;
-        text.lines()
-            .find(|l| l.starts_with("innkeep_live_calendars "))
-            .and_then(|l| l.split(' ').nth(1))
-            .and_then(|n| n.parse::<i64>().ok())
-    };
-    assert_eq!(live().await, Some(1));
-    let mut gone = false;
-    for _ in 0..50 {
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        if live().await == Some(0) {
-            gone = true;
-            break;
-        }
-    }
-    assert!(gone, "the idle calendar was not passivated");
+    assert_eq!(app.live_calendars().await, Some(1));
+    assert!(
+        app.all_calendars_passivated().await,
+        "the idle calendar was not passivated"
+    );
     // A fresh actor reloads the calendar: the nights are still taken.
     app.book(&guest.token, &property, &days(6), &days(8))
         .await
         .expect(409);
-    assert_eq!(live().await, Some(1));
+    assert_eq!(app.live_calendars().await, Some(1));
 }

@@ -262,6 +262,27 @@ impl TestApp {
     pub async fn unavailable(&self, property: &str, from: i64, to: i64) -> Value {
         self.availability(property, from, to).await.expect(200)["unavailable"].clone()
     }
+
+    /// How many calendar actors are live, from `/metrics`.
+    pub async fn live_calendars(&self) -> Option<i64> {
+        let text = self.get("/metrics", None).await.text;
+        text.lines()
+            .find(|l| l.starts_with("innkeep_live_calendars "))
+            .and_then(|l| l.split(' ').nth(1))
+            .and_then(|n| n.parse::<i64>().ok())
+    }
+
+    /// Waits (up to 5 s) until every calendar actor has passivated (an app
+    /// spawned with `calendar_idle_secs: 1`); whether they did.
+    pub async fn all_calendars_passivated(&self) -> bool {
+        for _ in 0..50 {
+            if self.live_calendars().await == Some(0) {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        false
+    }
 }
 
 /// Bookings and the dev gateway.

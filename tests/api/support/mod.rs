@@ -413,6 +413,21 @@ where
     }
 }
 
+/// The same with calendars that passivate after a second idle, for
+/// stories that must see what the store answers without a live calendar.
+pub async fn run_passivating<Fut>(backend: Backend, story: impl FnOnce(TestApp) -> Fut)
+where
+    Fut: Future<Output = ()>,
+{
+    let options = Options {
+        calendar_idle_secs: 1,
+        ..Options::default()
+    };
+    if let Some(app) = spawn_with(backend, options).await {
+        story(app).await;
+    }
+}
+
 /// The same with the Stripe gateway pointed at a fresh fake Stripe, which
 /// the story gets too (to play the card holder and to inject faults).
 pub async fn run_with_fake_stripe<Fut>(
@@ -462,6 +477,10 @@ macro_rules! both_stores {
     (storm: $($story:ident),* $(,)?) => {
         $crate::both_stores!(@store sqlite_storm, Sqlite, $crate::support::run_storm; $($story),*);
         $crate::both_stores!(@store postgres_storm, Postgres, $crate::support::run_storm; $($story),*);
+    };
+    (passivating: $($story:ident),* $(,)?) => {
+        $crate::both_stores!(@store sqlite_passivating, Sqlite, $crate::support::run_passivating; $($story),*);
+        $crate::both_stores!(@store postgres_passivating, Postgres, $crate::support::run_passivating; $($story),*);
     };
     ($($story:ident),* $(,)?) => {
         $crate::both_stores!(@each $crate::support::run; $($story),*);
