@@ -65,10 +65,15 @@ if [ "$STORE" = postgres ]; then
   amen="EXISTS (SELECT 1 FROM json_each(p.amenities) WHERE value = 'pool') AND EXISTS (SELECT 1 FROM json_each(p.amenities) WHERE value = 'wifi')"
 fi
 # Lisbon's box lies in cells 4632594 and 4636195 (properties::geo_cell).
+if [ "$STORE" = postgres ]; then
+  in_cell="p.geo_cell ="
+else
+  in_cell="(CAST((p.latitude + 90) * 10 AS INTEGER) * 3601 + CAST((p.longitude + 180) * 10 AS INTEGER)) ="
+fi
 cells=""
 for cell in 4632594 4636195; do
   [ -n "$cells" ] && cells="$cells UNION ALL "
-  cells="$cells SELECT * FROM (SELECT p.id, p.price_per_night AS sort_key FROM properties p WHERE p.listed AND p.geo_cell = $cell AND p.max_guests >= 2 AND $bbox AND $free ORDER BY p.price_per_night ASC, p.id ASC LIMIT 21) cell$cell"
+  cells="$cells SELECT * FROM (SELECT p.id, p.price_per_night AS sort_key FROM properties p WHERE p.listed AND $in_cell $cell AND p.max_guests >= 2 AND $bbox AND $free ORDER BY p.price_per_night ASC, p.id ASC LIMIT 21) cell$cell"
 done
 declare -A sql=(
   [city]="SELECT $cols FROM properties p WHERE p.listed AND lower(p.city) = lower('Paris') ORDER BY p.id DESC LIMIT 21"

@@ -152,7 +152,7 @@ pub struct BBox {
     pub max_lat: f64,
 }
 
-/// Cells per degree of the search grid (`geo_cell`, migration 0009): a cell
+/// Cells per degree of the search grid (migration 0009): a cell
 /// is a tenth of a degree square, about a city quarter.
 const GRID_PER_DEGREE: f64 = 10.0;
 /// Longitude columns of the grid, 0 to 3,600 inclusive.
@@ -167,7 +167,7 @@ impl BBox {
     /// reading them all and sorting is cheaper than walking a cell for it).
     ///
     /// A listing's cell is `geo_cell(latitude, longitude)`, the same
-    /// arithmetic as the generated column, and both are monotonic in each
+    /// arithmetic as the SQL, and both are monotonic in each
     /// coordinate, so every listing inside the box lies in one of these
     /// cells.
     pub fn grid_cells(&self) -> Option<Vec<i32>> {
@@ -190,9 +190,10 @@ impl BBox {
     }
 }
 
-/// The grid cell of a point: what the `geo_cell` column computes
-/// (`CAST((latitude + 90) * 10 AS INTEGER) * 3601 + ...`; the sums are
-/// never negative, so the cast is the floor).
+/// The grid cell of a point: what migration 0009 computes in SQL
+/// (PostgreSQL's `geo_cell` column, SQLite's indexed expression:
+/// `CAST((latitude + 90) * 10 AS INTEGER) * 3601 + ...`; the sums are never
+/// negative, so the cast is the floor).
 pub fn geo_cell(latitude: f64, longitude: f64) -> i32 {
     grid_row(latitude) * GRID_COLUMNS + grid_column(longitude)
 }

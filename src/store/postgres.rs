@@ -133,6 +133,12 @@ impl PgStore {
         qb.push("p.amenities ? ").push_bind(amenity);
     }
 
+    /// The listing in grid cell `cell` (the generated column
+    /// `properties_cell_price_idx` leads with).
+    fn push_in_cell(qb: &mut QueryBuilder<Postgres>, cell: i32) {
+        qb.push("p.geo_cell = ").push_bind(cell);
+    }
+
     /// The listing's point within the box: the expression
     /// `properties_location_cover_idx` (GiST) indexes.
     fn push_in_bbox(qb: &mut QueryBuilder<Postgres>, b: &BBox) {

@@ -1,6 +1,7 @@
 //! Listings and their search (`PropertyStore`), one macro for both
-//! backends. The search filters whose SQL differs (amenities, bbox) are the
-//! backend's `push_has_amenity` and `push_in_bbox`; `ORDER_FENCE` keeps an
+//! backends. The search filters whose SQL differs (amenities, bbox, grid
+//! cell) are the backend's `push_has_amenity`, `push_in_bbox` and
+//! `push_in_cell`; `ORDER_FENCE` keeps an
 //! ordered inner query from being merged into the outer one.
 
 macro_rules! impl_property_store {
@@ -138,9 +139,9 @@ macro_rules! impl_property_store {
                             }
                             qb.push(format!(
                                 "SELECT * FROM (SELECT p.id, {PRICE_KEY} AS sort_key FROM properties p \
-                                 WHERE p.listed AND p.geo_cell = "
-                            ))
-                            .push_bind(cell);
+                                 WHERE p.listed AND "
+                            ));
+                            Self::push_in_cell(&mut qb, cell);
                             push_filters(&mut qb, q, key, cmp);
                             push_free(&mut qb, stay);
                             qb.push(order(key))

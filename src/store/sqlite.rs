@@ -126,6 +126,16 @@ impl SqliteStore {
             .push(")");
     }
 
+    /// The listing in grid cell `cell`: the expression
+    /// `properties_cell_price_idx` indexes, written as it is there.
+    fn push_in_cell(qb: &mut QueryBuilder<Sqlite>, cell: i32) {
+        qb.push(
+            "(CAST((p.latitude + 90) * 10 AS INTEGER) * 3601 \
+             + CAST((p.longitude + 180) * 10 AS INTEGER)) = ",
+        )
+        .push_bind(cell);
+    }
+
     /// Longitude first: `properties_location_cover_idx` narrows by it.
     fn push_in_bbox(qb: &mut QueryBuilder<Sqlite>, b: &BBox) {
         qb.push("p.longitude BETWEEN ")
