@@ -26,8 +26,19 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve the HTTP API (the default).
+    /// Serve the HTTP API (the default), with the job workers in process
+    /// unless `--no-workers`.
     Serve(Box<Config>),
+    /// Run only the job workers (no HTTP): scale them apart from the web
+    /// processes, several of each on one PostgreSQL.
+    Worker(Box<Config>),
+    /// Look at the job queue and replay dead jobs.
+    Jobs {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(subcommand)]
+        command: JobsCommand,
+    },
     /// Apply the database migrations and exit.
     Migrate(StoreArgs),
     /// Fill the database with a demo catalogue: hosts, guests, listings in
@@ -45,6 +56,25 @@ pub enum Command {
     Ledger {
         #[command(subcommand)]
         command: LedgerCommand,
+    },
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum JobsCommand {
+    /// The newest jobs, with counts by status.
+    List {
+        /// Only jobs of this status: queued, running, done or dead.
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Queue a dead job to run now, its attempts reset.
+    Retry { id: uuid::Uuid },
+    /// The dead jobs, newest first, with their last errors.
+    Dead {
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
     },
 }
 
@@ -152,6 +182,10 @@ pub struct Config {
     /// holds argon2's 19 MiB.
     #[arg(long, env = "INNKEEP_PASSWORD_THREADS")]
     pub password_threads: Option<usize>,
+    /// Serve HTTP only: leave the job queue to `innkeep worker` processes.
+    #[arg(long, env = "INNKEEP_NO_WORKERS", default_value = "0", value_parser = flag,
+          num_args = 0..=1, default_missing_value = "1")]
+    pub no_workers: bool,
     /// A clock the embedding program moves (the tests), instead of the
     /// system's; never set from the command line or the environment.
     #[arg(skip)]
@@ -180,6 +214,7 @@ impl Default for Config {
             bookings_per_minute: DEFAULT_BOOKINGS_PER_MINUTE,
             registrations_per_hour: DEFAULT_REGISTRATIONS_PER_HOUR,
             password_threads: None,
+            no_workers: false,
             clock: None,
         }
     }

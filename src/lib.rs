@@ -20,6 +20,8 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod idempotency;
+pub mod jobs;
+pub mod notifications;
 pub mod payments;
 pub mod properties;
 pub mod reviews;

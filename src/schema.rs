@@ -21,6 +21,8 @@ pub const PLACE_MAX_CHARS: usize = 100;
 pub const AMENITY_MAX_CHARS: usize = 50;
 pub const MAX_AMENITIES: usize = 50;
 pub const REASON_MAX_CHARS: usize = 500;
+/// Notifications marked read by id in one request.
+pub const READ_IDS_MAX: usize = 100;
 pub const COMMENT_MAX_CHARS: usize = 2000;
 pub const RATING_MIN: i32 = 1;
 pub const RATING_MAX: i32 = 5;
@@ -210,6 +212,12 @@ pub fn body_bounds() -> Vec<(&'static str, &'static str, Value)> {
             "comment",
             text_schema(COMMENT_MAX_CHARS, MULTI_LINE_NOT_BLANK),
         ),
+        (
+            "ReadInput",
+            "ids",
+            json!({"maxItems": READ_IDS_MAX,
+                   "items": {"type": "string", "format": "uuid", "pattern": UUID}}),
+        ),
         ("ClockBody", "now", json!({"pattern": DATE_TIME})),
         ("Faults", "transient", int_schema(0, u32::MAX.into())),
     ];
@@ -267,7 +275,8 @@ pub fn query_bounds() -> Vec<(&'static str, &'static str, Value)> {
             "cursor",
             uuid_cursor.clone(),
         ),
-        ("/api/v1/users/{id}/reviews", "cursor", uuid_cursor),
+        ("/api/v1/users/{id}/reviews", "cursor", uuid_cursor.clone()),
+        ("/api/v1/users/me/notifications", "cursor", uuid_cursor),
         (
             "*",
             "Idempotency-Key",

@@ -26,6 +26,10 @@ use crate::bookings::sweep::Sweeper;
 use crate::cache::{Cache, LocalCache, RedisCache};
 use crate::config::Config;
 use crate::idempotency::Idempotency;
+use crate::jobs;
+use crate::jobs::handlers::JobDeps;
+use crate::jobs::worker::{Handlers, Worker, WorkerSettings};
+use crate::notifications::NotificationService;
 use crate::payments::dev::DevGateway;
 use crate::payments::ledger::Ledger;
 use crate::payments::outbox::Outbox;
@@ -62,11 +66,14 @@ pub struct Services {
     pub properties: PropertyService,
     pub bookings: BookingService,
     pub reviews: ReviewService,
+    pub notifications: NotificationService,
     pub ledger: Ledger,
     pub webhooks: Webhooks,
     pub idempotency: Idempotency,
     pub dev: Option<DevControls>,
     sweeper: Sweeper,
+    /// The job handlers, when this process runs workers.
+    workers: Option<Handlers>,
     store: Arc<dyn Store>,
     cache: Arc<dyn Cache>,
     calendars: Arc<CalendarRegistry>,
@@ -122,7 +129,7 @@ impl Services {
         };
         let payments = gateway.provider();
         let actor: Addr<PaymentsActor> =
-            PaymentsActor::new(store.clone(), gateway, clock.clone()).start();
+            PaymentsActor::new(store.clone(), gateway.clone(), clock.clone()).start();
         let outbox = Outbox::new(actor, store.clone(), clock.clone(), payments);
         let ledger = Ledger::new(store.clone(), clock.clone());
         let tokens = TokenService::new(jwt_secret(config)?.as_bytes());
@@ -153,6 +160,15 @@ impl Services {
                 per_minute: config.bookings_per_minute,
             },
         );
+        let sweeper = Sweeper::new(bookings.clone(), store.clone(), clock.clone());
+        let workers = (!config.no_workers).then(|| {
+            jobs::handlers::handlers(JobDeps {
+                sweeper: sweeper.clone(),
+                payment_jobs: store.clone(),
+                gateway,
+                clock: clock.clone(),
+            })
+        });
         Ok(Self {
             auth: AuthService::new(
                 store.clone(),
@@ -163,7 +179,9 @@ impl Services {
                 clock.clone(),
             ),
             users: UserService::new(store.clone(), clock.clone()),
-            sweeper: Sweeper::new(bookings.clone(), store.clone(), clock.clone()),
+            notifications: NotificationService::new(store.clone(), clock.clone()),
+            sweeper,
+            workers,
             reviews: ReviewService::new(
                 store.clone(),
                 store.clone(),
@@ -190,8 +208,9 @@ impl Services {
         })
     }
 
-    /// Starts the background work of this process: the sweep, and
-    /// listening for other processes' calendar changes.
+    /// Starts the background work of this process: listening for other
+    /// processes' calendar changes, and the job workers unless
+    /// `--no-workers`.
     pub async fn start_background(&self) -> anyhow::Result<()> {
         let calendars = self.calendars.clone();
         let properties = self.properties.clone();
@@ -201,7 +220,15 @@ impl Services {
                 properties.changed_elsewhere(property_id);
             }))
             .await?;
-        self.sweeper.clone().spawn();
+        if let Some(handlers) = &self.workers {
+            Worker::new(
+                self.store.clone(),
+                handlers.clone(),
+                jobs::handlers::periodic(),
+                WorkerSettings::default(),
+            )
+            .spawn();
+        }
         Ok(())
     }
 

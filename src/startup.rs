@@ -48,6 +48,33 @@ impl Application {
         Ok(Self { port, server })
     }
 
+    /// `innkeep worker`: the services and the job workers, no HTTP, until
+    /// SIGINT/SIGTERM. PostgreSQL only: a SQLite file belongs to the one
+    /// process that serves it, which runs its workers itself.
+    pub async fn work(config: Config) -> anyhow::Result<()> {
+        let config = config.normalised();
+        config.check()?;
+        if !config.is_postgres() {
+            anyhow::bail!(
+                "`innkeep worker` needs PostgreSQL: a SQLite database belongs to the one \
+                 `innkeep serve` process, which runs the job workers itself"
+            );
+        }
+        if config.no_workers {
+            anyhow::bail!("`innkeep worker --no-workers` would do nothing");
+        }
+        let store = store::connect(&config.store.store_config()).await?;
+        store.migrate().await?;
+        let services = Services::build(&config, store).await?;
+        services.start_background().await?;
+        tracing::info!(
+            store = services.store_backend(),
+            payments = services.payments_provider(),
+            "innkeep worker running"
+        );
+        stopped().await
+    }
+
     pub fn port(&self) -> u16 {
         self.port
     }
@@ -109,4 +136,15 @@ fn serve(
         server = server.workers(n);
     }
     Ok(server.run())
+}
+
+/// Resolves at SIGINT or SIGTERM.
+async fn stopped() -> anyhow::Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r?,
+        _ = term.recv() => {}
+    }
+    tracing::info!("stopping");
+    Ok(())
 }

@@ -1,7 +1,9 @@
 //! The PaymentsActor carries out the payments outbox: gateway calls that a
 //! committed decision recorded (refund a cancelled stay, release an
-//! authorisation, pay a host out). It polls for due jobs, runs each with
-//! the job's key as the gateway's idempotency key, and records the outcome;
+//! authorisation, pay a host out). It runs a job at once when the decision
+//! asks (`RunNow`), and the job queue's workers run what is due each second
+//! (`run_due`: retries, and jobs whose first attempt never ran), each with
+//! the job's key as the gateway's idempotency key, recording the outcome;
 //! a transient failure is retried with exponential backoff, a permanent one
 //! is recorded and logged. Jobs are leased before they run, so a crash
 //! mid-call leaves the job to run again when the lease lapses, and the
@@ -22,12 +24,11 @@ use crate::ports::{
     PaymentJobKind, PaymentJobStore, PortError,
 };
 
-/// How often the actor looks for due jobs.
-pub const POLL_EVERY: Duration = Duration::from_secs(1);
 /// How long a leased job is left alone before another attempt may take it.
 pub const LEASE: Duration = Duration::from_secs(60);
 /// The longest wait between two attempts.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
+/// Due jobs run by one `run_due`.
 const BATCH: u32 = 50;
 
 /// Wait before attempt `attempts + 1`, after `attempts` failures: 1 s, 2 s,
@@ -105,6 +106,24 @@ pub fn effects(job: &PaymentJob) -> JobEffects {
     }
 }
 
+/// Runs the outbox's due jobs (the job queue's `payments.outbox`, every
+/// second); how many ran. Each is leased first, so workers of several
+/// processes never run one job at once.
+pub async fn run_due(
+    store: &dyn PaymentJobStore,
+    gateway: &dyn PaymentGateway,
+    clock: &dyn Clock,
+) -> Result<usize, PortError> {
+    let jobs = store
+        .lease_payment_jobs(clock.now(), lease_until(clock), BATCH)
+        .await?;
+    let count = jobs.len();
+    for job in jobs {
+        run(store, gateway, clock, job).await?;
+    }
+    Ok(count)
+}
+
 /// Runs `job` and records its outcome; returns the outcome.
 async fn run(
     store: &dyn PaymentJobStore,
@@ -142,7 +161,6 @@ pub struct PaymentsActor {
     store: Arc<dyn PaymentJobStore>,
     gateway: Arc<dyn PaymentGateway>,
     clock: Arc<dyn Clock>,
-    polling: bool,
 }
 
 impl PaymentsActor {
@@ -155,42 +173,12 @@ impl PaymentsActor {
             store,
             gateway,
             clock,
-            polling: false,
         }
-    }
-
-    /// Runs every due job, one poll at a time.
-    fn poll(&mut self, ctx: &mut Context<Self>) {
-        if self.polling {
-            return;
-        }
-        self.polling = true;
-        let (store, gateway, clock) =
-            (self.store.clone(), self.gateway.clone(), self.clock.clone());
-        let work = async move {
-            let jobs = store
-                .lease_payment_jobs(clock.now(), lease_until(clock.as_ref()), BATCH)
-                .await?;
-            for job in jobs {
-                run(store.as_ref(), gateway.as_ref(), clock.as_ref(), job).await?;
-            }
-            Ok::<_, PortError>(())
-        };
-        ctx.spawn(work.into_actor(self).map(|result, act, _| {
-            act.polling = false;
-            if let Err(e) = result {
-                tracing::warn!(error = %e, "payments poll failed; retrying next tick");
-            }
-        }));
     }
 }
 
 impl Actor for PaymentsActor {
     type Context = Context<Self>;
-
-    fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.run_interval(POLL_EVERY, |act, ctx| act.poll(ctx));
-    }
 }
 
 /// Run the job recorded under `key` now, if it is not done, and answer
@@ -232,19 +220,6 @@ impl Handler<CreateIntentNow> for PaymentsActor {
     fn handle(&mut self, msg: CreateIntentNow, _: &mut Self::Context) -> Self::Result {
         let gateway = self.gateway.clone();
         Box::pin(async move { gateway.create_intent(&msg.0).await })
-    }
-}
-
-/// Look for due jobs now rather than at the next tick.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Poll;
-
-impl Handler<Poll> for PaymentsActor {
-    type Result = ();
-
-    fn handle(&mut self, _: Poll, ctx: &mut Self::Context) {
-        self.poll(ctx);
     }
 }
 

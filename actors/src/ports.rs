@@ -50,6 +50,21 @@ pub struct Transition {
     /// Gateway calls the change decides (the outbox), recorded in the same
     /// transaction, only if it applies; the PaymentsActor carries them out.
     pub jobs: Vec<NewPaymentJob>,
+    /// What the change tells its users (notifications), written in the
+    /// same transaction, only if it applies.
+    pub notices: Vec<Notice>,
+}
+
+/// A notification for one user. At most one of each kind per user and
+/// booking is kept: a change applied twice tells once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub user_id: Uuid,
+    /// `booking_confirmed`, `booking_cancelled`, … (api.md).
+    pub kind: &'static str,
+    pub booking_id: Option<Uuid>,
+    pub title: String,
+    pub body: String,
 }
 
 /// A change to a property's calendar. The calendar actor checks it against

@@ -78,6 +78,7 @@ pub(super) fn to(from: &[BookingStatus], to: BookingStatus, booking_id: Uuid) ->
         refund_amount: None,
         postings: Vec::new(),
         jobs: Vec::new(),
+        notices: Vec::new(),
     }
 }
 
@@ -153,11 +154,14 @@ impl BookingService {
 
     /// Applies a transition through the calendar; `None` if the booking was
     /// no longer in one of `from` (someone else moved it first).
+    /// The change's notifications are decided here, for every transition
+    /// alike, and written with it (`notifications::on_transition`).
     pub(super) async fn transition(
         &self,
         booking: &Booking,
-        t: Transition,
+        mut t: Transition,
     ) -> AppResult<Option<Booking>> {
+        t.notices = crate::notifications::on_transition(booking, &t);
         match self
             .calendars
             .apply(booking.property_id, CalendarOp::Transition(t))

@@ -2,9 +2,11 @@
 //! at `expires_at`, confirmed stays complete after check-out, unrecorded
 //! intents and captures are reconciled, and hosts are paid 24 h after
 //! check-in (a payout job in the outbox, carried out by the PaymentsActor).
-//! A sweep reads what is due from the store each second, so nothing is lost
-//! across a restart, and the injected clock decides what "due" means. One
-//! booking that fails is logged and retried next pass; the others go on.
+//! A sweep reads what is due from the store; the job queue runs one each
+//! second (`bookings.sweep`), so nothing is lost across a restart, and the
+//! injected clock decides what "due" means. One booking that fails is
+//! logged and retried next pass; the others go on. Every ten minutes of
+//! that clock a sweep also prunes kept records, finished jobs among them.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -35,6 +37,9 @@ const KEEP_IDEMPOTENCY_KEYS: chrono::Duration = chrono::Duration::hours(48);
 const KEEP_EXPIRED_TOKENS: chrono::Duration = chrono::Duration::days(1);
 /// Stripe redelivers for up to three days; event ids are kept a month.
 const KEEP_WEBHOOK_EVENTS: chrono::Duration = chrono::Duration::days(35);
+/// Finished jobs stay a week for `innkeep jobs list` (dead ones until
+/// retried, except periodic ones, whose next period redid the work).
+const KEEP_FINISHED_JOBS: chrono::Duration = chrono::Duration::days(7);
 
 #[derive(Clone)]
 pub struct Sweeper {
@@ -68,21 +73,6 @@ impl Sweeper {
             clock,
             last_pruned: Arc::new(AtomicI64::new(i64::MIN)),
         }
-    }
-
-    /// Sweeps every [`SWEEP_EVERY`] on the current runtime, for as long as
-    /// the process runs.
-    pub fn spawn(self) {
-        actix_web::rt::spawn(async move {
-            let mut tick = tokio::time::interval(SWEEP_EVERY);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                if let Err(e) = self.sweep().await {
-                    tracing::warn!(error = %e, "booking sweep failed; retrying next tick");
-                }
-            }
-        });
     }
 
     /// One pass; returns how many bookings changed. Fails only if the store
@@ -147,10 +137,15 @@ impl Sweeper {
             idempotency_keys: now - KEEP_IDEMPOTENCY_KEYS,
             refresh_tokens: now - KEEP_EXPIRED_TOKENS,
             webhook_events: now - KEEP_WEBHOOK_EVENTS,
+            // The queue keeps system time (`crate::jobs`).
+            jobs: chrono::Utc::now() - KEEP_FINISHED_JOBS,
         };
         match self.store.prune(&cutoffs).await {
             Ok(0) => {}
-            Ok(rows) => tracing::info!(rows, "pruned old idempotency keys, tokens and event ids"),
+            Ok(rows) => tracing::info!(
+                rows,
+                "pruned old idempotency keys, tokens, event ids and jobs"
+            ),
             Err(e) => tracing::warn!(error = %e, "pruning failed; retried next time"),
         }
     }

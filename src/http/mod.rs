@@ -16,7 +16,7 @@ pub mod webhooks;
 use actix_web::{HttpResponse, web};
 
 use crate::error::AppError;
-use crate::{auth, bookings, payments, properties, reviews, users};
+use crate::{auth, bookings, notifications, payments, properties, reviews, users};
 
 /// Routes under `/api/v1`.
 pub fn api_v1(cfg: &mut web::ServiceConfig, dev_routes: bool) {
@@ -47,17 +47,11 @@ pub fn api_v1(cfg: &mut web::ServiceConfig, dev_routes: bool) {
         .service(bookings::http::accept)
         .service(bookings::http::decline)
         .service(reviews::http::create)
+        .service(notifications::http::list)
+        .service(notifications::http::read)
         // Documented in api.md, not built yet (the README's feature table
-        // says so): notifications and calendar imports; the OpenAPI
-        // document lists them (`openapi::UNBUILT`) as answering 501.
-        .route(
-            "/users/me/notifications",
-            web::get().to(not_implemented("notifications")),
-        )
-        .route(
-            "/users/me/notifications/read",
-            web::post().to(not_implemented("notifications")),
-        )
+        // says so): calendar imports; the OpenAPI document lists them
+        // (`openapi::UNBUILT`) as answering 501.
         .route(
             "/properties/{id}/calendar-imports",
             web::get().to(not_implemented("calendar imports")),

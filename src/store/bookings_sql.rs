@@ -159,10 +159,12 @@ macro_rules! impl_booking_store {
                 }
 
                 async fn prune(&self, cutoffs: &$crate::store::Retention) -> StoreResult<u64> {
-                    let statements: [(&str, DateTime<Utc>); 3] = [
+                    let statements: [(&str, DateTime<Utc>); 5] = [
                         ("DELETE FROM idempotency_keys WHERE created_at < $1", cutoffs.idempotency_keys),
                         ("DELETE FROM refresh_tokens WHERE expires_at < $1", cutoffs.refresh_tokens),
                         ("DELETE FROM webhook_events WHERE received_at < $1", cutoffs.webhook_events),
+                        ("DELETE FROM jobs WHERE status = 'done' AND finished_at < $1", cutoffs.jobs),
+                        ("DELETE FROM jobs WHERE status = 'dead' AND finished_at < $1 AND key LIKE 'every:%'", cutoffs.jobs),
                     ];
                     let mut pruned = 0;
                     for (sql, before) in statements {

@@ -145,6 +145,9 @@ macro_rules! impl_calendar_store {
                                     for job in &t.jobs {
                                         <$store>::insert_payment_job(tx, job, now).await.map_err(fail)?;
                                     }
+                                    for notice in &t.notices {
+                                        <$store>::insert_notice(tx, notice, now).await.map_err(fail)?;
+                                    }
                                     if !t.to.holds_dates() {
                                         sqlx::query("UPDATE calendar_entries SET active = FALSE WHERE id = $1")
                                             .bind(t.booking_id)

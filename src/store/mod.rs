@@ -16,6 +16,8 @@
 //! | `DevGatewayStore` | the dev payment gateway's intents and refunds |
 //! | `ReviewStore` | reviews, responses and the property's rating (`reviews`) |
 //! | `SeedStore` | `innkeep seed`'s bulk writes |
+//! | `JobStore` | the job queue: enqueue, claim with a lease, finish, operate (`jobs`) |
+//! | `NotificationStore` | a user's notifications (`notifications`) |
 //! | `Store` | all of the above, plus migrations, health and change notices |
 //!
 //! Most SQL runs as written on both backends: each `*_sql.rs` file is one
@@ -28,7 +30,9 @@ mod bookings_sql;
 mod calendar_sql;
 mod columns;
 mod dev_gateway_sql;
+mod jobs_sql;
 mod ledger_sql;
+mod notifications_sql;
 mod payment_jobs_sql;
 mod postgres;
 mod properties_sql;
@@ -49,6 +53,8 @@ use innkeep_actors::ports::{
 };
 use uuid::Uuid;
 
+use crate::jobs::{Job, JobCounts, JobStatus, NewJob};
+use crate::notifications::{Notification, ReadWhich};
 use crate::properties::{Property, PropertyQuery};
 use crate::reviews::{NewReview, Review};
 use crate::users::{Email, Name, ProfilePatch, User};
@@ -253,12 +259,80 @@ pub trait SweepStore: Send + Sync + 'static {
     async fn prune(&self, cutoffs: &Retention) -> StoreResult<u64>;
 }
 
+/// A user's notifications (`crate::notifications`); they are written by
+/// the booking changes themselves (`CalendarStore`).
+#[async_trait]
+pub trait NotificationStore: Send + Sync + 'static {
+    /// Newest first, before the id `before`, only unread ones if asked.
+    async fn notifications(
+        &self,
+        user_id: Uuid,
+        unread: bool,
+        before: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<Notification>>;
+    /// Marks the user's unread ones among `which` read at `now`; how many.
+    async fn mark_notifications_read(
+        &self,
+        user_id: Uuid,
+        which: &ReadWhich,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64>;
+}
+
+/// The job queue (`crate::jobs`).
+#[async_trait]
+pub trait JobStore: Send + Sync + 'static {
+    /// Records `job` unless its key exists; whether it was new.
+    async fn enqueue(&self, job: &NewJob, now: DateTime<Utc>) -> StoreResult<bool>;
+    /// Records many at once (multi-row statements); how many were new.
+    async fn enqueue_many(&self, jobs: &[NewJob], now: DateTime<Utc>) -> StoreResult<u64>;
+    /// Claims up to `limit` due jobs for `worker` until `lease_until`
+    /// (status `running`, one more attempt), oldest due first, skipping
+    /// jobs another worker is claiming. A job whose lease lapsed with no
+    /// attempts left is `dead` instead.
+    async fn claim_jobs(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<Job>>;
+    /// Marks these jobs done, if `worker` still holds them; how many.
+    async fn complete_jobs(
+        &self,
+        worker: &str,
+        ids: &[Uuid],
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64>;
+    /// Records a failed attempt, if `worker` still holds the job: queued
+    /// again at `retry_at`, or `dead` with `None` or no attempts left.
+    async fn fail_job(
+        &self,
+        worker: &str,
+        id: Uuid,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<JobStatus>>;
+    /// Jobs, newest first, of one status or all.
+    async fn jobs(&self, status: Option<JobStatus>, limit: u32) -> StoreResult<Vec<Job>>;
+    async fn job(&self, id: Uuid) -> StoreResult<Option<Job>>;
+    /// Queues a dead (or waiting) job to run now, its attempts reset;
+    /// whether it was dead or queued.
+    async fn retry_job(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool>;
+    async fn job_counts(&self) -> StoreResult<JobCounts>;
+}
+
 /// The instants before which kept records are forgotten.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Retention {
     pub idempotency_keys: DateTime<Utc>,
     pub refresh_tokens: DateTime<Utc>,
     pub webhook_events: DateTime<Utc>,
+    /// Finished jobs (done, and dead periodic ones: the next period redid
+    /// their work).
+    pub jobs: DateTime<Utc>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -522,6 +596,8 @@ pub trait Store:
     + DevGatewayStore
     + ReviewStore
     + SeedStore
+    + JobStore
+    + NotificationStore
 {
     /// `postgres` or `sqlite`.
     fn backend(&self) -> &'static str;

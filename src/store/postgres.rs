@@ -15,7 +15,9 @@ use crate::properties::BBox;
 use super::bookings_sql::impl_booking_store;
 use super::calendar_sql::impl_calendar_store;
 use super::dev_gateway_sql::impl_dev_gateway_store;
+use super::jobs_sql::impl_job_store;
 use super::ledger_sql::impl_ledger_store;
+use super::notifications_sql::impl_notification_store;
 use super::payment_jobs_sql::impl_payment_job_store;
 use super::properties_sql::impl_property_store;
 use super::reviews_sql::impl_review_store;
@@ -78,6 +80,10 @@ impl PgStore {
     /// Ends an ordered subquery that must stay one (search sorts before it
     /// probes calendars): an `OFFSET 0` keeps PostgreSQL from pulling the subquery up.
     const ORDER_FENCE: &'static str = " OFFSET 0";
+
+    /// Ends the job claim's inner SELECT: rows another worker is claiming
+    /// are passed over, not waited for.
+    const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
 
     pub async fn connect(url: &str, connections: u32) -> anyhow::Result<Self> {
         let options = PgConnectOptions::from_str(url)
@@ -211,5 +217,7 @@ impl_booking_store!(PgStore, Postgres);
 impl_dev_gateway_store!(PgStore, Postgres);
 impl_ledger_store!(PgStore, Postgres);
 impl_payment_job_store!(PgStore, Postgres);
+impl_job_store!(PgStore, Postgres);
+impl_notification_store!(PgStore, Postgres);
 impl_review_store!(PgStore, Postgres);
 impl_seed_store!(PgStore, Postgres);

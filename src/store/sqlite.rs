@@ -18,7 +18,9 @@ use crate::properties::BBox;
 use super::bookings_sql::impl_booking_store;
 use super::calendar_sql::impl_calendar_store;
 use super::dev_gateway_sql::impl_dev_gateway_store;
+use super::jobs_sql::impl_job_store;
 use super::ledger_sql::impl_ledger_store;
+use super::notifications_sql::impl_notification_store;
 use super::payment_jobs_sql::impl_payment_job_store;
 use super::properties_sql::impl_property_store;
 use super::reviews_sql::impl_review_store;
@@ -71,6 +73,9 @@ impl SqliteStore {
     /// Ends an ordered subquery that must stay one (search sorts before it
     /// probes calendars): a `LIMIT` keeps SQLite from flattening the subquery (it needs one before an `OFFSET`).
     const ORDER_FENCE: &'static str = " LIMIT -1 OFFSET 0";
+
+    /// Ends the job claim's inner SELECT: one writer at a time, nothing to skip.
+    const SKIP_LOCKED: &'static str = "";
 
     pub async fn connect(url: &str, readers: u32) -> anyhow::Result<Self> {
         let options = SqliteConnectOptions::from_str(url)
@@ -179,5 +184,7 @@ impl_booking_store!(SqliteStore, Sqlite);
 impl_dev_gateway_store!(SqliteStore, Sqlite);
 impl_ledger_store!(SqliteStore, Sqlite);
 impl_payment_job_store!(SqliteStore, Sqlite);
+impl_job_store!(SqliteStore, Sqlite);
+impl_notification_store!(SqliteStore, Sqlite);
 impl_review_store!(SqliteStore, Sqlite);
 impl_seed_store!(SqliteStore, Sqlite);

@@ -69,9 +69,6 @@ async fn unbuilt_features_answer_501() {
     let app = spawn_sqlite(Options::default()).await;
     let early = app.register("early").await;
     let id = app.list_property(&early, json!({})).await;
-    app.get("/api/v1/users/me/notifications", Some(&early.token))
-        .await
-        .expect(501);
     app.post(
         &format!("/api/v1/properties/{id}/calendar-imports"),
         Some(&early.token),

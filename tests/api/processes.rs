@@ -1,6 +1,7 @@
 //! Real `innkeep` processes: two servers sharing one PostgreSQL database
-//! still sell a night once, and a server killed with SIGKILL mid-storm
-//! loses no acknowledged booking and leaves no overlap behind.
+//! still sell a night once, a server killed with SIGKILL mid-storm loses
+//! no acknowledged booking and leaves no overlap behind, and `innkeep
+//! worker` processes run the job queue of a web-only server.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -12,7 +13,8 @@ use futures_util::future::join_all;
 use serde_json::json;
 
 use crate::support::{
-    Backend, JWT_SECRET, TestApp, days, eventually, http_client, id, intent, random_stays, spawn,
+    Backend, JWT_SECRET, Options, TestApp, days, eventually, http_client, id, intent, random_stays,
+    spawn, spawn_with,
 };
 
 crate::both_stores!(
@@ -436,4 +438,90 @@ async fn changes_on_one_server_reach_the_other() {
     })
     .await;
     assert!(fresh, "the other server kept serving the old listing");
+}
+
+#[actix_web::test]
+async fn worker_processes_run_the_queue_of_a_web_only_server() {
+    let options = Options {
+        tweak: |config| config.no_workers = true,
+        ..Options::default()
+    };
+    let Some(app) = spawn_with(Backend::Postgres, options).await else {
+        return;
+    };
+    let worker = || {
+        Command::new(env!("CARGO_BIN_EXE_innkeep"))
+            .arg("worker")
+            .env_clear()
+            .env("DATABASE_URL", &app.database_url)
+            .env("JWT_SECRET", JWT_SECRET)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting innkeep worker: {e}"))
+    };
+    let mut workers = [worker(), worker()];
+    let store = innkeep::store::connect(&innkeep::store::StoreConfig {
+        database_url: app.database_url.clone(),
+        connections: 2,
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let jobs: Vec<innkeep::jobs::NewJob> = (0..500)
+        .map(|i| innkeep::jobs::NewJob::new("noop", format!("noop:{i}"), json!(null)))
+        .collect();
+    let added = store
+        .enqueue_many(&jobs, chrono::Utc::now())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(added, 500);
+    let drained = eventually(150, Duration::from_millis(100), async || {
+        app.count("SELECT COUNT(*) FROM jobs WHERE kind = 'noop' AND status = 'done'")
+            .await
+            == 500
+            && app
+                .count(
+                    "SELECT COUNT(*) FROM jobs WHERE kind = 'bookings.sweep' AND status = 'done'",
+                )
+                .await
+                >= 2
+    })
+    .await;
+    for w in &mut workers {
+        let _ = w.kill();
+        let _ = w.wait();
+    }
+    assert!(
+        drained,
+        "the workers left {} noop jobs and ran {} sweeps",
+        app.count("SELECT COUNT(*) FROM jobs WHERE kind = 'noop' AND status <> 'done'")
+            .await,
+        app.count("SELECT COUNT(*) FROM jobs WHERE kind = 'bookings.sweep' AND status = 'done'")
+            .await
+    );
+    // Each noop ran in one attempt: no job was claimed by both.
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM jobs WHERE kind = 'noop' AND attempts <> 1")
+            .await,
+        0
+    );
+
+    // A SQLite database belongs to its one server: no worker process.
+    let sqlite = std::env::temp_dir().join(format!("innkeep-worker-{}.db", uuid::Uuid::now_v7()));
+    let refused = Command::new(env!("CARGO_BIN_EXE_innkeep"))
+        .arg("worker")
+        .env_clear()
+        .env("DATABASE_URL", format!("sqlite://{}", sqlite.display()))
+        .env("JWT_SECRET", JWT_SECRET)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!refused.status.success());
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&refused.stdout),
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert!(said.contains("needs PostgreSQL"), "{said}");
+    assert!(!sqlite.exists(), "the refused worker created the database");
 }

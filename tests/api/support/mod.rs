@@ -398,6 +398,19 @@ where
     }
 }
 
+/// The same on a server spawned with `options`.
+async fn run_with_options<Fut>(
+    backend: Backend,
+    options: Options,
+    story: impl FnOnce(TestApp) -> Fut,
+) where
+    Fut: Future<Output = ()>,
+{
+    if let Some(app) = spawn_with(backend, options).await {
+        story(app).await;
+    }
+}
+
 /// The same with the per-guest limits raised as a load test raises them
 /// (`storm_limits`), for stories that book a lot as few guests.
 pub async fn run_storm<Fut>(backend: Backend, story: impl FnOnce(TestApp) -> Fut)
@@ -408,9 +421,7 @@ where
         tweak: storm_limits,
         ..Options::default()
     };
-    if let Some(app) = spawn_with(backend, options).await {
-        story(app).await;
-    }
+    run_with_options(backend, options, story).await;
 }
 
 /// The same with calendars that passivate after a second idle, for
@@ -423,9 +434,20 @@ where
         calendar_idle_secs: 1,
         ..Options::default()
     };
-    if let Some(app) = spawn_with(backend, options).await {
-        story(app).await;
-    }
+    run_with_options(backend, options, story).await;
+}
+
+/// The same with no job workers in the server (`--no-workers`), for
+/// stories that run workers of their own on its database.
+pub async fn run_no_workers<Fut>(backend: Backend, story: impl FnOnce(TestApp) -> Fut)
+where
+    Fut: Future<Output = ()>,
+{
+    let options = Options {
+        tweak: |config| config.no_workers = true,
+        ..Options::default()
+    };
+    run_with_options(backend, options, story).await;
 }
 
 /// The same with the Stripe gateway pointed at a fresh fake Stripe, which
@@ -477,6 +499,10 @@ macro_rules! both_stores {
     (storm: $($story:ident),* $(,)?) => {
         $crate::both_stores!(@store sqlite_storm, Sqlite, $crate::support::run_storm; $($story),*);
         $crate::both_stores!(@store postgres_storm, Postgres, $crate::support::run_storm; $($story),*);
+    };
+    (no_workers: $($story:ident),* $(,)?) => {
+        $crate::both_stores!(@store sqlite_no_workers, Sqlite, $crate::support::run_no_workers; $($story),*);
+        $crate::both_stores!(@store postgres_no_workers, Postgres, $crate::support::run_no_workers; $($story),*);
     };
     (passivating: $($story:ident),* $(,)?) => {
         $crate::both_stores!(@store sqlite_passivating, Sqlite, $crate::support::run_passivating; $($story),*);

@@ -1,0 +1,14 @@
+-- Notifications (see the PostgreSQL migration).
+CREATE TABLE notifications (
+    id          BLOB PRIMARY KEY NOT NULL,
+    user_id     BLOB NOT NULL REFERENCES users (id),
+    kind        TEXT NOT NULL,
+    booking_id  BLOB REFERENCES bookings (id),
+    title       TEXT NOT NULL,
+    body        TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    read_at     TEXT
+);
+CREATE UNIQUE INDEX notifications_once_idx ON notifications (user_id, kind, booking_id);
+CREATE INDEX notifications_user_idx ON notifications (user_id, id DESC);
+CREATE INDEX notifications_unread_idx ON notifications (user_id, id DESC) WHERE read_at IS NULL;

@@ -1,0 +1,88 @@
+//! The handlers of innkeep's own job kinds, and the periodic work.
+
+use std::sync::Arc;
+
+use innkeep_actors::Clock;
+use innkeep_actors::ports::{PaymentGateway, PaymentJobStore};
+
+use super::worker::{Handlers, JobHandler};
+use super::{Job, JobError, Periodic};
+use crate::bookings::sweep::{SWEEP_EVERY, Sweeper};
+
+/// Does nothing: measures the queue itself (`benches/jobs.rs`) and checks
+/// that workers are draining it.
+pub const NOOP: &str = "noop";
+/// Lapsed holds and requests, finished stays, unrecorded intents and
+/// captures, payouts due, and now and then pruning (`Sweeper::sweep`).
+pub const SWEEP: &str = "bookings.sweep";
+/// The payments outbox's due jobs: retries after backoff, and first
+/// attempts that never ran (`innkeep_actors::payments::run_due`).
+pub const PAYMENTS: &str = "payments.outbox";
+
+/// The periodic work every worker schedules.
+pub fn periodic() -> Vec<Periodic> {
+    vec![
+        Periodic {
+            kind: SWEEP,
+            every: SWEEP_EVERY,
+        },
+        Periodic {
+            kind: PAYMENTS,
+            every: SWEEP_EVERY,
+        },
+    ]
+}
+
+/// What running innkeep's jobs needs.
+pub struct JobDeps {
+    pub sweeper: Sweeper,
+    pub payment_jobs: Arc<dyn PaymentJobStore>,
+    pub gateway: Arc<dyn PaymentGateway>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// A handler for each of innkeep's kinds.
+pub fn handlers(deps: JobDeps) -> Handlers {
+    let deps = Arc::new(deps);
+    Handlers::default()
+        .with(NOOP, Arc::new(Noop))
+        .with(SWEEP, Arc::new(Sweep(deps.clone())))
+        .with(PAYMENTS, Arc::new(Payments(deps)))
+}
+
+/// The `noop` kind's handler.
+pub struct Noop;
+
+#[async_trait::async_trait]
+impl JobHandler for Noop {
+    async fn run(&self, _: &Job) -> Result<(), JobError> {
+        Ok(())
+    }
+}
+
+struct Sweep(Arc<JobDeps>);
+
+#[async_trait::async_trait]
+impl JobHandler for Sweep {
+    async fn run(&self, _: &Job) -> Result<(), JobError> {
+        self.0.sweeper.sweep().await.map_err(JobError::retry)?;
+        Ok(())
+    }
+}
+
+struct Payments(Arc<JobDeps>);
+
+#[async_trait::async_trait]
+impl JobHandler for Payments {
+    async fn run(&self, _: &Job) -> Result<(), JobError> {
+        let d = &self.0;
+        innkeep_actors::payments::run_due(
+            d.payment_jobs.as_ref(),
+            d.gateway.as_ref(),
+            d.clock.as_ref(),
+        )
+        .await
+        .map_err(JobError::retry)?;
+        Ok(())
+    }
+}

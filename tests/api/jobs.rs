@@ -1,0 +1,312 @@
+//! The job queue on the real stores: retries with backoff, `dead` after the
+//! last attempt and replayed by `innkeep jobs retry`; two workers sharing
+//! one queue run no job twice; a lapsed lease is taken over and its late
+//! finish ignored; the server's own workers run the periodic work, and a
+//! `--no-workers` server runs none.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use innkeep::jobs::worker::{Handlers, JobHandler, Worker, WorkerSettings};
+use innkeep::jobs::{Job, JobError, JobStatus, NewJob};
+use innkeep::store::{self, Store, StoreConfig};
+use serde_json::{Value, json};
+
+use crate::support::{TestApp, eventually};
+
+crate::both_stores!(the_server_runs_the_periodic_work_through_the_queue);
+crate::both_stores!(no_workers:
+    failing_jobs_back_off_then_die_and_a_retry_replays_them,
+    two_workers_share_the_queue_and_run_no_job_twice,
+    a_lapsed_lease_is_taken_over_and_the_late_finish_is_ignored,
+);
+
+/// Attempts seen per job key.
+#[derive(Default, Clone)]
+struct Runs(Arc<Mutex<HashMap<String, usize>>>);
+
+impl Runs {
+    fn record(&self, key: &str) -> usize {
+        let mut runs = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let n = runs.entry(key.to_owned()).or_default();
+        *n += 1;
+        *n
+    }
+
+    fn get(&self) -> HashMap<String, usize> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// Fails `payload.fail` times (retryably), then succeeds.
+struct Flaky(Runs);
+
+#[async_trait::async_trait]
+impl JobHandler for Flaky {
+    async fn run(&self, job: &Job) -> Result<(), JobError> {
+        let n = self.0.record(&job.key);
+        let fail = job.payload.0["fail"].as_u64().unwrap_or(0) as usize;
+        if n <= fail {
+            return Err(JobError::Retry(format!("boom {n}")));
+        }
+        Ok(())
+    }
+}
+
+/// Counts and takes a moment, as real work does.
+struct Counted(Runs);
+
+#[async_trait::async_trait]
+impl JobHandler for Counted {
+    async fn run(&self, job: &Job) -> Result<(), JobError> {
+        self.0.record(&job.key);
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        Ok(())
+    }
+}
+
+async fn store_of(app: &TestApp) -> Arc<dyn Store> {
+    store::connect(&StoreConfig {
+        database_url: app.database_url.clone(),
+        connections: 8,
+    })
+    .await
+    .unwrap_or_else(|e| panic!("connecting to the test database: {e}"))
+}
+
+fn worker(store: &Arc<dyn Store>, handlers: Handlers, settings: WorkerSettings) -> Worker {
+    Worker::new(store.clone(), handlers, Vec::new(), settings)
+}
+
+async fn job_by_key(store: &Arc<dyn Store>, key: &str) -> Job {
+    store
+        .jobs(None, 10_000)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .find(|j| j.key == key)
+        .unwrap_or_else(|| panic!("no job {key}"))
+}
+
+/// The JSON lines an `innkeep jobs …` command printed (logs go to stderr,
+/// and `command` joins both, so only lines that parse as jobs count).
+fn printed_jobs(output: &str) -> Vec<Value> {
+    output
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v.get("key").is_some() && v.get("attempts").is_some())
+        .collect()
+}
+
+async fn failing_jobs_back_off_then_die_and_a_retry_replays_them(app: TestApp) {
+    let store = store_of(&app).await;
+    let runs = Runs::default();
+    let handlers = Handlers::default().with("test.flaky", Arc::new(Flaky(runs.clone())));
+    let worker = worker(&store, handlers, WorkerSettings::default());
+    let now = chrono::Utc::now();
+    let jobs = [
+        NewJob::new("test.flaky", "flaky:twice", json!({"fail": 2})).max_attempts(3),
+        NewJob::new("test.flaky", "flaky:always", json!({"fail": 99})).max_attempts(2),
+        NewJob::new("test.unknown", "nobody:runs:this", Value::Null),
+    ];
+    assert_eq!(store.enqueue_many(&jobs, now).await.ok(), Some(3));
+    // The same key again is the same job.
+    assert_eq!(store.enqueue(&jobs[0], now).await.ok(), Some(false));
+    // Rounds until nothing is left to do: the retries come after 1 s, 2 s.
+    let settled = eventually(80, Duration::from_millis(100), async || {
+        worker.round().await.unwrap_or_else(|e| panic!("{e}"));
+        let counts = store.job_counts().await.unwrap_or_else(|e| panic!("{e}"));
+        counts.queued == 0 && counts.running == 0
+    })
+    .await;
+    assert!(
+        settled,
+        "jobs still waiting: {:?}",
+        store.job_counts().await.ok()
+    );
+    let twice = job_by_key(&store, "flaky:twice").await;
+    assert_eq!((twice.status, twice.attempts), (JobStatus::Done, 3));
+    assert_eq!(twice.last_error.as_deref(), Some("boom 2"));
+    let always = job_by_key(&store, "flaky:always").await;
+    assert_eq!((always.status, always.attempts), (JobStatus::Dead, 2));
+    assert_eq!(always.last_error.as_deref(), Some("boom 2"));
+    assert!(always.finished_at.is_some());
+    let unknown = job_by_key(&store, "nobody:runs:this").await;
+    assert_eq!((unknown.status, unknown.attempts), (JobStatus::Dead, 1));
+    assert!(
+        unknown
+            .last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("no handler"),
+        "{unknown:?}"
+    );
+    assert_eq!(runs.get().get("flaky:twice"), Some(&3));
+    assert_eq!(runs.get().get("flaky:always"), Some(&2));
+
+    // The operator's view: the dead ones, then a retry of one.
+    let dead = printed_jobs(&app.command(&["jobs", "dead"]).await);
+    let mut dead_keys: Vec<&str> = dead.iter().filter_map(|j| j["key"].as_str()).collect();
+    dead_keys.sort_unstable();
+    assert_eq!(dead_keys, ["flaky:always", "nobody:runs:this"]);
+    let id = always.id.to_string();
+    let retried = printed_jobs(&app.command(&["jobs", "retry", &id]).await);
+    assert_eq!(retried.len(), 1);
+    assert_eq!(retried[0]["status"], "queued");
+    assert_eq!(retried[0]["attempts"], 0);
+    let round = worker.round().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(round.claimed, 1);
+    assert_eq!(runs.get().get("flaky:always"), Some(&3));
+    // A done job is not replayed.
+    assert!(
+        !store
+            .retry_job(twice.id, chrono::Utc::now())
+            .await
+            .unwrap_or(true)
+    );
+    let listed = printed_jobs(&app.command(&["jobs", "list", "--status", "done"]).await);
+    assert!(
+        listed.iter().any(|j| j["key"] == "flaky:twice"),
+        "{listed:?}"
+    );
+    assert!(listed.iter().all(|j| j["status"] == "done"));
+}
+
+async fn two_workers_share_the_queue_and_run_no_job_twice(app: TestApp) {
+    let store = store_of(&app).await;
+    let runs = Runs::default();
+    let jobs: Vec<NewJob> = (0..1_000)
+        .map(|i| NewJob::new("test.counted", format!("counted:{i}"), json!({ "i": i })))
+        .collect();
+    assert_eq!(
+        store.enqueue_many(&jobs, chrono::Utc::now()).await.ok(),
+        Some(1_000)
+    );
+    let settings = WorkerSettings {
+        batch: 50,
+        concurrency: 8,
+        ..WorkerSettings::default()
+    };
+    let drain = |worker: Worker| {
+        let store = store.clone();
+        async move {
+            let mut claimed = 0;
+            loop {
+                let round = worker.round().await.unwrap_or_else(|e| panic!("{e}"));
+                claimed += round.claimed;
+                if round.claimed == 0 {
+                    let counts = store.job_counts().await.unwrap_or_else(|e| panic!("{e}"));
+                    if counts.queued == 0 && counts.running == 0 {
+                        return claimed;
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        }
+    };
+    let handlers = || Handlers::default().with("test.counted", Arc::new(Counted(runs.clone())));
+    let (a, b) = futures_util::join!(
+        drain(worker(&store, handlers(), settings.clone())),
+        drain(worker(&store, handlers(), settings.clone())),
+    );
+    let runs = runs.get();
+    assert_eq!(runs.len(), 1_000);
+    let twice: Vec<_> = runs.iter().filter(|(_, n)| **n != 1).collect();
+    assert!(twice.is_empty(), "run more than once: {twice:?}");
+    assert_eq!(a + b, 1_000);
+    // Both took part (each claims a batch at a time).
+    assert!(a > 0 && b > 0, "one worker did everything: {a} / {b}");
+    let counts = store.job_counts().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((counts.done, counts.dead), (1_000, 0));
+}
+
+async fn a_lapsed_lease_is_taken_over_and_the_late_finish_is_ignored(app: TestApp) {
+    let store = store_of(&app).await;
+    let now = chrono::Utc::now();
+    let jobs = [
+        NewJob::new("test.counted", "lease:resumed", Value::Null).at(now),
+        NewJob::new("test.counted", "lease:last", Value::Null)
+            .at(now)
+            .max_attempts(1),
+    ];
+    assert_eq!(store.enqueue_many(&jobs, now).await.ok(), Some(2));
+    // Worker "a" claims both for a second and never finishes (it died).
+    let lapse = now + chrono::Duration::seconds(1);
+    let taken = store
+        .claim_jobs("a", now, lapse, 10)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(taken.len(), 2);
+    // Nobody else may take them while the lease holds.
+    let meanwhile = store
+        .claim_jobs("b", now, lapse, 10)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(meanwhile.is_empty());
+    // Once it lapsed, "b" takes the one with attempts left; the other had
+    // none, so it is dead, with the reason.
+    let later = lapse + chrono::Duration::milliseconds(1);
+    let resumed = store
+        .claim_jobs("b", later, later + chrono::Duration::seconds(60), 10)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(resumed.len(), 1);
+    assert_eq!(
+        (resumed[0].key.as_str(), resumed[0].attempts),
+        ("lease:resumed", 2)
+    );
+    let last = job_by_key(&store, "lease:last").await;
+    assert_eq!(last.status, JobStatus::Dead);
+    assert!(
+        last.last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("worker stopped"),
+        "{last:?}"
+    );
+    // "a" comes back and reports: too late, it holds nothing.
+    let ids: Vec<_> = taken.iter().map(|j| j.id).collect();
+    assert_eq!(store.complete_jobs("a", &ids, later).await.ok(), Some(0));
+    let failed = store
+        .fail_job("a", resumed[0].id, "late", None, later)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(failed, None);
+    assert_eq!(store.complete_jobs("b", &ids, later).await.ok(), Some(1));
+    let done = job_by_key(&store, "lease:resumed").await;
+    assert_eq!((done.status, done.worker), (JobStatus::Done, None));
+    // And this server, started with --no-workers, scheduled nothing.
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM jobs WHERE key LIKE 'every:%'")
+            .await,
+        0
+    );
+}
+
+async fn the_server_runs_the_periodic_work_through_the_queue(app: TestApp) {
+    let started = std::time::Instant::now();
+    let ran = eventually(50, Duration::from_millis(100), async || {
+        app.count(
+            "SELECT COUNT(*) FROM jobs WHERE status = 'done' \
+             AND kind IN ('bookings.sweep', 'payments.outbox')",
+        )
+        .await
+            >= 4
+    })
+    .await;
+    assert!(ran, "no sweep ran through the queue");
+    // One sweep per second, however often the worker looked for work (it
+    // looks every 200 ms when idle): the server is younger than the test's
+    // wait plus its start-up.
+    let sweeps = app
+        .count("SELECT COUNT(*) FROM jobs WHERE kind = 'bookings.sweep'")
+        .await;
+    let bound = i64::try_from(started.elapsed().as_secs()).unwrap_or(i64::MAX) + 3;
+    assert!(sweeps <= bound, "{sweeps} sweeps in under {bound} s");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM jobs WHERE status = 'dead'")
+            .await,
+        0
+    );
+}

@@ -1,0 +1,222 @@
+//! Notifications: each booking change tells its guest and host, once, in
+//! the change's own transaction; the list is the caller's own, newest
+//! first, paged, with an unread filter; marking read takes ids (others'
+//! ignored) or all, and refuses neither, both, or too many.
+
+use serde_json::{Value, json};
+
+use crate::both_stores;
+use crate::support::{TestApp, User, id};
+
+both_stores!(
+    a_booking_tells_its_guest_and_host_once_each,
+    notifications_page_filter_and_are_marked_read,
+    marking_read_refuses_bad_requests,
+);
+
+async fn notifications(app: &TestApp, user: &User, query: &str) -> Value {
+    app.get(
+        &format!("/api/v1/users/me/notifications{query}"),
+        Some(&user.token),
+    )
+    .await
+    .expect(200)
+    .clone()
+}
+
+fn kinds(page: &Value) -> Vec<String> {
+    page["data"]
+        .as_array()
+        .map(|d| {
+            d.iter()
+                .map(|n| n["kind"].as_str().unwrap_or_default().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn a_booking_tells_its_guest_and_host_once_each(app: TestApp) {
+    let (host, guest, property) = app.listing(json!({"instant_book": true})).await;
+    let booking = app.booked(&guest.token, &property, 10..13).await;
+    // A hold tells nobody yet.
+    assert!(kinds(&notifications(&app, &guest, "").await).is_empty());
+    // Paid: both hear of it, and the same event again tells no one twice.
+    app.dev_intent(&booking, "succeed").await.expect(200);
+    app.dev_intent(&booking, "succeed").await;
+    let guest_page = notifications(&app, &guest, "").await;
+    assert_eq!(kinds(&guest_page), ["booking_confirmed"]);
+    let confirmed = &guest_page["data"][0];
+    assert_eq!(confirmed["booking_id"], booking["id"]);
+    assert!(confirmed["read_at"].is_null());
+    assert!(
+        confirmed["body"]
+            .as_str()
+            .unwrap_or("")
+            .contains(booking["check_in"].as_str().unwrap_or("?")),
+        "{confirmed}"
+    );
+    assert_eq!(
+        kinds(&notifications(&app, &host, "").await),
+        ["booking_confirmed"]
+    );
+    // The guest cancels: both hear it, the guest with the refund.
+    let cancelled = app
+        .booking_action(&guest.token, &booking, "cancel")
+        .await
+        .expect(200)
+        .clone();
+    let guest_page = notifications(&app, &guest, "").await;
+    assert_eq!(
+        kinds(&guest_page),
+        ["booking_cancelled", "booking_confirmed"]
+    );
+    let refunded = cancelled["refund"]["amount"].as_i64().unwrap_or(0) > 0;
+    assert_eq!(
+        guest_page["data"][0]["body"]
+            .as_str()
+            .unwrap_or("")
+            .contains("refund"),
+        refunded,
+        "{guest_page}"
+    );
+    assert_eq!(
+        kinds(&notifications(&app, &host, "").await),
+        ["booking_cancelled", "booking_confirmed"]
+    );
+    // A request to book tells the host; declining tells the guest.
+    let (host2, guest2, request_only) = app.listing(json!({"instant_book": false})).await;
+    let request = app.booked(&guest2.token, &request_only, 20..22).await;
+    app.dev_intent(&request, "succeed").await.expect(200);
+    assert_eq!(
+        kinds(&notifications(&app, &host2, "").await),
+        ["booking_requested"]
+    );
+    app.booking_action(&host2.token, &request, "decline")
+        .await
+        .expect(200);
+    assert_eq!(
+        kinds(&notifications(&app, &guest2, "").await),
+        ["booking_declined"]
+    );
+    // A failed payment tells the guest.
+    let failing = app.booked(&guest.token, &property, 30..31).await;
+    app.dev_intent(&failing, "fail").await.expect(200);
+    assert_eq!(
+        kinds(&notifications(&app, &guest, "").await)[0],
+        "payment_failed"
+    );
+    // Nobody hears of others' bookings.
+    let stranger = app.register("stranger").await;
+    assert!(kinds(&notifications(&app, &stranger, "").await).is_empty());
+    // Signed out: 401.
+    app.get("/api/v1/users/me/notifications", None)
+        .await
+        .expect(401);
+}
+
+async fn notifications_page_filter_and_are_marked_read(app: TestApp) {
+    let (host, guest, property) = app.listing(json!({"instant_book": true})).await;
+    // Five paid stays: five confirmations each.
+    for n in 0..5 {
+        let booking = app
+            .booked(&guest.token, &property, (10 + 3 * n)..(12 + 3 * n))
+            .await;
+        app.dev_intent(&booking, "succeed").await.expect(200);
+    }
+    let mut seen = Vec::new();
+    let mut query = "?limit=2".to_owned();
+    loop {
+        let page = notifications(&app, &host, &query).await;
+        let data = page["data"].as_array().cloned().unwrap_or_default();
+        assert!(data.len() <= 2);
+        seen.extend(data.iter().map(id));
+        match page["next_cursor"].as_str() {
+            Some(c) => query = format!("?limit=2&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 5, "{seen:?}");
+    let mut newest_first = seen.clone();
+    newest_first.sort_unstable_by(|a, b| b.cmp(a));
+    assert_eq!(seen, newest_first, "not newest first");
+    // Two read by id (and one id of someone else's, ignored).
+    let guests_own = id(&notifications(&app, &guest, "").await["data"][0]);
+    app.post(
+        "/api/v1/users/me/notifications/read",
+        Some(&host.token),
+        json!({"ids": [seen[0], seen[1], guests_own]}),
+    )
+    .await
+    .expect(204);
+    let unread = notifications(&app, &host, "?unread=true").await;
+    let unread_ids: Vec<String> = unread["data"]
+        .as_array()
+        .map(|d| d.iter().map(id).collect())
+        .unwrap_or_default();
+    assert_eq!(unread_ids, seen[2..].to_vec());
+    let all = notifications(&app, &host, "").await;
+    assert!(!all["data"][0]["read_at"].is_null());
+    assert_eq!(
+        notifications(&app, &guest, "?unread=true").await["data"]
+            .as_array()
+            .map(Vec::len),
+        Some(5),
+        "the host marked the guest's notification read"
+    );
+    // Then all of them.
+    app.post(
+        "/api/v1/users/me/notifications/read",
+        Some(&host.token),
+        json!({"all": true}),
+    )
+    .await
+    .expect(204);
+    assert_eq!(
+        notifications(&app, &host, "?unread=true").await["data"],
+        json!([])
+    );
+}
+
+async fn marking_read_refuses_bad_requests(app: TestApp) {
+    let user = app.register("reader").await;
+    let read = |body: Value| {
+        let token = user.token.clone();
+        let app = &app;
+        async move {
+            app.post("/api/v1/users/me/notifications/read", Some(&token), body)
+                .await
+        }
+    };
+    read(json!({})).await.expect(422);
+    read(json!({"ids": [], "all": true})).await.expect(422);
+    read(json!({"ids": ["not-a-uuid"]})).await.expect(422);
+    let many: Vec<String> = (0..101).map(|_| uuid::Uuid::now_v7().to_string()).collect();
+    read(json!({ "ids": many })).await.expect(422);
+    read(json!({"all": true, "extra": 1})).await.expect(422);
+    read(json!({"ids": []})).await.expect(204);
+    app.get(
+        "/api/v1/users/me/notifications?cursor=nope",
+        Some(&user.token),
+    )
+    .await
+    .expect(422);
+    app.get(
+        "/api/v1/users/me/notifications?limit=1000",
+        Some(&user.token),
+    )
+    .await
+    .expect(422);
+    app.get(
+        "/api/v1/users/me/notifications?unread=maybe",
+        Some(&user.token),
+    )
+    .await
+    .expect(422);
+    app.post(
+        "/api/v1/users/me/notifications/read",
+        None,
+        json!({"all": true}),
+    )
+    .await
+    .expect(401);
+}
