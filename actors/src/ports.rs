@@ -317,6 +317,7 @@ pub struct PaymentJob {
     pub attempts: i32,
     pub intent_id: Option<String>,
     pub host_id: Uuid,
+    pub guest_id: Uuid,
     pub currency: Currency,
     /// The booking's total, to tell a full refund from a partial one.
     pub booking_total: i64,

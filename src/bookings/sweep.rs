@@ -5,7 +5,8 @@
 //! A sweep reads what is due from the store; the job queue runs one each
 //! second (`bookings.sweep`), so nothing is lost across a restart, and the
 //! injected clock decides what "due" means. One booking that fails is
-//! logged and retried next pass; the others go on. Every ten minutes of
+//! logged and retried next pass; the others go on. Guests checking in
+//! tomorrow get their reminder. Every ten minutes of
 //! that clock a sweep also prunes kept records, finished jobs among them.
 
 use std::sync::Arc;
@@ -119,6 +120,26 @@ impl Sweeper {
             let amount = ledger::host_net(&booking, booking.refund_amount.unwrap_or(0));
             let paid = self.pay_out(booking.id, amount).await;
             changed += counted("payout", booking.id, paid);
+        }
+        // Guests checking in tomorrow (the service's today) hear of it once.
+        let tomorrow = self.clock.today() + chrono::Duration::days(1);
+        let due = self.store.checkins_to_remind(tomorrow, BATCH).await?;
+        if !due.is_empty() {
+            let notices: Vec<_> = due
+                .iter()
+                .map(|(booking, guest)| {
+                    crate::notifications::checkin_reminder(*booking, *guest, tomorrow)
+                })
+                .collect();
+            changed += counted(
+                "check-in reminders",
+                tomorrow,
+                self.store
+                    .add_notices(&notices, self.clock.now())
+                    .await
+                    .map(|n| n > 0)
+                    .map_err(Into::into),
+            );
         }
         self.prune_now_and_then().await;
         Ok(changed)

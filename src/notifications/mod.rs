@@ -8,7 +8,7 @@ pub mod service;
 
 use chrono::{DateTime, Utc};
 use innkeep_actors::domain::{Booking, BookingStatus, Currency};
-use innkeep_actors::ports::{Notice, Transition};
+use innkeep_actors::ports::{Notice, PaymentJob, PaymentJobKind, Transition};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -22,6 +22,9 @@ pub const BOOKING_CANCELLED: &str = "booking_cancelled";
 pub const BOOKING_EXPIRED: &str = "booking_expired";
 pub const PAYMENT_FAILED: &str = "payment_failed";
 pub const REVIEW_REQUEST: &str = "review_request";
+pub const REFUND_SENT: &str = "refund_sent";
+pub const PAYOUT_SENT: &str = "payout_sent";
+pub const CHECKIN_REMINDER: &str = "checkin_reminder";
 
 /// A notification as stored.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -42,7 +45,7 @@ pub struct NotificationView {
     pub id: Uuid,
     /// `booking_requested`, `booking_confirmed`, `booking_declined`,
     /// `booking_cancelled`, `booking_expired`, `payment_failed`,
-    /// `review_request`.
+    /// `refund_sent`, `payout_sent`, `checkin_reminder`, `review_request`.
     pub kind: String,
     pub booking_id: Option<Uuid>,
     pub title: String,
@@ -224,6 +227,45 @@ pub fn on_transition(booking: &Booking, t: &Transition) -> Vec<Notice> {
             ),
         ],
         BookingStatus::PendingPayment => Vec::new(),
+    }
+}
+
+/// What a payment job that went through tells whom: a refund its guest, a
+/// payout its host (written in the transaction that records the job done).
+pub fn on_payment_job(job: &PaymentJob) -> Option<Notice> {
+    let amount = human(job.amount, job.currency);
+    let (user_id, kind, title, body) = match job.kind {
+        PaymentJobKind::Refund => (
+            job.guest_id,
+            REFUND_SENT,
+            "Refund sent",
+            format!("{amount} is on its way back to your card; banks take 5-10 days to show it."),
+        ),
+        PaymentJobKind::Payout => (
+            job.host_id,
+            PAYOUT_SENT,
+            "Payout sent",
+            format!("{amount} for a stay at your place is on its way to your account."),
+        ),
+        PaymentJobKind::Capture | PaymentJobKind::CancelIntent => return None,
+    };
+    Some(Notice {
+        user_id,
+        kind,
+        booking_id: Some(job.booking_id),
+        title: title.into(),
+        body,
+    })
+}
+
+/// The reminder a guest gets the day before check-in.
+pub fn checkin_reminder(booking_id: Uuid, guest_id: Uuid, check_in: chrono::NaiveDate) -> Notice {
+    Notice {
+        user_id: guest_id,
+        kind: CHECKIN_REMINDER,
+        booking_id: Some(booking_id),
+        title: "Your stay starts tomorrow".into(),
+        body: format!("Check-in is tomorrow, {check_in}, from 15:00."),
     }
 }
 

@@ -139,6 +139,33 @@ macro_rules! impl_booking_store {
                         .await?)
                 }
 
+                async fn checkins_to_remind(&self, day: NaiveDate, limit: u32) -> StoreResult<Vec<(Uuid, Uuid)>> {
+                    Ok(sqlx::query_as(
+                        "SELECT b.id, b.guest_id FROM bookings b \
+                         WHERE b.check_in = $1 AND b.status = 'confirmed' \
+                         AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.user_id = b.guest_id \
+                                         AND n.kind = 'checkin_reminder' AND n.booking_id = b.id) \
+                         LIMIT $2",
+                    )
+                    .bind(day)
+                    .bind(i64::from(limit))
+                    .fetch_all(self.reader())
+                    .await?)
+                }
+
+                async fn add_notices(
+                    &self,
+                    notices: &[innkeep_actors::ports::Notice],
+                    now: DateTime<Utc>,
+                ) -> StoreResult<u64> {
+                    let mut tx = self.begin_write().await?;
+                    for notice in notices {
+                        <$store>::insert_notice(&mut tx, notice, now).await?;
+                    }
+                    tx.commit().await?;
+                    Ok(notices.len() as u64)
+                }
+
                 async fn captures_unposted(
                     &self,
                     done_after: DateTime<Utc>,

@@ -245,6 +245,20 @@ pub trait SweepStore: Send + Sync + 'static {
     /// Stays checked in by `checked_in_by` whose host the ledger shows money
     /// owed for, with no payout job yet.
     async fn payouts_due(&self, checked_in_by: NaiveDate, limit: u32) -> StoreResult<Vec<Booking>>;
+    /// Confirmed stays that check in on `day` whose guest has no check-in
+    /// reminder yet: (booking, guest).
+    async fn checkins_to_remind(
+        &self,
+        day: NaiveDate,
+        limit: u32,
+    ) -> StoreResult<Vec<(Uuid, Uuid)>>;
+    /// Records notices (one of each kind per user and booking); how many
+    /// were new.
+    async fn add_notices(
+        &self,
+        notices: &[innkeep_actors::ports::Notice],
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64>;
     /// Intents whose capture job succeeded after `done_after` but whose
     /// booking has no capture in the ledger (the acceptance never recorded).
     async fn captures_unposted(

@@ -45,18 +45,18 @@ macro_rules! impl_payment_job_store {
                 tx: &mut sqlx::Transaction<'static, $db>,
                 id: Uuid,
             ) -> Result<Option<PaymentJob>, sqlx::Error> {
-                type Row = (Uuid, String, String, Uuid, i64, i32, Option<String>, Uuid, String, i64);
+                type Row = (Uuid, String, String, Uuid, i64, i32, Option<String>, Uuid, Uuid, String, i64);
                 let row: Option<Row> =
                     sqlx::query_as(
                         "SELECT j.id, j.key, j.kind, j.booking_id, j.amount, j.attempts, \
-                         b.payment_intent_id, b.host_id, b.currency, b.total \
+                         b.payment_intent_id, b.host_id, b.guest_id, b.currency, b.total \
                          FROM payment_jobs j JOIN bookings b ON b.id = j.booking_id WHERE j.id = $1",
                     )
                     .bind(id)
                     .fetch_optional(&mut **tx)
                     .await?;
                 Ok(row.and_then(
-                    |(id, key, kind, booking_id, amount, attempts, intent_id, host_id, currency, booking_total)| {
+                    |(id, key, kind, booking_id, amount, attempts, intent_id, host_id, guest_id, currency, booking_total)| {
                         Some(PaymentJob {
                             id,
                             key,
@@ -66,6 +66,7 @@ macro_rules! impl_payment_job_store {
                             attempts,
                             intent_id,
                             host_id,
+                            guest_id,
                             currency: Currency::parse(&currency).ok()?,
                         booking_total,
                         })
@@ -182,6 +183,9 @@ macro_rules! impl_payment_job_store {
                             if done.rows_affected() == 1 {
                                 if let Some(posting) = &effects.posting {
                                     <$store>::insert_posting(&mut tx, posting, now).await.map_err(fail)?;
+                                }
+                                if let Some(notice) = $crate::notifications::on_payment_job(job) {
+                                    <$store>::insert_notice(&mut tx, &notice, now).await.map_err(fail)?;
                                 }
                                 if let Some(status) = effects.payment_status {
                                     sqlx::query("UPDATE bookings SET payment_status = $2 WHERE id = $1")

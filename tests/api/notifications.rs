@@ -3,13 +3,16 @@
 //! first, paged, with an unread filter; marking read takes ids (others'
 //! ignored) or all, and refuses neither, both, or too many.
 
+use std::time::Duration;
+
 use serde_json::{Value, json};
 
 use crate::both_stores;
-use crate::support::{TestApp, User, id};
+use crate::support::{TestApp, User, eventually, id};
 
 both_stores!(
     a_booking_tells_its_guest_and_host_once_each,
+    a_stay_brings_its_reminder_payout_and_review_requests,
     notifications_page_filter_and_are_marked_read,
     marking_read_refuses_bad_requests,
 );
@@ -65,18 +68,30 @@ async fn a_booking_tells_its_guest_and_host_once_each(app: TestApp) {
         .await
         .expect(200)
         .clone();
+    let refund = cancelled["refund"]["amount"].as_i64().unwrap_or(0);
+    assert!(
+        refund > 0,
+        "a flexible stay ten days ahead is refunded: {cancelled}"
+    );
+    // The refund is sent by the outbox, and told when it is.
+    let told = eventually(50, Duration::from_millis(100), async || {
+        kinds(&notifications(&app, &guest, "").await)
+            .first()
+            .map(String::as_str)
+            == Some("refund_sent")
+    })
+    .await;
+    assert!(told, "no refund_sent");
     let guest_page = notifications(&app, &guest, "").await;
     assert_eq!(
         kinds(&guest_page),
-        ["booking_cancelled", "booking_confirmed"]
+        ["refund_sent", "booking_cancelled", "booking_confirmed"]
     );
-    let refunded = cancelled["refund"]["amount"].as_i64().unwrap_or(0) > 0;
-    assert_eq!(
-        guest_page["data"][0]["body"]
+    assert!(
+        guest_page["data"][1]["body"]
             .as_str()
             .unwrap_or("")
             .contains("refund"),
-        refunded,
         "{guest_page}"
     );
     assert_eq!(
@@ -219,4 +234,40 @@ async fn marking_read_refuses_bad_requests(app: TestApp) {
     )
     .await
     .expect(401);
+}
+
+async fn a_stay_brings_its_reminder_payout_and_review_requests(app: TestApp) {
+    let (mut host, mut guest, property) = app.listing(json!({"instant_book": true})).await;
+    // Checking in tomorrow: the sweep reminds the guest, once.
+    let booking = app.booked(&guest.token, &property, 1..3).await;
+    app.dev_intent(&booking, "succeed").await.expect(200);
+    let reminded = eventually(50, Duration::from_millis(100), async || {
+        kinds(&notifications(&app, &guest, "").await).contains(&"checkin_reminder".to_owned())
+    })
+    .await;
+    assert!(reminded, "no check-in reminder");
+    // Four days on: the host is paid (24 h after check-in) and the stay is
+    // over, so both are asked for a review.
+    app.set_clock(chrono::Utc::now() + chrono::Duration::days(4))
+        .await;
+    app.sign_in_again(&mut guest).await;
+    app.sign_in_again(&mut host).await;
+    let done = eventually(100, Duration::from_millis(100), async || {
+        let told = kinds(&notifications(&app, &host, "").await);
+        told.contains(&"payout_sent".to_owned()) && told.contains(&"review_request".to_owned())
+    })
+    .await;
+    assert!(done, "{}", notifications(&app, &host, "").await);
+    let mut host_kinds = kinds(&notifications(&app, &host, "").await);
+    host_kinds.sort_unstable();
+    assert_eq!(
+        host_kinds,
+        ["booking_confirmed", "payout_sent", "review_request"]
+    );
+    let mut guest_kinds = kinds(&notifications(&app, &guest, "").await);
+    guest_kinds.sort_unstable();
+    assert_eq!(
+        guest_kinds,
+        ["booking_confirmed", "checkin_reminder", "review_request"]
+    );
 }
