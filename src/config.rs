@@ -124,6 +124,7 @@ pub const DEFAULT_CALENDAR_IDLE_SECS: u64 = 300;
 pub const DEFAULT_MAX_HOLDS: u32 = 10;
 pub const DEFAULT_BOOKINGS_PER_MINUTE: u64 = 120;
 pub const DEFAULT_REGISTRATIONS_PER_HOUR: u64 = 1000;
+pub const DEFAULT_SMTP_FROM: &str = "innkeep <no-reply@innkeep.invalid>";
 
 /// What `innkeep serve` reads.
 #[derive(Debug, Clone, Args)]
@@ -182,6 +183,13 @@ pub struct Config {
     /// holds argon2's 19 MiB.
     #[arg(long, env = "INNKEEP_PASSWORD_THREADS")]
     pub password_threads: Option<usize>,
+    /// Notification e-mail through this SMTP server
+    /// (`smtp://user:pass@host:587`); unset: notifications in-app only.
+    #[arg(long, env = "SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// The sender of notification e-mail.
+    #[arg(long, env = "INNKEEP_SMTP_FROM", default_value = DEFAULT_SMTP_FROM)]
+    pub smtp_from: String,
     /// Serve HTTP only: leave the job queue to `innkeep worker` processes.
     #[arg(long, env = "INNKEEP_NO_WORKERS", default_value = "0", value_parser = flag,
           num_args = 0..=1, default_missing_value = "1")]
@@ -214,6 +222,8 @@ impl Default for Config {
             bookings_per_minute: DEFAULT_BOOKINGS_PER_MINUTE,
             registrations_per_hour: DEFAULT_REGISTRATIONS_PER_HOUR,
             password_threads: None,
+            smtp_url: None,
+            smtp_from: DEFAULT_SMTP_FROM.into(),
             no_workers: false,
             clock: None,
         }
@@ -245,6 +255,7 @@ impl Config {
             &mut self.stripe_secret_key,
             &mut self.stripe_api_base,
             &mut self.stripe_webhook_secret,
+            &mut self.smtp_url,
         ] {
             if opt.as_deref().is_some_and(|s| s.trim().is_empty()) {
                 *opt = None;

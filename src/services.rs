@@ -27,9 +27,11 @@ use crate::cache::{Cache, LocalCache, RedisCache};
 use crate::config::Config;
 use crate::idempotency::Idempotency;
 use crate::jobs;
+use crate::jobs::Periodic;
 use crate::jobs::handlers::JobDeps;
 use crate::jobs::worker::{Handlers, Worker, WorkerSettings};
 use crate::notifications::NotificationService;
+use crate::notifications::email::Mailer;
 use crate::payments::dev::DevGateway;
 use crate::payments::ledger::Ledger;
 use crate::payments::outbox::Outbox;
@@ -72,8 +74,8 @@ pub struct Services {
     pub idempotency: Idempotency,
     pub dev: Option<DevControls>,
     sweeper: Sweeper,
-    /// The job handlers, when this process runs workers.
-    workers: Option<Handlers>,
+    /// The job handlers and periodic work, when this process runs workers.
+    workers: Option<(Handlers, Vec<Periodic>)>,
     store: Arc<dyn Store>,
     cache: Arc<dyn Cache>,
     calendars: Arc<CalendarRegistry>,
@@ -161,13 +163,26 @@ impl Services {
             },
         );
         let sweeper = Sweeper::new(bookings.clone(), store.clone(), clock.clone());
+        let mailer = match &config.smtp_url {
+            Some(url) => Some(Arc::new(Mailer::new(
+                url,
+                &config.smtp_from,
+                store.clone(),
+            )?)),
+            None => None,
+        };
+        let email = mailer.is_some();
         let workers = (!config.no_workers).then(|| {
-            jobs::handlers::handlers(JobDeps {
-                sweeper: sweeper.clone(),
-                payment_jobs: store.clone(),
-                gateway,
-                clock: clock.clone(),
-            })
+            (
+                jobs::handlers::handlers(JobDeps {
+                    sweeper: sweeper.clone(),
+                    payment_jobs: store.clone(),
+                    gateway,
+                    clock: clock.clone(),
+                    mailer,
+                }),
+                jobs::handlers::periodic(email),
+            )
         });
         Ok(Self {
             auth: AuthService::new(
@@ -220,11 +235,11 @@ impl Services {
                 properties.changed_elsewhere(property_id);
             }))
             .await?;
-        if let Some(handlers) = &self.workers {
+        if let Some((handlers, periodic)) = &self.workers {
             Worker::new(
                 self.store.clone(),
                 handlers.clone(),
-                jobs::handlers::periodic(),
+                periodic.clone(),
                 WorkerSettings::default(),
             )
             .spawn();

@@ -8,6 +8,7 @@ use innkeep_actors::ports::{PaymentGateway, PaymentJobStore};
 use super::worker::{Handlers, JobHandler};
 use super::{Job, JobError, Periodic};
 use crate::bookings::sweep::{SWEEP_EVERY, Sweeper};
+use crate::notifications::email::{EMAIL, EMAIL_EVERY, Mailer};
 
 /// Does nothing: measures the queue itself (`benches/jobs.rs`) and checks
 /// that workers are draining it.
@@ -19,9 +20,9 @@ pub const SWEEP: &str = "bookings.sweep";
 /// attempts that never ran (`innkeep_actors::payments::run_due`).
 pub const PAYMENTS: &str = "payments.outbox";
 
-/// The periodic work every worker schedules.
-pub fn periodic() -> Vec<Periodic> {
-    vec![
+/// The periodic work every worker schedules (with e-mail: its sender too).
+pub fn periodic(email: bool) -> Vec<Periodic> {
+    let mut all = vec![
         Periodic {
             kind: SWEEP,
             every: SWEEP_EVERY,
@@ -30,7 +31,14 @@ pub fn periodic() -> Vec<Periodic> {
             kind: PAYMENTS,
             every: SWEEP_EVERY,
         },
-    ]
+    ];
+    if email {
+        all.push(Periodic {
+            kind: EMAIL,
+            every: EMAIL_EVERY,
+        });
+    }
+    all
 }
 
 /// What running innkeep's jobs needs.
@@ -39,15 +47,22 @@ pub struct JobDeps {
     pub payment_jobs: Arc<dyn PaymentJobStore>,
     pub gateway: Arc<dyn PaymentGateway>,
     pub clock: Arc<dyn Clock>,
+    /// With `SMTP_URL`: the notification e-mail sender.
+    pub mailer: Option<Arc<Mailer>>,
 }
 
 /// A handler for each of innkeep's kinds.
 pub fn handlers(deps: JobDeps) -> Handlers {
+    let mailer = deps.mailer.clone();
     let deps = Arc::new(deps);
-    Handlers::default()
+    let handlers = Handlers::default()
         .with(NOOP, Arc::new(Noop))
         .with(SWEEP, Arc::new(Sweep(deps.clone())))
-        .with(PAYMENTS, Arc::new(Payments(deps)))
+        .with(PAYMENTS, Arc::new(Payments(deps)));
+    match mailer {
+        Some(mailer) => handlers.with(EMAIL, mailer),
+        None => handlers,
+    }
 }
 
 /// The `noop` kind's handler.

@@ -3,6 +3,7 @@
 //! transition by `BookingService::transition`), and read in-app:
 //! `GET /users/me/notifications` and `POST /users/me/notifications/read`.
 
+pub mod email;
 pub mod http;
 pub mod service;
 

@@ -63,6 +63,61 @@ macro_rules! impl_notification_store {
                     Ok(qb.build_query_as::<Notification>().fetch_all(self.reader()).await?)
                 }
 
+                async fn claim_unsent_emails(
+                    &self,
+                    now: DateTime<Utc>,
+                    since: DateTime<Utc>,
+                    lease_until: DateTime<Utc>,
+                    limit: u32,
+                ) -> StoreResult<Vec<(Notification, String, String)>> {
+                    let mut tx = self.begin_write().await?;
+                    let sql = sqlx::AssertSqlSafe(format!(
+                        "UPDATE notifications SET email_lease_until = $1 WHERE id IN \
+                         (SELECT id FROM notifications WHERE emailed_at IS NULL AND created_at > $2 \
+                          AND (email_lease_until IS NULL OR email_lease_until <= $3) \
+                          ORDER BY id LIMIT $4{}) RETURNING {NOTIFICATION_COLUMNS}",
+                        Self::SKIP_LOCKED
+                    ));
+                    let claimed: Vec<Notification> = sqlx::query_as(sql)
+                        .bind(lease_until)
+                        .bind(since)
+                        .bind(now)
+                        .bind(i64::from(limit))
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    if claimed.is_empty() {
+                        tx.commit().await?;
+                        return Ok(Vec::new());
+                    }
+                    let mut qb = sqlx::QueryBuilder::<$db>::new("SELECT id, email, name FROM users WHERE id IN (");
+                    let mut list = qb.separated(", ");
+                    for n in &claimed {
+                        list.push_bind(n.user_id);
+                    }
+                    qb.push(")");
+                    let users: Vec<(Uuid, String, String)> =
+                        qb.build_query_as().persistent(false).fetch_all(&mut *tx).await?;
+                    tx.commit().await?;
+                    let users: std::collections::HashMap<Uuid, (String, String)> =
+                        users.into_iter().map(|(id, email, name)| (id, (email, name))).collect();
+                    Ok(claimed
+                        .into_iter()
+                        .filter_map(|n| {
+                            let (email, name) = users.get(&n.user_id)?.clone();
+                            Some((n, email, name))
+                        })
+                        .collect())
+                }
+
+                async fn mark_emailed(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
+                    sqlx::query("UPDATE notifications SET emailed_at = $2 WHERE id = $1")
+                        .bind(id)
+                        .bind(now)
+                        .execute(self.writer())
+                        .await?;
+                    Ok(())
+                }
+
                 async fn mark_notifications_read(
                     &self,
                     user_id: Uuid,

@@ -8,6 +8,7 @@ mod proxy;
 mod auth;
 mod bad_input;
 mod bookings;
+mod email;
 mod graphql;
 mod hardening;
 mod jobs;

@@ -105,6 +105,8 @@ pub struct Options {
     pub postgres_via: Option<u16>,
     /// Reach Redis through this loopback port, likewise.
     pub redis_via: Option<u16>,
+    /// Send notification e-mail through this SMTP server.
+    pub smtp_url: Option<String>,
 }
 
 impl Default for Options {
@@ -117,6 +119,7 @@ impl Default for Options {
             tweak: |_| {},
             postgres_via: None,
             redis_via: None,
+            smtp_url: None,
         }
     }
 }
@@ -190,6 +193,7 @@ pub async fn spawn_with(backend: Backend, options: Options) -> Option<TestApp> {
         clock: Some(clock.clone()),
         ..Config::default()
     };
+    config.smtp_url = options.smtp_url;
     if let Some(base) = options.stripe_api_base {
         config.stripe_secret_key = Some("sk_test_innkeep_fake".into());
         config.stripe_api_base = Some(base);
