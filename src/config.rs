@@ -124,6 +124,7 @@ pub const DEFAULT_CALENDAR_IDLE_SECS: u64 = 300;
 pub const DEFAULT_MAX_HOLDS: u32 = 10;
 pub const DEFAULT_BOOKINGS_PER_MINUTE: u64 = 120;
 pub const DEFAULT_REGISTRATIONS_PER_HOUR: u64 = 1000;
+pub const DEFAULT_JOB_LEASE_SECS: u64 = 60;
 pub const DEFAULT_SMTP_FROM: &str = "innkeep <no-reply@innkeep.invalid>";
 
 /// What `innkeep serve` reads.
@@ -190,6 +191,10 @@ pub struct Config {
     /// The sender of notification e-mail.
     #[arg(long, env = "INNKEEP_SMTP_FROM", default_value = DEFAULT_SMTP_FROM)]
     pub smtp_from: String,
+    /// How long a worker's claim on a job lasts: a job whose worker died is
+    /// run again this long after it was claimed.
+    #[arg(long, env = "INNKEEP_JOB_LEASE_SECS", default_value_t = DEFAULT_JOB_LEASE_SECS)]
+    pub job_lease_secs: u64,
     /// Serve HTTP only: leave the job queue to `innkeep worker` processes.
     #[arg(long, env = "INNKEEP_NO_WORKERS", default_value = "0", value_parser = flag,
           num_args = 0..=1, default_missing_value = "1")]
@@ -224,6 +229,7 @@ impl Default for Config {
             password_threads: None,
             smtp_url: None,
             smtp_from: DEFAULT_SMTP_FROM.into(),
+            job_lease_secs: DEFAULT_JOB_LEASE_SECS,
             no_workers: false,
             clock: None,
         }

@@ -74,8 +74,9 @@ pub struct Services {
     pub idempotency: Idempotency,
     pub dev: Option<DevControls>,
     sweeper: Sweeper,
-    /// The job handlers and periodic work, when this process runs workers.
-    workers: Option<(Handlers, Vec<Periodic>)>,
+    /// The job handlers, periodic work and settings, when this process runs
+    /// workers.
+    workers: Option<(Handlers, Vec<Periodic>, WorkerSettings)>,
     store: Arc<dyn Store>,
     cache: Arc<dyn Cache>,
     calendars: Arc<CalendarRegistry>,
@@ -182,6 +183,10 @@ impl Services {
                     mailer,
                 }),
                 jobs::handlers::periodic(email),
+                WorkerSettings {
+                    lease: Duration::from_secs(config.job_lease_secs.max(1)),
+                    ..WorkerSettings::default()
+                },
             )
         });
         Ok(Self {
@@ -235,12 +240,12 @@ impl Services {
                 properties.changed_elsewhere(property_id);
             }))
             .await?;
-        if let Some((handlers, periodic)) = &self.workers {
+        if let Some((handlers, periodic, settings)) = &self.workers {
             Worker::new(
                 self.store.clone(),
                 handlers.clone(),
                 periodic.clone(),
-                WorkerSettings::default(),
+                settings.clone(),
             )
             .spawn();
         }

@@ -10,9 +10,12 @@ use super::{Job, JobError, Periodic};
 use crate::bookings::sweep::{SWEEP_EVERY, Sweeper};
 use crate::notifications::email::{EMAIL, EMAIL_EVERY, Mailer};
 
-/// Does nothing: measures the queue itself (`benches/jobs.rs`) and checks
-/// that workers are draining it.
+/// Does nothing, or waits `payload.ms` (at most 10 s) to stand for work:
+/// measures the queue itself (`benches/jobs.rs`), checks that workers are
+/// draining it, and gives the crash tests jobs that are caught mid-run.
 pub const NOOP: &str = "noop";
+/// The longest a `noop` waits.
+const NOOP_MAX_MS: u64 = 10_000;
 /// Lapsed holds and requests, finished stays, unrecorded intents and
 /// captures, payouts due, and now and then pruning (`Sweeper::sweep`).
 pub const SWEEP: &str = "bookings.sweep";
@@ -70,7 +73,10 @@ pub struct Noop;
 
 #[async_trait::async_trait]
 impl JobHandler for Noop {
-    async fn run(&self, _: &Job) -> Result<(), JobError> {
+    async fn run(&self, job: &Job) -> Result<(), JobError> {
+        if let Some(ms) = job.payload.0.get("ms").and_then(serde_json::Value::as_u64) {
+            tokio::time::sleep(std::time::Duration::from_millis(ms.min(NOOP_MAX_MS))).await;
+        }
         Ok(())
     }
 }

@@ -525,3 +525,102 @@ async fn worker_processes_run_the_queue_of_a_web_only_server() {
     assert!(said.contains("needs PostgreSQL"), "{said}");
     assert!(!sqlite.exists(), "the refused worker created the database");
 }
+
+/// A worker killed with SIGKILL in the middle of 1,000 jobs: after a
+/// restart every job is done, each once (its row reaches `done` once), the
+/// ones it was running are run again after their lease (attempt 2), and
+/// none is lost or dead.
+#[actix_web::test]
+async fn a_worker_killed_mid_queue_leaves_every_job_done_once_after_restart() {
+    let options = Options {
+        tweak: |config| config.no_workers = true,
+        ..Options::default()
+    };
+    let Some(app) = spawn_with(Backend::Postgres, options).await else {
+        return;
+    };
+    let worker = || {
+        Command::new(env!("CARGO_BIN_EXE_innkeep"))
+            .arg("worker")
+            .env_clear()
+            .env("DATABASE_URL", &app.database_url)
+            .env("JWT_SECRET", JWT_SECRET)
+            .env("INNKEEP_JOB_LEASE_SECS", "2")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting innkeep worker: {e}"))
+    };
+    let store = innkeep::store::connect(&innkeep::store::StoreConfig {
+        database_url: app.database_url.clone(),
+        connections: 2,
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    // Each job takes 50 ms: a batch of 256 runs 32 at a time for ~0.4 s.
+    let jobs: Vec<innkeep::jobs::NewJob> = (0..1_000)
+        .map(|i| innkeep::jobs::NewJob::new("noop", format!("slow:{i}"), json!({"ms": 50})))
+        .collect();
+    store
+        .enqueue_many(&jobs, chrono::Utc::now())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let count = |status: &'static str| {
+        let app = &app;
+        async move {
+            app.count(&format!(
+                "SELECT COUNT(*) FROM jobs WHERE kind = 'noop' AND status = '{status}'"
+            ))
+            .await
+        }
+    };
+    let mut first = worker();
+    let midway = eventually(300, Duration::from_millis(20), async || {
+        count("done").await >= 200 && count("running").await > 0
+    })
+    .await;
+    let _ = first.kill();
+    let _ = first.wait();
+    assert!(midway, "the worker never got midway");
+    let (done_at_kill, running_at_kill) = (count("done").await, count("running").await);
+    assert!(
+        done_at_kill < 1_000 && running_at_kill > 0,
+        "{done_at_kill} done, {running_at_kill} running"
+    );
+    let mut second = worker();
+    let finished = eventually(300, Duration::from_millis(100), async || {
+        count("done").await == 1_000
+    })
+    .await;
+    let _ = second.kill();
+    let _ = second.wait();
+    assert!(
+        finished,
+        "after the restart: {} done, {} running, {} queued, {} dead",
+        count("done").await,
+        count("running").await,
+        count("queued").await,
+        count("dead").await
+    );
+    assert_eq!(count("dead").await, 0);
+    // The jobs the killed worker held ran again (a second attempt), no job
+    // a third time, and each job is one row, done once.
+    let retried = app
+        .count("SELECT COUNT(*) FROM jobs WHERE kind = 'noop' AND attempts = 2")
+        .await;
+    assert!(
+        retried >= running_at_kill,
+        "{retried} retried of {running_at_kill} running at the kill"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM jobs WHERE kind = 'noop' AND attempts > 2")
+            .await,
+        0
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(DISTINCT key) FROM jobs WHERE kind = 'noop' AND status = 'done'")
+            .await,
+        1_000
+    );
+}
