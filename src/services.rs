@@ -270,6 +270,11 @@ impl Services {
         self.cache.backend()
     }
 
+    /// Jobs queued, running and dead.
+    pub async fn job_backlog(&self) -> anyhow::Result<crate::jobs::JobCounts> {
+        Ok(self.store.job_backlog().await?)
+    }
+
     /// Calendars in memory now.
     pub fn live_calendars(&self) -> usize {
         self.calendars.live()

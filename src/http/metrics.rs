@@ -18,6 +18,8 @@ pub struct Metrics {
     registry: Registry,
     /// Calendars in memory, set when metrics are read.
     pub live_calendars: prometheus::IntGauge,
+    /// Jobs queued, running and dead, set when metrics are read.
+    pub jobs: prometheus::IntGaugeVec,
     requests: IntCounterVec,
     latency: HistogramVec,
     graphql: IntCounterVec,
@@ -56,6 +58,14 @@ impl Metrics {
         let live_calendars =
             prometheus::IntGauge::new("live_calendars", "Property calendar actors in memory")?;
         registry.register(Box::new(live_calendars.clone()))?;
+        let jobs = prometheus::IntGaugeVec::new(
+            Opts::new(
+                "jobs",
+                "Jobs in the queue by status (queued, running, dead)",
+            ),
+            &["status"],
+        )?;
+        registry.register(Box::new(jobs.clone()))?;
         let graphql = IntCounterVec::new(
             Opts::new(
                 "graphql_operations_total",
@@ -72,6 +82,7 @@ impl Metrics {
         Ok(Self {
             registry,
             live_calendars,
+            jobs,
             requests,
             latency,
             graphql,

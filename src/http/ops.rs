@@ -38,6 +38,16 @@ pub async fn metrics(
     metrics
         .live_calendars
         .set(i64::try_from(svc.live_calendars()).unwrap_or(i64::MAX));
+    // The store may be away: the other metrics are still worth serving.
+    if let Ok(backlog) = svc.job_backlog().await {
+        for (status, n) in [
+            ("queued", backlog.queued),
+            ("running", backlog.running),
+            ("dead", backlog.dead),
+        ] {
+            metrics.jobs.with_label_values(&[status]).set(n);
+        }
+    }
     let body = metrics.render()?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")

@@ -158,10 +158,23 @@ macro_rules! impl_job_store {
                 }
 
                 async fn job_counts(&self) -> StoreResult<JobCounts> {
-                    let rows: Vec<(String, i64)> =
-                        sqlx::query_as("SELECT status, COUNT(*) FROM jobs GROUP BY status")
-                            .fetch_all(self.reader())
-                            .await?;
+                    counts(self.reader(), "SELECT status, COUNT(*) FROM jobs GROUP BY status").await
+                }
+
+                async fn job_backlog(&self) -> StoreResult<JobCounts> {
+                    counts(
+                        self.reader(),
+                        "SELECT 'queued', COUNT(*) FROM jobs WHERE status IN ('queued', 'running') AND status = 'queued' \
+                         UNION ALL SELECT 'running', COUNT(*) FROM jobs WHERE status IN ('queued', 'running') AND status = 'running' \
+                         UNION ALL SELECT 'dead', COUNT(*) FROM jobs WHERE status = 'dead'",
+                    )
+                    .await
+                }
+            }
+
+            /// Counts by status from `sql` (rows of status and count).
+            async fn counts(pool: &sqlx::Pool<$db>, sql: &'static str) -> StoreResult<JobCounts> {
+                    let rows: Vec<(String, i64)> = sqlx::query_as(sql).fetch_all(pool).await?;
                     let mut counts = JobCounts::default();
                     for (status, n) in rows {
                         match JobStatus::parse(&status) {
@@ -173,7 +186,6 @@ macro_rules! impl_job_store {
                         }
                     }
                     Ok(counts)
-                }
             }
         };
     };

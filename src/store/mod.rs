@@ -348,6 +348,10 @@ pub trait JobStore: Send + Sync + 'static {
     /// whether it was dead or queued.
     async fn retry_job(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool>;
     async fn job_counts(&self) -> StoreResult<JobCounts>;
+    /// The counts of queued, running and dead jobs only (`done` is 0):
+    /// what a metrics scrape asks, read from the partial indexes rather
+    /// than every finished job.
+    async fn job_backlog(&self) -> StoreResult<JobCounts>;
 }
 
 /// The instants before which kept records are forgotten.

@@ -309,4 +309,21 @@ async fn the_server_runs_the_periodic_work_through_the_queue(app: TestApp) {
             .await,
         0
     );
+    // The backlog is on /metrics: a job of a kind nobody handles dies at
+    // once and shows there.
+    let store = store_of(&app).await;
+    let orphan = NewJob::new("nobody.handles", "orphan", Value::Null);
+    assert_eq!(
+        store.enqueue(&orphan, chrono::Utc::now()).await.ok(),
+        Some(true)
+    );
+    let shown = eventually(50, Duration::from_millis(100), async || {
+        app.get("/metrics", None)
+            .await
+            .text
+            .lines()
+            .any(|l| l == "innkeep_jobs{status=\"dead\"} 1")
+    })
+    .await;
+    assert!(shown, "{}", app.get("/metrics", None).await.text);
 }
