@@ -14,6 +14,7 @@ use crate::bookings::{BookingView, CreateBooking};
 use crate::error::AppError;
 use crate::http::problem::stored_problem;
 use crate::idempotency::{Answer, Stored};
+use crate::notifications::ReadInput;
 use crate::properties::body::PropertyInput;
 use crate::properties::calendar::BlockInput;
 use crate::reviews::ReviewInput;
@@ -329,6 +330,31 @@ impl Mutation {
             .create(session.user_id, uuid(&booking_id, "booking")?, input)
             .await?;
         Ok(ReviewNode(review))
+    }
+
+    /// Marks the viewer's notifications read: these `ids` (at most 100;
+    /// others' are ignored) or, with `all: true`, every one. Answers how
+    /// many were unread.
+    async fn mark_notifications_read(
+        ctx: &Context,
+        ids: Option<Vec<ID>>,
+        all: Option<bool>,
+    ) -> GqlResult<i32> {
+        let session = ctx.viewer()?;
+        let ids = match ids {
+            Some(ids) => Some(
+                ids.iter()
+                    .map(|i| uuid(i, "notification"))
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+            None => None,
+        };
+        let marked = ctx
+            .services
+            .notifications
+            .mark_read(session.user_id, ReadInput { ids, all })
+            .await?;
+        Ok(i32::try_from(marked).unwrap_or(i32::MAX))
     }
 
     async fn cancel_booking(ctx: &Context, id: ID) -> GqlResult<BookingNode> {

@@ -7,8 +7,9 @@ use super::context::Context;
 use super::errors::GqlResult;
 use super::scalars::{Date, uuid};
 use super::types::{
-    Availability, BookingConnection, BookingEdge, BookingNode, BookingStatusGql, PageInfo,
-    PropertyConnection, PropertyEdge, PropertyNode, Quote, UserNode,
+    Availability, BookingConnection, BookingEdge, BookingNode, BookingStatusGql,
+    NotificationConnection, NotificationEdge, NotificationNode, PageInfo, PropertyConnection,
+    PropertyEdge, PropertyNode, Quote, UserNode,
 };
 use crate::error::{AppError, Validator};
 use crate::properties::calendar::AvailabilityParams;
@@ -183,6 +184,51 @@ impl Query {
     }
 
     /// Your bookings as guest (default) or host, newest first.
+    /// The viewer's notifications, newest first; only unread ones with
+    /// `unread: true`.
+    async fn notifications(
+        ctx: &Context,
+        unread: Option<bool>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> GqlResult<NotificationConnection> {
+        let session = ctx.viewer()?;
+        let before = match after {
+            Some(after) => Some(
+                after
+                    .parse()
+                    .map_err(|_| AppError::field("after", "is not a cursor from this list"))?,
+            ),
+            None => None,
+        };
+        ctx.store_call();
+        let page = ctx
+            .services
+            .notifications
+            .list(
+                session.user_id,
+                unread.unwrap_or(false),
+                before,
+                self::first(first)?,
+            )
+            .await?;
+        let edges: Vec<NotificationEdge> = page
+            .notifications
+            .into_iter()
+            .map(|n| NotificationEdge {
+                cursor: n.id.to_string(),
+                node: NotificationNode(n),
+            })
+            .collect();
+        Ok(NotificationConnection {
+            page_info: PageInfo {
+                has_next_page: page.next.is_some(),
+                end_cursor: edges.last().map(|e| e.cursor.clone()),
+            },
+            edges,
+        })
+    }
+
     async fn bookings(
         ctx: &Context,
         #[graphql(name = "as")] role: Option<BookingRole>,

@@ -13,6 +13,7 @@ use super::errors::GqlResult;
 use super::scalars::{Date, id, int};
 use crate::auth::service::AuthResponse;
 use crate::error::{AppError, FieldError};
+use crate::notifications::Notification;
 use crate::properties::calendar::AvailabilityParams;
 use crate::properties::service::price;
 use crate::properties::{Block, Property};
@@ -582,4 +583,50 @@ impl AvailabilityUpdate {
             unavailable: merge_ranges(ranges).into_iter().map(Into::into).collect(),
         }
     }
+}
+
+/// Something a booking's change told the viewer.
+pub struct NotificationNode(pub Notification);
+
+#[graphql_object(name = "Notification", context = Context)]
+impl NotificationNode {
+    fn id(&self) -> ID {
+        id(self.0.id)
+    }
+    /// `booking_requested`, `booking_confirmed`, `booking_declined`,
+    /// `booking_cancelled`, `booking_expired`, `payment_failed`,
+    /// `refund_sent`, `payout_sent`, `checkin_reminder`, `review_request`.
+    fn kind(&self) -> &str {
+        &self.0.kind
+    }
+    fn booking_id(&self) -> Option<ID> {
+        self.0.booking_id.map(id)
+    }
+    fn title(&self) -> &str {
+        &self.0.title
+    }
+    fn body(&self) -> &str {
+        &self.0.body
+    }
+    fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    fn read_at(&self) -> Option<DateTime<Utc>> {
+        self.0.read_at
+    }
+}
+
+#[derive(GraphQLObject)]
+#[graphql(context = Context)]
+pub struct NotificationEdge {
+    pub cursor: String,
+    pub node: NotificationNode,
+}
+
+/// A page of the viewer's notifications, newest first (Relay connection).
+#[derive(GraphQLObject)]
+#[graphql(context = Context)]
+pub struct NotificationConnection {
+    pub edges: Vec<NotificationEdge>,
+    pub page_info: PageInfo,
 }

@@ -15,6 +15,7 @@ both_stores!(
     a_stay_brings_its_reminder_payout_and_review_requests,
     notifications_page_filter_and_are_marked_read,
     marking_read_refuses_bad_requests,
+    graphql_reads_and_marks_the_same_notifications,
 );
 
 async fn notifications(app: &TestApp, user: &User, query: &str) -> Value {
@@ -269,5 +270,60 @@ async fn a_stay_brings_its_reminder_payout_and_review_requests(app: TestApp) {
     assert_eq!(
         guest_kinds,
         ["booking_confirmed", "checkin_reminder", "review_request"]
+    );
+}
+
+async fn graphql_reads_and_marks_the_same_notifications(app: TestApp) {
+    let (_host, guest, property) = app.listing(json!({"instant_book": true})).await;
+    let booking = app.booked(&guest.token, &property, 10..12).await;
+    app.dev_intent(&booking, "succeed").await.expect(200);
+    let query = "query($unread: Boolean) { notifications(unread: $unread, first: 10) { \
+                 edges { cursor node { id kind bookingId title readAt } } pageInfo { hasNextPage } } }";
+    let data = app
+        .gql_data(Some(&guest.token), query, json!({"unread": true}))
+        .await;
+    let edges = data["notifications"]["edges"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(edges.len(), 1, "{data}");
+    let node = &edges[0]["node"];
+    assert_eq!(node["kind"], "booking_confirmed");
+    assert_eq!(node["bookingId"], booking["id"]);
+    assert!(node["readAt"].is_null());
+    // REST sees the very same notification.
+    let rest = notifications(&app, &guest, "").await;
+    assert_eq!(rest["data"][0]["id"], node["id"]);
+    // Bad input is BAD_USER_INPUT, as REST's 422.
+    let res = app
+        .gql(
+            Some(&guest.token),
+            "mutation { markNotificationsRead }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        res.body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{}",
+        res.text
+    );
+    let marked = app
+        .gql_data(
+            Some(&guest.token),
+            "mutation($ids: [ID!]) { markNotificationsRead(ids: $ids) }",
+            json!({"ids": [node["id"]]}),
+        )
+        .await;
+    assert_eq!(marked["markNotificationsRead"], 1);
+    let after = app
+        .gql_data(Some(&guest.token), query, json!({"unread": true}))
+        .await;
+    assert_eq!(after["notifications"]["edges"], json!([]));
+    // Signed out: UNAUTHENTICATED.
+    let res = app.gql(None, query, json!({})).await;
+    assert_eq!(
+        res.body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+        "{}",
+        res.text
     );
 }
