@@ -440,34 +440,47 @@ async fn changes_on_one_server_reach_the_other() {
     assert!(fresh, "the other server kept serving the old listing");
 }
 
-#[actix_web::test]
-async fn worker_processes_run_the_queue_of_a_web_only_server() {
+/// A web-only server (`--no-workers`) on a fresh PostgreSQL database, and
+/// its store for the test to enqueue jobs with; `None` without PostgreSQL.
+async fn web_only_server() -> Option<(TestApp, std::sync::Arc<dyn innkeep::store::Store>)> {
     let options = Options {
         tweak: |config| config.no_workers = true,
         ..Options::default()
     };
-    let Some(app) = spawn_with(Backend::Postgres, options).await else {
-        return;
-    };
-    let worker = || {
-        Command::new(env!("CARGO_BIN_EXE_innkeep"))
-            .arg("worker")
-            .env_clear()
-            .env("DATABASE_URL", &app.database_url)
-            .env("JWT_SECRET", JWT_SECRET)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting innkeep worker: {e}"))
-    };
-    let mut workers = [worker(), worker()];
+    let app = spawn_with(Backend::Postgres, options).await?;
     let store = innkeep::store::connect(&innkeep::store::StoreConfig {
         database_url: app.database_url.clone(),
         connections: 2,
     })
     .await
     .unwrap_or_else(|e| panic!("{e}"));
+    Some((app, store))
+}
+
+/// An `innkeep worker` process on `database_url`, with `env` on top.
+fn worker_process(database_url: &str, env: &[(&str, &str)]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_innkeep"))
+        .arg("worker")
+        .env_clear()
+        .env("DATABASE_URL", database_url)
+        .env("JWT_SECRET", JWT_SECRET)
+        .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting innkeep worker: {e}"))
+}
+
+#[actix_web::test]
+async fn worker_processes_run_the_queue_of_a_web_only_server() {
+    let Some((app, store)) = web_only_server().await else {
+        return;
+    };
+    let mut workers = [
+        worker_process(&app.database_url, &[]),
+        worker_process(&app.database_url, &[]),
+    ];
     let jobs: Vec<innkeep::jobs::NewJob> = (0..500)
         .map(|i| innkeep::jobs::NewJob::new("noop", format!("noop:{i}"), json!(null)))
         .collect();
@@ -532,32 +545,10 @@ async fn worker_processes_run_the_queue_of_a_web_only_server() {
 /// none is lost or dead.
 #[actix_web::test]
 async fn a_worker_killed_mid_queue_leaves_every_job_done_once_after_restart() {
-    let options = Options {
-        tweak: |config| config.no_workers = true,
-        ..Options::default()
-    };
-    let Some(app) = spawn_with(Backend::Postgres, options).await else {
+    let Some((app, store)) = web_only_server().await else {
         return;
     };
-    let worker = || {
-        Command::new(env!("CARGO_BIN_EXE_innkeep"))
-            .arg("worker")
-            .env_clear()
-            .env("DATABASE_URL", &app.database_url)
-            .env("JWT_SECRET", JWT_SECRET)
-            .env("INNKEEP_JOB_LEASE_SECS", "2")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting innkeep worker: {e}"))
-    };
-    let store = innkeep::store::connect(&innkeep::store::StoreConfig {
-        database_url: app.database_url.clone(),
-        connections: 2,
-    })
-    .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    let worker = || worker_process(&app.database_url, &[("INNKEEP_JOB_LEASE_SECS", "2")]);
     // Each job takes 50 ms: a batch of 256 runs 32 at a time for ~0.4 s.
     let jobs: Vec<innkeep::jobs::NewJob> = (0..1_000)
         .map(|i| innkeep::jobs::NewJob::new("noop", format!("slow:{i}"), json!({"ms": 50})))
