@@ -195,6 +195,11 @@ pub struct Config {
     /// run again this long after it was claimed.
     #[arg(long, env = "INNKEEP_JOB_LEASE_SECS", default_value_t = DEFAULT_JOB_LEASE_SECS)]
     pub job_lease_secs: u64,
+    /// Fetch calendar feeds from loopback only, resolving no other name:
+    /// for test and fuzzing runs, which must never reach the outside.
+    #[arg(long, env = "INNKEEP_FETCH_LOOPBACK_ONLY", default_value = "0", value_parser = flag,
+          num_args = 0..=1, default_missing_value = "1")]
+    pub fetch_loopback_only: bool,
     /// Serve HTTP only: leave the job queue to `innkeep worker` processes.
     #[arg(long, env = "INNKEEP_NO_WORKERS", default_value = "0", value_parser = flag,
           num_args = 0..=1, default_missing_value = "1")]
@@ -230,6 +235,7 @@ impl Default for Config {
             smtp_url: None,
             smtp_from: DEFAULT_SMTP_FROM.into(),
             job_lease_secs: DEFAULT_JOB_LEASE_SECS,
+            fetch_loopback_only: false,
             no_workers: false,
             clock: None,
         }

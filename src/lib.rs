@@ -20,6 +20,7 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod idempotency;
+pub mod imports;
 pub mod jobs;
 pub mod notifications;
 pub mod payments;

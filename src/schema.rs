@@ -23,6 +23,8 @@ pub const MAX_AMENITIES: usize = 50;
 pub const REASON_MAX_CHARS: usize = 500;
 /// Notifications marked read by id in one request.
 pub const READ_IDS_MAX: usize = 100;
+/// Calendar feed URLs.
+pub const URL_MAX_CHARS: usize = 2048;
 pub const COMMENT_MAX_CHARS: usize = 2000;
 pub const RATING_MIN: i32 = 1;
 pub const RATING_MAX: i32 = 5;
@@ -213,10 +215,9 @@ pub fn body_bounds() -> Vec<(&'static str, &'static str, Value)> {
             text_schema(COMMENT_MAX_CHARS, MULTI_LINE_NOT_BLANK),
         ),
         (
-            "ReadInput",
-            "ids",
-            json!({"maxItems": READ_IDS_MAX,
-                   "items": {"type": "string", "format": "uuid", "pattern": UUID}}),
+            "ImportInput",
+            "url",
+            json!({"maxLength": URL_MAX_CHARS, "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://"}),
         ),
         ("ClockBody", "now", json!({"pattern": DATE_TIME})),
         ("Faults", "transient", int_schema(0, u32::MAX.into())),

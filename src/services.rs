@@ -26,6 +26,8 @@ use crate::bookings::sweep::Sweeper;
 use crate::cache::{Cache, LocalCache, RedisCache};
 use crate::config::Config;
 use crate::idempotency::Idempotency;
+use crate::imports::ImportService;
+use crate::imports::fetch::Reach;
 use crate::jobs;
 use crate::jobs::Periodic;
 use crate::jobs::handlers::JobDeps;
@@ -69,6 +71,7 @@ pub struct Services {
     pub bookings: BookingService,
     pub reviews: ReviewService,
     pub notifications: NotificationService,
+    pub imports: ImportService,
     pub ledger: Ledger,
     pub webhooks: Webhooks,
     pub idempotency: Idempotency,
@@ -164,6 +167,17 @@ impl Services {
             },
         );
         let sweeper = Sweeper::new(bookings.clone(), store.clone(), clock.clone());
+        // Loopback feeds only in dev mode (the tests serve theirs locally).
+        let imports = ImportService::new(
+            store.clone(),
+            properties.clone(),
+            calendars.clone(),
+            clock.clone(),
+            Reach {
+                loopback: config.dev,
+                loopback_only: config.fetch_loopback_only,
+            },
+        )?;
         let mailer = match &config.smtp_url {
             Some(url) => Some(Arc::new(Mailer::new(
                 url,
@@ -181,6 +195,7 @@ impl Services {
                     gateway,
                     clock: clock.clone(),
                     mailer,
+                    imports: imports.clone(),
                 }),
                 jobs::handlers::periodic(email),
                 WorkerSettings {
@@ -200,6 +215,7 @@ impl Services {
             ),
             users: UserService::new(store.clone(), clock.clone()),
             notifications: NotificationService::new(store.clone(), clock.clone()),
+            imports,
             sweeper,
             workers,
             reviews: ReviewService::new(

@@ -13,10 +13,9 @@ pub mod ops;
 pub mod problem;
 pub mod webhooks;
 
-use actix_web::{HttpResponse, web};
+use actix_web::web;
 
-use crate::error::AppError;
-use crate::{auth, bookings, notifications, payments, properties, reviews, users};
+use crate::{auth, bookings, imports, notifications, payments, properties, reviews, users};
 
 /// Routes under `/api/v1`.
 pub fn api_v1(cfg: &mut web::ServiceConfig, dev_routes: bool) {
@@ -49,25 +48,10 @@ pub fn api_v1(cfg: &mut web::ServiceConfig, dev_routes: bool) {
         .service(reviews::http::create)
         .service(notifications::http::list)
         .service(notifications::http::read)
-        // Documented in api.md, not built yet (the README's feature table
-        // says so): calendar imports; the OpenAPI document lists them
-        // (`openapi::UNBUILT`) as answering 501.
-        .route(
-            "/properties/{id}/calendar-imports",
-            web::get().to(not_implemented("calendar imports")),
-        )
-        .route(
-            "/properties/{id}/calendar-imports",
-            web::post().to(not_implemented("calendar imports")),
-        )
-        .route(
-            "/properties/{id}/calendar-imports/{import_id}",
-            web::delete().to(not_implemented("calendar imports")),
-        )
-        .route(
-            "/properties/{id}/calendar-imports/{import_id}/refresh",
-            web::post().to(not_implemented("calendar imports")),
-        );
+        .service(imports::http::create_import)
+        .service(imports::http::list_imports)
+        .service(imports::http::remove_import)
+        .service(imports::http::refresh_import);
     if dev_routes {
         cfg.service(dev::set_clock)
             .service(dev::succeed)
@@ -82,12 +66,4 @@ pub fn root(cfg: &mut web::ServiceConfig) {
         .service(ops::readyz)
         .service(ops::metrics)
         .service(webhooks::stripe);
-}
-
-/// A handler for a documented route whose feature is not built yet: 501,
-/// problem+json, and the README's feature table says so too.
-fn not_implemented(
-    what: &'static str,
-) -> impl Fn() -> std::future::Ready<Result<HttpResponse, AppError>> + Clone + 'static {
-    move || std::future::ready(Err(AppError::NotImplemented(what)))
 }

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use crate::{auth, bookings, notifications, payments, properties, reviews, schema, users};
+use crate::{auth, bookings, imports, notifications, payments, properties, reviews, schema, users};
 
 use super::{dev, ops, webhooks};
 
@@ -66,6 +66,10 @@ pub struct Problem {
     reviews::http::about_guest,
     notifications::http::list,
     notifications::http::read,
+    imports::http::create_import,
+    imports::http::list_imports,
+    imports::http::remove_import,
+    imports::http::refresh_import,
     dev::set_clock,
     dev::succeed,
     dev::fail,
@@ -110,6 +114,7 @@ pub fn document(payments: &str, dev_routes: bool) -> anyhow::Result<Value> {
     let mut doc = serde_json::to_value(&doc)?;
     constrain_bodies(&mut doc);
     add_new_property(&mut doc);
+    read_input_one_of(&mut doc);
     add_unbuilt(&mut doc);
     if !dev_routes {
         drop_dev(&mut doc);
@@ -207,20 +212,36 @@ fn add_new_property(doc: &mut Value) {
     }
 }
 
+/// `ReadInput` as the server takes it: `ids` (with `all` false or absent),
+/// or `all: true` (with no `ids`); neither, both, or `all: false` alone
+/// are refused (422).
+fn read_input_one_of(doc: &mut Value) {
+    let ids = json!({"type": "array", "maxItems": schema::READ_IDS_MAX,
+        "items": {"type": "string", "format": "uuid", "pattern": schema::UUID}});
+    let read = json!({
+        "description": "Which notifications to mark read: `ids` (at most 100; others' are ignored) or `all: true`.",
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+            "ids": {"type": ["array", "null"], "maxItems": schema::READ_IDS_MAX,
+                    "items": {"type": "string", "format": "uuid", "pattern": schema::UUID}},
+            "all": {"type": ["boolean", "null"]},
+        },
+        "oneOf": [
+            {"type": "object", "required": ["ids"], "additionalProperties": false,
+             "properties": {"ids": ids, "all": {"enum": [false, null]}}},
+            {"type": "object", "required": ["all"], "additionalProperties": false,
+             "properties": {"all": {"const": true}, "ids": {"type": "null"}}},
+        ],
+    });
+    if let Some(target) = doc.pointer_mut("/components/schemas/ReadInput") {
+        *target = read;
+    }
+}
+
 /// Routes of api.md that answer 501 until they are built (the README's
 /// feature table says so too).
-pub const UNBUILT: [(&str, &str); 4] = [
-    ("/api/v1/properties/{id}/calendar-imports", "get"),
-    ("/api/v1/properties/{id}/calendar-imports", "post"),
-    (
-        "/api/v1/properties/{id}/calendar-imports/{import_id}",
-        "delete",
-    ),
-    (
-        "/api/v1/properties/{id}/calendar-imports/{import_id}/refresh",
-        "post",
-    ),
-];
+pub const UNBUILT: [(&str, &str); 0] = [];
 
 fn add_unbuilt(doc: &mut Value) {
     let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {

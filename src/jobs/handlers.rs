@@ -8,6 +8,7 @@ use innkeep_actors::ports::{PaymentGateway, PaymentJobStore};
 use super::worker::{Handlers, JobHandler};
 use super::{Job, JobError, Periodic};
 use crate::bookings::sweep::{SWEEP_EVERY, Sweeper};
+use crate::imports::ImportService;
 use crate::notifications::email::{EMAIL, EMAIL_EVERY, Mailer};
 
 /// Does nothing, or waits `payload.ms` (at most 10 s) to stand for work:
@@ -22,6 +23,10 @@ pub const SWEEP: &str = "bookings.sweep";
 /// The payments outbox's due jobs: retries after backoff, and first
 /// attempts that never ran (`innkeep_actors::payments::run_due`).
 pub const PAYMENTS: &str = "payments.outbox";
+/// Syncs every calendar import.
+pub const IMPORTS: &str = "calendar.imports";
+/// How often calendar imports are synced.
+pub const IMPORTS_EVERY: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 /// The periodic work every worker schedules (with e-mail: its sender too).
 pub fn periodic(email: bool) -> Vec<Periodic> {
@@ -33,6 +38,10 @@ pub fn periodic(email: bool) -> Vec<Periodic> {
         Periodic {
             kind: PAYMENTS,
             every: SWEEP_EVERY,
+        },
+        Periodic {
+            kind: IMPORTS,
+            every: IMPORTS_EVERY,
         },
     ];
     if email {
@@ -52,6 +61,7 @@ pub struct JobDeps {
     pub clock: Arc<dyn Clock>,
     /// With `SMTP_URL`: the notification e-mail sender.
     pub mailer: Option<Arc<Mailer>>,
+    pub imports: ImportService,
 }
 
 /// A handler for each of innkeep's kinds.
@@ -61,7 +71,8 @@ pub fn handlers(deps: JobDeps) -> Handlers {
     let handlers = Handlers::default()
         .with(NOOP, Arc::new(Noop))
         .with(SWEEP, Arc::new(Sweep(deps.clone())))
-        .with(PAYMENTS, Arc::new(Payments(deps)));
+        .with(PAYMENTS, Arc::new(Payments(deps.clone())))
+        .with(IMPORTS, Arc::new(Imports(deps)));
     match mailer {
         Some(mailer) => handlers.with(EMAIL, mailer),
         None => handlers,
@@ -104,6 +115,20 @@ impl JobHandler for Payments {
         )
         .await
         .map_err(JobError::retry)?;
+        Ok(())
+    }
+}
+
+struct Imports(Arc<JobDeps>);
+
+#[async_trait::async_trait]
+impl JobHandler for Imports {
+    async fn run(&self, _: &Job) -> Result<(), JobError> {
+        self.0
+            .imports
+            .refresh_all()
+            .await
+            .map_err(JobError::retry)?;
         Ok(())
     }
 }

@@ -241,7 +241,7 @@ impl PropertyService {
 
     /// The property, if `user` hosts it: 404 if unknown or unlisted, 403 if
     /// not theirs.
-    pub(super) async fn hosted_by(&self, user: Uuid, id: Uuid) -> AppResult<Property> {
+    pub(crate) async fn hosted_by(&self, user: Uuid, id: Uuid) -> AppResult<Property> {
         let property = self.listed(id).await?;
         if property.host_id != user {
             return Err(AppError::Forbidden(

@@ -18,6 +18,7 @@
 //! | `SeedStore` | `innkeep seed`'s bulk writes |
 //! | `JobStore` | the job queue: enqueue, claim with a lease, finish, operate (`jobs`) |
 //! | `NotificationStore` | a user's notifications (`notifications`) |
+//! | `ImportStore` | calendar imports and the blocks they own (`imports`) |
 //! | `Store` | all of the above, plus migrations, health and change notices |
 //!
 //! Most SQL runs as written on both backends: each `*_sql.rs` file is one
@@ -30,6 +31,7 @@ mod bookings_sql;
 mod calendar_sql;
 mod columns;
 mod dev_gateway_sql;
+mod imports_sql;
 mod jobs_sql;
 mod ledger_sql;
 mod notifications_sql;
@@ -53,6 +55,7 @@ use innkeep_actors::ports::{
 };
 use uuid::Uuid;
 
+use crate::imports::{CalendarImport, Span};
 use crate::jobs::{Job, JobCounts, JobStatus, NewJob};
 use crate::notifications::{Notification, ReadWhich};
 use crate::properties::{Property, PropertyQuery};
@@ -304,6 +307,36 @@ pub trait NotificationStore: Send + Sync + 'static {
         which: &ReadWhich,
         now: DateTime<Utc>,
     ) -> StoreResult<u64>;
+}
+
+/// Calendar imports (`crate::imports`); their blocks are written through
+/// the calendar actors like any other.
+#[async_trait]
+pub trait ImportStore: Send + Sync + 'static {
+    async fn insert_import(&self, import: &CalendarImport) -> StoreResult<()>;
+    async fn import(&self, id: Uuid) -> StoreResult<Option<CalendarImport>>;
+    async fn imports_of(&self, property_id: Uuid) -> StoreResult<Vec<CalendarImport>>;
+    /// Every import, by id, after `after`: the periodic refresh's pages.
+    async fn all_imports(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<CalendarImport>>;
+    /// Records a sync: `ok`, or `failed` with `error`; its conflicts.
+    async fn record_sync(
+        &self,
+        id: Uuid,
+        error: Option<&str>,
+        conflicts: &[Span],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    async fn delete_import(&self, id: Uuid) -> StoreResult<()>;
+    /// The active blocks of a property with this reason: (id, start, end).
+    async fn import_blocks(
+        &self,
+        property_id: Uuid,
+        reason: &str,
+    ) -> StoreResult<Vec<(Uuid, NaiveDate, NaiveDate)>>;
 }
 
 /// The job queue (`crate::jobs`).
@@ -628,6 +661,7 @@ pub trait Store:
     + SeedStore
     + JobStore
     + NotificationStore
+    + ImportStore
 {
     /// `postgres` or `sqlite`.
     fn backend(&self) -> &'static str;

@@ -11,6 +11,7 @@ mod bookings;
 mod email;
 mod graphql;
 mod hardening;
+mod imports;
 mod jobs;
 mod ledger_property;
 mod notifications;

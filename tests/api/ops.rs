@@ -65,20 +65,6 @@ async fn health_readiness_metrics_and_docs() {
 }
 
 #[actix_web::test]
-async fn unbuilt_features_answer_501() {
-    let app = spawn_sqlite(Options::default()).await;
-    let early = app.register("early").await;
-    let id = app.list_property(&early, json!({})).await;
-    app.post(
-        &format!("/api/v1/properties/{id}/calendar-imports"),
-        Some(&early.token),
-        json!({"url": "https://example.com/calendar.ics"}),
-    )
-    .await
-    .expect(501);
-}
-
-#[actix_web::test]
 async fn the_dev_clock_moves_time_only_in_dev_mode() {
     let app = spawn_sqlite(Options::default()).await;
     let timer = app.register("timer").await;

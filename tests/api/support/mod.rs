@@ -194,6 +194,8 @@ pub async fn spawn_with(backend: Backend, options: Options) -> Option<TestApp> {
         ..Config::default()
     };
     config.smtp_url = options.smtp_url;
+    // Calendar feeds from loopback only: no test reaches the outside.
+    config.fetch_loopback_only = true;
     if let Some(base) = options.stripe_api_base {
         config.stripe_secret_key = Some("sk_test_innkeep_fake".into());
         config.stripe_api_base = Some(base);

@@ -1,0 +1,237 @@
+//! The calendar import service: add, list, remove and sync a property's
+//! feeds, for its host; and the periodic refresh of all of them.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use innkeep_actors::ports::{CalendarOp, NewBlock, OpOutcome};
+use innkeep_actors::{CalendarRegistry, Clock};
+use uuid::Uuid;
+
+use super::fetch::{Fetcher, Reach, looks_like_http};
+use super::{CalendarImport, ImportInput, Span, block_reason, parse_feed};
+use crate::error::{AppError, AppResult, Validator};
+use crate::properties::PropertyService;
+use crate::store::ImportStore;
+
+/// A property has at most this many imports.
+pub const MAX_IMPORTS: usize = 20;
+/// Feed URLs are at most this long.
+pub const URL_MAX_CHARS: usize = crate::schema::URL_MAX_CHARS;
+
+#[derive(Clone)]
+pub struct ImportService {
+    store: Arc<dyn ImportStore>,
+    properties: PropertyService,
+    calendars: Arc<CalendarRegistry>,
+    fetcher: Fetcher,
+    clock: Arc<dyn Clock>,
+}
+
+impl ImportService {
+    pub fn new(
+        store: Arc<dyn ImportStore>,
+        properties: PropertyService,
+        calendars: Arc<CalendarRegistry>,
+        clock: Arc<dyn Clock>,
+        reach: Reach,
+    ) -> anyhow::Result<Self> {
+        Ok(Self {
+            store,
+            properties,
+            calendars,
+            fetcher: Fetcher::new(reach)?,
+            clock,
+        })
+    }
+
+    /// Adds a feed to the host's property and syncs it at once: the answer
+    /// says how that went (`ok`, or `failed` with the reason).
+    pub async fn create(
+        &self,
+        host: Uuid,
+        property_id: Uuid,
+        input: ImportInput,
+    ) -> AppResult<CalendarImport> {
+        self.properties.hosted_by(host, property_id).await?;
+        // Refused at once: what is not an http(s) URL at all (the OpenAPI
+        // pattern says the same). Anything else (a URL that does not parse,
+        // an address not allowed, a feed that is not one) is an import
+        // that failed, with the reason.
+        let mut v = Validator::default();
+        let url = input.url;
+        if url.chars().count() > URL_MAX_CHARS {
+            v.fail("url", format!("must be at most {URL_MAX_CHARS} characters"));
+        } else if !looks_like_http(&url) {
+            v.fail("url", "must be an http:// or https:// URL");
+        }
+        v.finish()?;
+        if self.store.imports_of(property_id).await?.len() >= MAX_IMPORTS {
+            return Err(AppError::conflict(format!(
+                "a property has at most {MAX_IMPORTS} calendar imports"
+            )));
+        }
+        let import = CalendarImport {
+            id: Uuid::now_v7(),
+            property_id,
+            url,
+            status: "pending".into(),
+            last_synced_at: None,
+            last_error: None,
+            conflicts: sqlx::types::Json(Vec::new()),
+            created_at: self.clock.now(),
+        };
+        self.store.insert_import(&import).await?;
+        self.sync(&import).await?;
+        self.found(import.id).await
+    }
+
+    pub async fn list(&self, host: Uuid, property_id: Uuid) -> AppResult<Vec<CalendarImport>> {
+        self.properties.hosted_by(host, property_id).await?;
+        Ok(self.store.imports_of(property_id).await?)
+    }
+
+    /// Removes the import and frees its blocks.
+    pub async fn delete(&self, host: Uuid, property_id: Uuid, import_id: Uuid) -> AppResult<()> {
+        let import = self.owned(host, property_id, import_id).await?;
+        for (block_id, _, _) in self
+            .store
+            .import_blocks(property_id, &block_reason(import.id))
+            .await?
+        {
+            self.calendars
+                .apply(property_id, CalendarOp::RemoveBlock { block_id })
+                .await?;
+        }
+        self.store.delete_import(import.id).await?;
+        Ok(())
+    }
+
+    /// Syncs one import now.
+    pub async fn refresh(
+        &self,
+        host: Uuid,
+        property_id: Uuid,
+        import_id: Uuid,
+    ) -> AppResult<CalendarImport> {
+        let import = self.owned(host, property_id, import_id).await?;
+        self.sync(&import).await?;
+        self.found(import.id).await
+    }
+
+    /// Syncs every import (the periodic job); how many synced cleanly.
+    pub async fn refresh_all(&self) -> AppResult<usize> {
+        let mut after = None;
+        let mut ok = 0;
+        loop {
+            let page = self.store.all_imports(after, 100).await?;
+            let Some(last) = page.last() else {
+                return Ok(ok);
+            };
+            after = Some(last.id);
+            for import in &page {
+                match self.sync(import).await {
+                    Ok(true) => ok += 1,
+                    Ok(false) => {}
+                    Err(e) => {
+                        tracing::warn!(import_id = %import.id, error = %e, "calendar import sync failed")
+                    }
+                }
+            }
+        }
+    }
+
+    async fn owned(
+        &self,
+        host: Uuid,
+        property_id: Uuid,
+        import_id: Uuid,
+    ) -> AppResult<CalendarImport> {
+        self.properties.hosted_by(host, property_id).await?;
+        match self.store.import(import_id).await? {
+            Some(import) if import.property_id == property_id => Ok(import),
+            _ => Err(AppError::NotFound("calendar import")),
+        }
+    }
+
+    async fn found(&self, id: Uuid) -> AppResult<CalendarImport> {
+        self.store
+            .import(id)
+            .await?
+            .ok_or(AppError::NotFound("calendar import"))
+    }
+
+    /// Fetches the feed and makes the import's blocks its events: blocks of
+    /// events gone are removed, new events blocked; an event that overlaps
+    /// a booking or another block is a conflict, and nothing else moves
+    /// for it. A feed that cannot be had or read leaves the blocks as they
+    /// were and marks the import `failed`. Whether it synced.
+    async fn sync(&self, import: &CalendarImport) -> AppResult<bool> {
+        let today = self.clock.today();
+        let wanted = match self.fetcher.fetch(&import.url).await {
+            Ok(text) => parse_feed(&text, today),
+            Err(e) => Err(e),
+        };
+        let wanted = match wanted {
+            Ok(ranges) => ranges,
+            Err(error) => {
+                tracing::info!(import_id = %import.id, error, "calendar import failed");
+                self.store
+                    .record_sync(
+                        import.id,
+                        Some(&error),
+                        &import.conflicts.0,
+                        self.clock.now(),
+                    )
+                    .await?;
+                return Ok(false);
+            }
+        };
+        let reason = block_reason(import.id);
+        let property_id = import.property_id;
+        let held = self.store.import_blocks(property_id, &reason).await?;
+        let wanted_spans: HashSet<(chrono::NaiveDate, chrono::NaiveDate)> =
+            wanted.iter().map(|r| (r.start, r.end)).collect();
+        let held_spans: HashSet<(chrono::NaiveDate, chrono::NaiveDate)> =
+            held.iter().map(|(_, s, e)| (*s, *e)).collect();
+        // Free first, so an event that moved can take its new nights.
+        for (block_id, start, end) in &held {
+            if !wanted_spans.contains(&(*start, *end)) {
+                self.calendars
+                    .apply(
+                        property_id,
+                        CalendarOp::RemoveBlock {
+                            block_id: *block_id,
+                        },
+                    )
+                    .await?;
+            }
+        }
+        let mut conflicts = Vec::new();
+        for range in wanted {
+            if held_spans.contains(&(range.start, range.end)) {
+                continue;
+            }
+            let op = CalendarOp::InsertBlock(NewBlock {
+                id: Uuid::now_v7(),
+                property_id,
+                start: range.start,
+                end: range.end,
+                reason: Some(reason.clone()),
+            });
+            if !matches!(
+                self.calendars.apply(property_id, op).await?,
+                OpOutcome::Applied(_)
+            ) {
+                conflicts.push(Span {
+                    start: range.start,
+                    end: range.end,
+                });
+            }
+        }
+        self.store
+            .record_sync(import.id, None, &conflicts, self.clock.now())
+            .await?;
+        Ok(true)
+    }
+}
