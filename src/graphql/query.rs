@@ -96,6 +96,16 @@ fn first(first: Option<i32>) -> GqlResult<u32> {
     Ok(size)
 }
 
+/// An `after` argument of a list paged by id: the id of the last edge.
+fn after_cursor(after: Option<String>) -> Result<Option<uuid::Uuid>, AppError> {
+    after
+        .map(|a| {
+            a.parse()
+                .map_err(|_| AppError::field("after", "is not a cursor from this list"))
+        })
+        .transpose()
+}
+
 #[graphql_object(context = Context)]
 impl Query {
     /// The signed-in user.
@@ -193,14 +203,7 @@ impl Query {
         after: Option<String>,
     ) -> GqlResult<NotificationConnection> {
         let session = ctx.viewer()?;
-        let before = match after {
-            Some(after) => Some(
-                after
-                    .parse()
-                    .map_err(|_| AppError::field("after", "is not a cursor from this list"))?,
-            ),
-            None => None,
-        };
+        let before = after_cursor(after)?;
         ctx.store_call();
         let page = ctx
             .services
@@ -237,14 +240,7 @@ impl Query {
         after: Option<String>,
     ) -> GqlResult<BookingConnection> {
         let session = ctx.viewer()?;
-        let cursor = match after {
-            Some(after) => Some(
-                after
-                    .parse()
-                    .map_err(|_| AppError::field("after", "is not a cursor from this list"))?,
-            ),
-            None => None,
-        };
+        let cursor = after_cursor(after)?;
         let query = BookingQuery {
             user_id: session.user_id,
             as_host: matches!(role.unwrap_or_default(), BookingRole::Host),

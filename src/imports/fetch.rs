@@ -19,12 +19,10 @@ pub const MAX_REDIRECTS: usize = 3;
 
 /// Whether a feed may be fetched from `ip` (`loopback`: in dev mode).
 pub fn allowed(ip: IpAddr, loopback: bool) -> bool {
-    match ip {
+    // An IPv4-mapped IPv6 address is judged as the IPv4 address it is.
+    match ip.to_canonical() {
         IpAddr::V4(v4) => allowed_v4(v4, loopback),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => allowed_v4(v4, loopback),
-            None => allowed_v6(v6, loopback),
-        },
+        IpAddr::V6(v6) => allowed_v6(v6, loopback),
     }
 }
 
@@ -72,15 +70,7 @@ pub struct Reach {
 
 impl Reach {
     fn ip(self, ip: IpAddr) -> bool {
-        allowed(ip, self.loopback)
-            && (!self.loopback_only || ip.is_loopback() || mapped_loopback(ip))
-    }
-}
-
-fn mapped_loopback(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
-        IpAddr::V4(_) => false,
+        allowed(ip, self.loopback) && (!self.loopback_only || ip.to_canonical().is_loopback())
     }
 }
 

@@ -3,12 +3,11 @@
 use actix_web::{HttpResponse, get, post, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
-use uuid::Uuid;
 
 use super::{NotificationPage, NotificationView, ReadInput};
 use crate::error::{AppError, Validator};
 use crate::http::extract::{ApiJson, ApiQuery, AuthUser};
-use crate::properties::search::page_size;
+use crate::properties::search::id_page;
 use crate::services::Services;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -34,11 +33,7 @@ pub async fn list(
 ) -> Result<HttpResponse, AppError> {
     let params = params.into_inner();
     let mut v = Validator::default();
-    let limit = page_size(&mut v, params.limit);
-    let before: Option<Uuid> = params
-        .cursor
-        .as_deref()
-        .and_then(|c| v.check("cursor", crate::schema::uuid(c)));
+    let (before, limit) = id_page(&mut v, params.limit, params.cursor.as_deref());
     v.finish()?;
     let page = svc
         .notifications

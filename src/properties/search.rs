@@ -55,6 +55,14 @@ pub fn page_size(v: &mut Validator, limit: Option<u32>) -> u32 {
     }
 }
 
+/// A list paged by id: its `limit` (as `page_size`) and its `cursor`, the
+/// id of the last row of the previous page.
+pub fn id_page(v: &mut Validator, limit: Option<u32>, cursor: Option<&str>) -> (Option<Uuid>, u32) {
+    let limit = page_size(v, limit);
+    let cursor = cursor.and_then(|c| v.check("cursor", crate::schema::uuid(c)));
+    (cursor, limit)
+}
+
 impl SearchParams {
     pub fn into_query(self) -> AppResult<PropertyQuery> {
         let mut v = Validator::default();

@@ -10,7 +10,7 @@ use super::service::ReviewsPage;
 use super::{ResponseInput, ReviewInput, ReviewPage, ReviewView};
 use crate::error::{AppError, Validator};
 use crate::http::extract::{ApiJson, ApiQuery, AuthUser};
-use crate::properties::search::page_size;
+use crate::properties::search::id_page;
 use crate::services::Services;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -26,13 +26,9 @@ pub struct PageParams {
 impl PageParams {
     fn parse(self) -> Result<(Option<Uuid>, u32), AppError> {
         let mut v = Validator::default();
-        let limit = page_size(&mut v, self.limit);
-        let cursor = self
-            .cursor
-            .as_deref()
-            .and_then(|c| v.check("cursor", crate::schema::uuid(c)));
+        let page = id_page(&mut v, self.limit, self.cursor.as_deref());
         v.finish()?;
-        Ok((cursor, limit))
+        Ok(page)
     }
 }
 

@@ -174,18 +174,18 @@ macro_rules! impl_job_store {
 
             /// Counts by status from `sql` (rows of status and count).
             async fn counts(pool: &sqlx::Pool<$db>, sql: &'static str) -> StoreResult<JobCounts> {
-                    let rows: Vec<(String, i64)> = sqlx::query_as(sql).fetch_all(pool).await?;
-                    let mut counts = JobCounts::default();
-                    for (status, n) in rows {
-                        match JobStatus::parse(&status) {
-                            Some(JobStatus::Queued) => counts.queued = n,
-                            Some(JobStatus::Running) => counts.running = n,
-                            Some(JobStatus::Done) => counts.done = n,
-                            Some(JobStatus::Dead) => counts.dead = n,
-                            None => {}
-                        }
+                let rows: Vec<(String, i64)> = sqlx::query_as(sql).fetch_all(pool).await?;
+                let mut counts = JobCounts::default();
+                for (status, n) in rows {
+                    match JobStatus::parse(&status) {
+                        Some(JobStatus::Queued) => counts.queued = n,
+                        Some(JobStatus::Running) => counts.running = n,
+                        Some(JobStatus::Done) => counts.done = n,
+                        Some(JobStatus::Dead) => counts.dead = n,
+                        None => {}
                     }
-                    Ok(counts)
+                }
+                Ok(counts)
             }
         };
     };
