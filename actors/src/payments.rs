@@ -1,11 +1,12 @@
 //! The PaymentsActor carries out the payments outbox: gateway calls that a
-//! committed decision recorded (refund a cancelled stay, release an
-//! authorisation, pay a host out). It runs a job at once when the decision
-//! asks (`RunNow`), and the job queue's workers run what is due each second
-//! (`run_due`: retries, and jobs whose first attempt never ran), each with
-//! the job's key as the gateway's idempotency key, recording the outcome;
-//! a transient failure is retried with exponential backoff, a permanent one
-//! is recorded and logged. Jobs are leased before they run, so a crash
+//! committed decision recorded as jobs of the job queue (refund a cancelled
+//! stay, release an authorisation, pay a host out). It runs a job at once
+//! when the decision asks (`RunNow`); the queue's workers run the rest
+//! (`run_claimed`: retries after backoff, and jobs whose first attempt
+//! never ran), each with the job's key as the gateway's idempotency key,
+//! recording the outcome; a transient failure is retried with exponential
+//! backoff (`dead` after [`MAX_ATTEMPTS`]), a permanent one is `dead` at
+//! once with its reason. Jobs are leased before they run, so a crash
 //! mid-call leaves the job to run again when the lease lapses, and the
 //! idempotency key makes that second call return the first one's result
 //! instead of moving money twice.
@@ -15,6 +16,7 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
+use uuid::Uuid;
 
 use crate::clock::Clock;
 use crate::domain::PaymentStatus;
@@ -28,8 +30,13 @@ use crate::ports::{
 pub const LEASE: Duration = Duration::from_secs(60);
 /// The longest wait between two attempts.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
-/// Due jobs run by one `run_due`.
-const BATCH: u32 = 50;
+/// Attempts before a payment job is `dead` (and shown to operators, who
+/// can replay it): with the backoff, about four hours of retries.
+pub const MAX_ATTEMPTS: i32 = 50;
+/// A new payment job is left to the decision that recorded it (which runs
+/// it at once) for this long before the queue's workers may take it: a
+/// worker racing the decision would leave its caller without the outcome.
+pub const FIRST_ATTEMPT_GRACE: Duration = Duration::from_secs(5);
 
 /// Wait before attempt `attempts + 1`, after `attempts` failures: 1 s, 2 s,
 /// 4 s … up to [`MAX_BACKOFF`].
@@ -106,22 +113,18 @@ pub fn effects(job: &PaymentJob) -> JobEffects {
     }
 }
 
-/// Runs the outbox's due jobs (the job queue's `payments.outbox`, every
-/// second); how many ran. Each is leased first, so workers of several
-/// processes never run one job at once.
-pub async fn run_due(
+/// Runs the payment job `id` that a job worker claimed, and records its
+/// outcome; `None` if there is no such job.
+pub async fn run_claimed(
     store: &dyn PaymentJobStore,
     gateway: &dyn PaymentGateway,
     clock: &dyn Clock,
-) -> Result<usize, PortError> {
-    let jobs = store
-        .lease_payment_jobs(clock.now(), lease_until(clock), BATCH)
-        .await?;
-    let count = jobs.len();
-    for job in jobs {
-        run(store, gateway, clock, job).await?;
-    }
-    Ok(count)
+    id: Uuid,
+) -> Result<Option<JobOutcome>, PortError> {
+    let Some(job) = store.payment_job(id).await? else {
+        return Ok(None);
+    };
+    run(store, gateway, clock, job).await.map(Some)
 }
 
 /// Runs `job` and records its outcome; returns the outcome.
@@ -131,7 +134,8 @@ async fn run(
     clock: &dyn Clock,
     job: PaymentJob,
 ) -> Result<JobOutcome, PortError> {
-    let outcome = attempt(gateway, &job, clock.now()).await;
+    // Backoff is the queue's time (the system clock), not the service's.
+    let outcome = attempt(gateway, &job, Utc::now()).await;
     match &outcome {
         JobOutcome::Succeeded(reference) => {
             tracing::info!(key = %job.key, reference, "payment job done")
@@ -153,14 +157,16 @@ async fn run(
     Ok(outcome)
 }
 
-fn lease_until(clock: &dyn Clock) -> DateTime<Utc> {
-    clock.now() + chrono::Duration::from_std(LEASE).unwrap_or(chrono::Duration::seconds(60))
+fn lease_until(now: DateTime<Utc>) -> DateTime<Utc> {
+    now + chrono::Duration::from_std(LEASE).unwrap_or(chrono::Duration::seconds(60))
 }
 
 pub struct PaymentsActor {
     store: Arc<dyn PaymentJobStore>,
     gateway: Arc<dyn PaymentGateway>,
     clock: Arc<dyn Clock>,
+    /// Who holds the leases this actor takes: unique per process.
+    holder: Arc<str>,
 }
 
 impl PaymentsActor {
@@ -169,10 +175,16 @@ impl PaymentsActor {
         gateway: Arc<dyn PaymentGateway>,
         clock: Arc<dyn Clock>,
     ) -> Self {
+        let holder = format!(
+            "{}:payments:{}",
+            std::process::id(),
+            Uuid::new_v4().simple()
+        );
         Self {
             store,
             gateway,
             clock,
+            holder: holder.into(),
         }
     }
 }
@@ -191,11 +203,16 @@ impl Handler<RunNow> for PaymentsActor {
     type Result = ResponseFuture<Result<Option<JobOutcome>, PortError>>;
 
     fn handle(&mut self, msg: RunNow, _: &mut Self::Context) -> Self::Result {
-        let (store, gateway, clock) =
-            (self.store.clone(), self.gateway.clone(), self.clock.clone());
+        let (store, gateway, clock, holder) = (
+            self.store.clone(),
+            self.gateway.clone(),
+            self.clock.clone(),
+            self.holder.clone(),
+        );
         Box::pin(async move {
+            let now = Utc::now();
             let Some(job) = store
-                .lease_payment_job(&msg.0, clock.now(), lease_until(clock.as_ref()))
+                .lease_payment_job(&msg.0, &holder, now, lease_until(now))
                 .await?
             else {
                 return Ok(None);

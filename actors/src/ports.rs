@@ -281,6 +281,27 @@ impl PaymentJobKind {
             _ => None,
         }
     }
+
+    /// The job queue's kind for it: `payment.<kind>`.
+    pub fn job_kind(self) -> &'static str {
+        match self {
+            Self::Capture => "payment.capture",
+            Self::Refund => "payment.refund",
+            Self::CancelIntent => "payment.cancel_intent",
+            Self::Payout => "payment.payout",
+        }
+    }
+
+    pub fn from_job_kind(kind: &str) -> Option<Self> {
+        kind.strip_prefix("payment.").and_then(Self::parse)
+    }
+
+    pub const ALL: [Self; 4] = [
+        Self::Capture,
+        Self::Refund,
+        Self::CancelIntent,
+        Self::Payout,
+    ];
 }
 
 /// A job to record; its key (`booking:<id>:<kind>`) makes it once per decision.
@@ -315,6 +336,9 @@ pub struct PaymentJob {
     pub amount: i64,
     /// Attempts made before this one.
     pub attempts: i32,
+    /// Who holds the job's lease for this attempt: only its outcome is
+    /// recorded.
+    pub holder: String,
     pub intent_id: Option<String>,
     pub host_id: Uuid,
     pub guest_id: Uuid,
@@ -357,34 +381,36 @@ pub enum JobOutcome {
     },
 }
 
+/// The payments outbox's side of the job queue: payment jobs are jobs
+/// (`payment.<kind>`), claimed by the queue's workers or, to run one at once
+/// after its decision, leased by key here.
 #[async_trait]
 pub trait PaymentJobStore: Send + Sync + 'static {
-    /// Leases up to `limit` jobs due at `now` (not done, `run_at <= now`):
-    /// their `run_at` moves to `lease_until` and `attempts` goes up, so a
-    /// crash mid-call leaves them to run again once the lease lapses, and
-    /// another process does not take them meanwhile.
-    async fn lease_payment_jobs(
-        &self,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<Vec<PaymentJob>, PortError>;
-    /// Leases one job by key if it is not done and no attempt is running,
+    /// Leases the job recorded under `key` for `holder` until `lease_until`
+    /// if it is not finished, no attempt holds it and it has attempts left,
     /// whatever its backoff says (to run it at once after the decision that
-    /// recorded it, or when the user asks again).
+    /// recorded it, or when the user asks again). Times are the queue's
+    /// (the system clock).
     async fn lease_payment_job(
         &self,
         key: &str,
+        holder: &str,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
     ) -> Result<Option<PaymentJob>, PortError>;
-    /// Records the outcome; for a success, `effects` in the same
-    /// transaction (a refund sent, an intent released, a payout made).
+    /// The job `id`, as the worker that claimed it holds it; `None` if
+    /// there is no such payment job.
+    async fn payment_job(&self, id: Uuid) -> Result<Option<PaymentJob>, PortError>;
+    /// Records the outcome if `job.holder` still holds the job: a success
+    /// with `effects` in the same transaction (a refund sent, an intent
+    /// released, a payout made); a retry queued at its time, or `dead` once
+    /// out of attempts; a failure for good `dead` with its reason.
+    /// `finished_at` is the service's time (what the sweep reconciles by).
     async fn finish_payment_job(
         &self,
         job: &PaymentJob,
         outcome: &JobOutcome,
         effects: &JobEffects,
-        now: DateTime<Utc>,
+        finished_at: DateTime<Utc>,
     ) -> Result<(), PortError>;
 }

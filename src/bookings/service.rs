@@ -401,9 +401,9 @@ impl BookingService {
     }
 
     /// Captures the request's authorisation through the outbox: recorded
-    /// first, run now; if that fails transiently the PaymentsActor retries
+    /// first, run now; if that fails transiently the job queue retries
     /// it and the sweep confirms the booking once it goes through. If an
-    /// attempt is already running (the outbox's poll took the job first),
+    /// attempt is already running (a job worker took the job first),
     /// this waits for its outcome.
     async fn capture(&self, booking: &Booking) -> AppResult<()> {
         let job = NewPaymentJob::new(PaymentJobKind::Capture, booking.id, booking.total);
@@ -418,7 +418,7 @@ impl BookingService {
             let jobs = self.outbox.jobs_of(booking.id).await?;
             match jobs.iter().find(|j| j.kind == PaymentJobKind::Capture) {
                 Some(j) if j.succeeded() => return Ok(()),
-                Some(j) if j.done => {
+                Some(j) if j.failed() => {
                     return Err(AppError::conflict(format!(
                         "the payment could not be captured: {}",
                         j.last_error.as_deref().unwrap_or("refused")

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use innkeep_actors::Clock;
-use innkeep_actors::ports::{PaymentGateway, PaymentJobStore};
+use innkeep_actors::ports::{PaymentGateway, PaymentJobKind, PaymentJobStore};
 
 use super::worker::{Handlers, JobHandler};
 use super::{Job, JobError, Periodic};
@@ -20,9 +20,6 @@ const NOOP_MAX_MS: u64 = 10_000;
 /// Lapsed holds and requests, finished stays, unrecorded intents and
 /// captures, payouts due, and now and then pruning (`Sweeper::sweep`).
 pub const SWEEP: &str = "bookings.sweep";
-/// The payments outbox's due jobs: retries after backoff, and first
-/// attempts that never ran (`innkeep_actors::payments::run_due`).
-pub const PAYMENTS: &str = "payments.outbox";
 /// Syncs every calendar import.
 pub const IMPORTS: &str = "calendar.imports";
 /// How often calendar imports are synced.
@@ -33,10 +30,6 @@ pub fn periodic(email: bool) -> Vec<Periodic> {
     let mut all = vec![
         Periodic {
             kind: SWEEP,
-            every: SWEEP_EVERY,
-        },
-        Periodic {
-            kind: PAYMENTS,
             every: SWEEP_EVERY,
         },
         Periodic {
@@ -68,11 +61,14 @@ pub struct JobDeps {
 pub fn handlers(deps: JobDeps) -> Handlers {
     let mailer = deps.mailer.clone();
     let deps = Arc::new(deps);
-    let handlers = Handlers::default()
-        .with(NOOP, Arc::new(Noop))
-        .with(SWEEP, Arc::new(Sweep(deps.clone())))
-        .with(PAYMENTS, Arc::new(Payments(deps.clone())))
-        .with(IMPORTS, Arc::new(Imports(deps)));
+    let payments: Arc<dyn JobHandler> = Arc::new(Payments(deps.clone()));
+    let handlers = PaymentJobKind::ALL.into_iter().fold(
+        Handlers::default()
+            .with(NOOP, Arc::new(Noop))
+            .with(SWEEP, Arc::new(Sweep(deps.clone())))
+            .with(IMPORTS, Arc::new(Imports(deps))),
+        |handlers, kind| handlers.with(kind.job_kind(), payments.clone()),
+    );
     match mailer {
         Some(mailer) => handlers.with(EMAIL, mailer),
         None => handlers,
@@ -102,20 +98,31 @@ impl JobHandler for Sweep {
     }
 }
 
+/// The payments outbox's jobs (`payment.<kind>`): retries after backoff,
+/// and first attempts that never ran. The attempt records its own outcome
+/// (a success with its effects, in one transaction; a failure queued again
+/// or dead), so the worker's own completion finds the job finished.
 struct Payments(Arc<JobDeps>);
 
 #[async_trait::async_trait]
 impl JobHandler for Payments {
-    async fn run(&self, _: &Job) -> Result<(), JobError> {
+    async fn run(&self, job: &Job) -> Result<(), JobError> {
         let d = &self.0;
-        innkeep_actors::payments::run_due(
+        let ran = innkeep_actors::payments::run_claimed(
             d.payment_jobs.as_ref(),
             d.gateway.as_ref(),
             d.clock.as_ref(),
+            job.id,
         )
         .await
         .map_err(JobError::retry)?;
-        Ok(())
+        match ran {
+            Some(_) => Ok(()),
+            None => Err(JobError::Fatal(format!(
+                "{:?} is not a payment job of a booking",
+                job.key
+            ))),
+        }
     }
 }
 

@@ -137,6 +137,10 @@ pub struct Job {
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// The booking whose money a payment job moves.
+    pub booking_id: Option<Uuid>,
+    /// What a done job produced (a payment job: the gateway's id for it).
+    pub result: Option<String>,
 }
 
 /// Why an attempt did not finish the job.

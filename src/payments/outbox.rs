@@ -1,9 +1,9 @@
 //! The service layer's side of the payments outbox: a decision records its
-//! gateway call as a job (in the decision's own transaction where there is
-//! one), then asks the PaymentsActor to run it at once. If that attempt
-//! fails, or the process dies first, the actor's poll retries it with
-//! backoff; the job's key is the gateway's idempotency key, so no retry
-//! moves money twice.
+//! gateway call as a job of the job queue (in the decision's own
+//! transaction where there is one), then asks the PaymentsActor to run it
+//! at once. If that attempt fails, or the process dies first, the queue's
+//! workers retry it with backoff; the job's key is the gateway's
+//! idempotency key, so no retry moves money twice.
 
 use std::sync::Arc;
 
@@ -48,16 +48,16 @@ impl Outbox {
 
     /// Runs the recorded `job` now through the PaymentsActor; `None` if it
     /// did not run (already done, leased by a running attempt, or the actor
-    /// is gone; the poll takes it then).
+    /// is gone; the queue's workers take it then).
     pub async fn run_now(&self, job: &NewPaymentJob) -> Option<JobOutcome> {
         match self.actor.send(RunNow(job.key())).await {
             Ok(Ok(outcome)) => outcome,
             Ok(Err(e)) => {
-                tracing::warn!(key = %job.key(), error = %e, "running a payment job failed; the poll retries it");
+                tracing::warn!(key = %job.key(), error = %e, "running a payment job failed; the job queue retries it");
                 None
             }
             Err(e) => {
-                tracing::warn!(key = %job.key(), error = %e, "payments actor unreachable; the poll retries the job");
+                tracing::warn!(key = %job.key(), error = %e, "payments actor unreachable; the job queue retries the job");
                 None
             }
         }
@@ -65,9 +65,7 @@ impl Outbox {
 
     /// Records `job` on its own and runs it now.
     pub async fn enqueue_and_run(&self, job: NewPaymentJob) -> AppResult<Option<JobOutcome>> {
-        self.store
-            .enqueue_payment_job(&job, self.clock.now())
-            .await?;
+        self.store.enqueue_payment_job(&job).await?;
         Ok(self.run_now(&job).await)
     }
 

@@ -125,8 +125,8 @@ macro_rules! impl_booking_store {
                         "SELECT {BOOKING_COLUMNS} FROM bookings b \
                          WHERE b.check_in <= $1 \
                          AND b.status IN ('confirmed', 'completed', 'cancelled') \
-                         AND NOT EXISTS (SELECT 1 FROM payment_jobs j \
-                                         WHERE j.booking_id = b.id AND j.kind = 'payout') \
+                         AND NOT EXISTS (SELECT 1 FROM jobs j \
+                                         WHERE j.booking_id = b.id AND j.kind = 'payment.payout') \
                          AND (SELECT COALESCE(SUM(e.amount), 0) FROM ledger_transactions t \
                               JOIN ledger_entries e ON e.transaction_id = t.id \
                               WHERE t.booking_id = b.id AND e.account LIKE 'host_payable:%') < 0 \
@@ -172,12 +172,12 @@ macro_rules! impl_booking_store {
                     limit: u32,
                 ) -> StoreResult<Vec<String>> {
                     Ok(sqlx::query_scalar(
-                        "SELECT b.payment_intent_id FROM payment_jobs j JOIN bookings b ON b.id = j.booking_id \
-                         WHERE j.kind = 'capture' AND j.done_at > $1 AND j.outcome <> 'failed' \
+                        "SELECT b.payment_intent_id FROM jobs j JOIN bookings b ON b.id = j.booking_id \
+                         WHERE j.kind = 'payment.capture' AND j.status = 'done' AND j.finished_at > $1 \
                          AND b.payment_intent_id IS NOT NULL \
                          AND NOT EXISTS (SELECT 1 FROM ledger_transactions t \
                                          WHERE t.booking_id = b.id AND t.kind = 'capture') \
-                         ORDER BY j.done_at LIMIT $2",
+                         ORDER BY j.finished_at LIMIT $2",
                     )
                     .bind(done_after)
                     .bind(i64::from(limit))
@@ -190,7 +190,8 @@ macro_rules! impl_booking_store {
                         ("DELETE FROM idempotency_keys WHERE created_at < $1", cutoffs.idempotency_keys),
                         ("DELETE FROM refresh_tokens WHERE expires_at < $1", cutoffs.refresh_tokens),
                         ("DELETE FROM webhook_events WHERE received_at < $1", cutoffs.webhook_events),
-                        ("DELETE FROM jobs WHERE status = 'done' AND finished_at < $1", cutoffs.jobs),
+                        // A booking's payment jobs are its record of money moved: kept.
+                        ("DELETE FROM jobs WHERE status = 'done' AND finished_at < $1 AND booking_id IS NULL", cutoffs.jobs),
                         ("DELETE FROM jobs WHERE status = 'dead' AND finished_at < $1 AND key LIKE 'every:%'", cutoffs.jobs),
                     ];
                     let mut pruned = 0;

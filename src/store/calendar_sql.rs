@@ -143,7 +143,7 @@ macro_rules! impl_calendar_store {
                                         <$store>::insert_posting(tx, posting, now).await.map_err(fail)?;
                                     }
                                     for job in &t.jobs {
-                                        <$store>::insert_payment_job(tx, job, now).await.map_err(fail)?;
+                                        <$store>::insert_payment_job(tx, job).await.map_err(fail)?;
                                     }
                                     for notice in &t.notices {
                                         <$store>::insert_notice(tx, notice, now).await.map_err(fail)?;

@@ -12,7 +12,7 @@ macro_rules! impl_job_store {
             use $crate::store::StoreResult;
 
             const JOB_COLUMNS: &str = "id, key, kind, payload, status, attempts, max_attempts, run_at, \
-                                       worker, last_error, created_at, finished_at";
+                                       worker, last_error, created_at, finished_at, booking_id, result";
             /// Rows per multi-row INSERT (9 binds each, under SQLite's 32,766).
             const ENQUEUE_CHUNK: usize = 1_000;
 

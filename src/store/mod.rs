@@ -12,7 +12,7 @@
 //! | `IdempotencyStore` | `Idempotency-Key` replays |
 //! | `LedgerStore` | postings, balances, `ledger verify` |
 //! | `WebhookEventStore` | Stripe event ids seen |
-//! | `OutboxStore`, `PaymentJobStore` (engine port) | the payments outbox |
+//! | `OutboxStore`, `PaymentJobStore` (engine port) | the payments outbox: payment jobs in the job queue |
 //! | `DevGatewayStore` | the dev payment gateway's intents and refunds |
 //! | `ReviewStore` | reviews, responses and the property's rating (`reviews`) |
 //! | `SeedStore` | `innkeep seed`'s bulk writes |
@@ -393,8 +393,9 @@ pub struct Retention {
     pub idempotency_keys: DateTime<Utc>,
     pub refresh_tokens: DateTime<Utc>,
     pub webhook_events: DateTime<Utc>,
-    /// Finished jobs (done, and dead periodic ones: the next period redid
-    /// their work).
+    /// Finished jobs (done, but for payment jobs, a booking's record of
+    /// money moved; and dead periodic ones: the next period redid their
+    /// work).
     pub jobs: DateTime<Utc>,
 }
 
@@ -470,24 +471,26 @@ pub trait WebhookEventStore: Send + Sync + 'static {
     ) -> StoreResult<bool>;
 }
 
-/// The `outcome` of a job that failed for good.
-pub const FAILED_OUTCOME: &str = "failed";
-
-/// One outbox job as tests and operators see it.
+/// One payment job of a booking, as the service layer sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaymentJobRow {
     pub kind: PaymentJobKind,
     pub amount: i64,
     pub attempts: i32,
-    pub outcome: Option<String>,
+    pub status: JobStatus,
+    /// The gateway's id for what a done job did.
+    pub result: Option<String>,
     pub last_error: Option<String>,
-    pub done: bool,
 }
 
 impl PaymentJobRow {
-    /// Done, and not failed for good.
     pub fn succeeded(&self) -> bool {
-        self.done && self.outcome.as_deref() != Some(FAILED_OUTCOME)
+        self.status == JobStatus::Done
+    }
+
+    /// Failed for good, or out of attempts (until an operator replays it).
+    pub fn failed(&self) -> bool {
+        self.status == JobStatus::Dead
     }
 }
 
@@ -497,11 +500,7 @@ impl PaymentJobRow {
 pub trait OutboxStore: Send + Sync + 'static {
     /// Records a job on its own (for decisions not tied to a booking's
     /// state change); `false` if its key exists.
-    async fn enqueue_payment_job(
-        &self,
-        job: &NewPaymentJob,
-        now: DateTime<Utc>,
-    ) -> StoreResult<bool>;
+    async fn enqueue_payment_job(&self, job: &NewPaymentJob) -> StoreResult<bool>;
     async fn payment_jobs_of(&self, booking_id: Uuid) -> StoreResult<Vec<PaymentJobRow>>;
 }
 

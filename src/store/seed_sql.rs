@@ -6,6 +6,7 @@
 macro_rules! impl_seed_store {
     ($store:ty, $db:ty) => {
         const _: () = {
+            use innkeep_actors::ports::PaymentJobKind;
             use $crate::store::columns::{BOOKING_COLUMNS, PROPERTY_COLUMNS};
             use $crate::store::{SeedBatch, StoreResult};
 
@@ -165,19 +166,21 @@ macro_rules! impl_seed_store {
                     .await?;
                     insert_rows(
                         &mut tx,
-                        "INSERT INTO payment_jobs (id, key, kind, booking_id, amount, attempts, run_at, \
-                         created_at, done_at, outcome) ",
+                        "INSERT INTO jobs (id, key, kind, payload, status, attempts, max_attempts, run_at, \
+                         created_at, finished_at, booking_id, result) ",
                         &batch.payouts,
                         |mut b, (booking_id, amount, at)| {
                             b.push_bind(uuid::Uuid::now_v7())
                                 .push_bind(format!("booking:{booking_id}:payout"))
-                                .push_bind("payout")
-                                .push_bind(*booking_id)
-                                .push_bind(*amount)
+                                .push_bind(PaymentJobKind::Payout.job_kind())
+                                .push_bind(sqlx::types::Json(serde_json::json!({ "amount": amount })))
+                                .push_bind("done")
                                 .push_bind(1)
+                                .push_bind(innkeep_actors::payments::MAX_ATTEMPTS)
                                 .push_bind(*at)
                                 .push_bind(*at)
                                 .push_bind(*at)
+                                .push_bind(*booking_id)
                                 .push_bind("tr_seed");
                         },
                     )

@@ -22,6 +22,9 @@ pub enum Fault {
     /// The work is done and remembered under the idempotency key, but the
     /// answer comes after innkeep's client has given up.
     Timeout,
+    /// 400 invalid_request_error, nothing done and nothing remembered (as
+    /// Stripe answers a request it refuses before running it).
+    Refused,
 }
 
 #[derive(Default)]
@@ -274,6 +277,16 @@ async fn api(
         } else if fault == Some(Fault::ServerError) {
             (
                 error(500, "api_error", "", "An unknown error occurred (fake)"),
+                false,
+            )
+        } else if fault == Some(Fault::Refused) {
+            (
+                error(
+                    400,
+                    "invalid_request_error",
+                    "refused_fake",
+                    "This request was refused (fake)",
+                ),
                 false,
             )
         } else {

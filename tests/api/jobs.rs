@@ -13,7 +13,7 @@ use innkeep::jobs::{Job, JobError, JobStatus, NewJob};
 use innkeep::store::{self, Store, StoreConfig};
 use serde_json::{Value, json};
 
-use crate::support::{TestApp, eventually};
+use crate::support::{Backend, TestApp, eventually, fresh_database, printed_jobs};
 
 crate::both_stores!(the_server_runs_the_periodic_work_through_the_queue);
 crate::both_stores!(no_workers:
@@ -87,16 +87,6 @@ async fn job_by_key(store: &Arc<dyn Store>, key: &str) -> Job {
         .into_iter()
         .find(|j| j.key == key)
         .unwrap_or_else(|| panic!("no job {key}"))
-}
-
-/// The JSON lines an `innkeep jobs …` command printed (logs go to stderr,
-/// and `command` joins both, so only lines that parse as jobs count).
-fn printed_jobs(output: &str) -> Vec<Value> {
-    output
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|v| v.get("key").is_some() && v.get("attempts").is_some())
-        .collect()
 }
 
 async fn failing_jobs_back_off_then_die_and_a_retry_replays_them(app: TestApp) {
@@ -289,10 +279,10 @@ async fn the_server_runs_the_periodic_work_through_the_queue(app: TestApp) {
     let ran = eventually(50, Duration::from_millis(100), async || {
         app.count(
             "SELECT COUNT(*) FROM jobs WHERE status = 'done' \
-             AND kind IN ('bookings.sweep', 'payments.outbox')",
+             AND kind = 'bookings.sweep'",
         )
         .await
-            >= 4
+            >= 2
     })
     .await;
     assert!(ran, "no sweep ran through the queue");
@@ -326,4 +316,199 @@ async fn the_server_runs_the_periodic_work_through_the_queue(app: TestApp) {
     })
     .await;
     assert!(shown, "{}", app.get("/metrics", None).await.text);
+}
+
+#[actix_web::test]
+async fn sqlite_payment_jobs_move_into_the_queue_on_upgrade() {
+    payment_jobs_move_into_the_queue_on_upgrade(Backend::Sqlite).await;
+}
+
+#[actix_web::test]
+async fn postgres_payment_jobs_move_into_the_queue_on_upgrade() {
+    payment_jobs_move_into_the_queue_on_upgrade(Backend::Postgres).await;
+}
+
+/// The last migration before the payments outbox moved into `jobs`.
+const BEFORE_ONE_QUEUE: i64 = 12;
+
+/// Up to 0012 the payments outbox had a table of its own; the upgrade moves
+/// each of its jobs into the queue under the same key: done ones done with
+/// the gateway's id, ones that failed for good dead with the reason, and
+/// pending ones queued where their backoff or lease left them, claimable.
+/// (The rows name bookings that do not exist: the database's foreign-key
+/// checks are off for this connection, since only the jobs matter here.)
+async fn payment_jobs_move_into_the_queue_on_upgrade(backend: Backend) {
+    use chrono::{Duration as Span, Utc};
+    use sqlx::Connection;
+    use sqlx::migrate::Migrator;
+    use uuid::Uuid;
+
+    let Some((url, _guard)) = fresh_database(backend, None).await else {
+        return;
+    };
+    let now = Utc::now();
+    let leased_until = now + Span::hours(1);
+    let (stay, other) = (Uuid::now_v7(), Uuid::now_v7());
+    // kind, booking, amount, attempts, leased until, done at, outcome, last error
+    type Old = (
+        &'static str,
+        Uuid,
+        i64,
+        i32,
+        Option<chrono::DateTime<Utc>>,
+        Option<chrono::DateTime<Utc>>,
+        Option<&'static str>,
+        Option<&'static str>,
+    );
+    let old: [Old; 3] = [
+        (
+            "capture",
+            stay,
+            10_000,
+            1,
+            None,
+            Some(now),
+            Some("pi_1"),
+            None,
+        ),
+        (
+            "refund",
+            stay,
+            4_000,
+            2,
+            None,
+            Some(now),
+            Some("failed"),
+            Some("card expired"),
+        ),
+        (
+            "payout",
+            other,
+            6_000,
+            3,
+            Some(leased_until),
+            None,
+            None,
+            Some("timeout"),
+        ),
+    ];
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    macro_rules! upgrade {
+        ($conn:expr, $dialect:literal) => {{
+            let migrator = Migrator::new(dir.join($dialect))
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            migrator
+                .run_to(BEFORE_ONE_QUEUE, &mut $conn)
+                .await
+                .unwrap_or_else(|e| panic!("migrating to {BEFORE_ONE_QUEUE}: {e}"));
+            for (kind, booking, amount, attempts, leased, done, outcome, error) in old {
+                sqlx::query(
+                    "INSERT INTO payment_jobs (id, key, kind, booking_id, amount, attempts, run_at, \
+                     leased_until, done_at, outcome, last_error, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $7)",
+                )
+                .bind(Uuid::now_v7())
+                .bind(format!("booking:{booking}:{kind}"))
+                .bind(kind)
+                .bind(booking)
+                .bind(amount)
+                .bind(attempts)
+                .bind(now)
+                .bind(leased)
+                .bind(done)
+                .bind(outcome)
+                .bind(error)
+                .execute(&mut $conn)
+                .await
+                .unwrap_or_else(|e| panic!("an old payment job: {e}"));
+            }
+            migrator
+                .run(&mut $conn)
+                .await
+                .unwrap_or_else(|e| panic!("upgrading: {e}"));
+        }};
+    }
+    match backend {
+        Backend::Sqlite => {
+            use std::str::FromStr;
+            let options = sqlx::sqlite::SqliteConnectOptions::from_str(&url)
+                .unwrap_or_else(|e| panic!("{e}"))
+                .create_if_missing(true)
+                .foreign_keys(false);
+            let mut conn = sqlx::SqliteConnection::connect_with(&options)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            upgrade!(conn, "sqlite");
+        }
+        Backend::Postgres => {
+            let mut conn = sqlx::PgConnection::connect(&url)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            sqlx::query("SET session_replication_role = replica")
+                .execute(&mut conn)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            upgrade!(conn, "postgres");
+        }
+    }
+
+    let store = store::connect(&StoreConfig {
+        database_url: url.clone(),
+        connections: 2,
+    })
+    .await
+    .unwrap_or_else(|e| panic!("opening the upgraded database: {e}"));
+    let of_stay = store
+        .payment_jobs_of(stay)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let seen: Vec<_> = of_stay
+        .iter()
+        .map(|j| {
+            (
+                j.kind.as_str(),
+                j.amount,
+                j.attempts,
+                j.status,
+                j.result.as_deref(),
+                j.last_error.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("capture", 10_000, 1, JobStatus::Done, Some("pi_1"), None),
+            (
+                "refund",
+                4_000,
+                2,
+                JobStatus::Dead,
+                None,
+                Some("card expired")
+            ),
+        ]
+    );
+    let payout = job_by_key(&store, &format!("booking:{other}:payout")).await;
+    assert_eq!(
+        (
+            payout.kind.as_str(),
+            payout.status,
+            payout.attempts,
+            payout.max_attempts
+        ),
+        ("payment.payout", JobStatus::Queued, 3, 50)
+    );
+    assert_eq!(payout.booking_id, Some(other));
+    assert_eq!(payout.payload.0, json!({"amount": 6_000}));
+    // Not before its lease lapses; then a worker claims it.
+    let claim = |at| store.claim_jobs("upgraded", at, at + Span::minutes(1), 10);
+    let early = claim(now + Span::minutes(59)).await.unwrap_or_default();
+    assert!(early.is_empty(), "{early:?}");
+    let claimed = claim(now + Span::minutes(61)).await.unwrap_or_default();
+    assert_eq!(
+        claimed.iter().map(|j| j.id).collect::<Vec<_>>(),
+        [payout.id]
+    );
 }

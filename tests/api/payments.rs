@@ -323,7 +323,7 @@ async fn hosts_are_paid_24_hours_after_check_in(app: TestApp) {
     tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
     assert_eq!(app.balance(&host.token).await["paid_out"], 0);
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM payment_jobs WHERE kind = 'payout'")
+        app.count("SELECT COUNT(*) FROM jobs WHERE kind = 'payment.payout'")
             .await,
         0
     );
@@ -341,10 +341,8 @@ async fn hosts_are_paid_24_hours_after_check_in(app: TestApp) {
     tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
     assert_eq!(app.transactions_of("payout").await, 2);
     assert_eq!(
-        app.count(
-            "SELECT COUNT(*) FROM payment_jobs WHERE kind = 'payout' AND done_at IS NOT NULL"
-        )
-        .await,
+        app.count("SELECT COUNT(*) FROM jobs WHERE kind = 'payment.payout' AND status = 'done'")
+            .await,
         2
     );
     app.assert_ledger_clean().await;

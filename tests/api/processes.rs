@@ -345,7 +345,7 @@ async fn a_refund_owed_when_the_server_dies_is_sent_after_restart(app: TestApp) 
     assert_eq!(cancelled["payment"]["status"], "succeeded", "refund owed");
     first.kill();
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM payment_jobs WHERE kind = 'refund' AND done_at IS NULL")
+        app.count("SELECT COUNT(*) FROM jobs WHERE kind = 'payment.refund' AND status IN ('queued', 'running')")
             .await,
         1
     );

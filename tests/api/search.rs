@@ -73,10 +73,8 @@ async fn seeded_catalogue_is_consistent_and_searchable(app: TestApp) {
         assert!(app.count(query).await > 0, "no {what} seeded");
     }
     assert_eq!(
-        app.count(
-            "SELECT COUNT(*) FROM payment_jobs WHERE kind = 'payout' AND done_at IS NOT NULL"
-        )
-        .await,
+        app.count("SELECT COUNT(*) FROM jobs WHERE kind = 'payment.payout' AND status = 'done'")
+            .await,
         app.transactions_of("payout").await,
         "a payout posted without its job, or the reverse"
     );

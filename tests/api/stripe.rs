@@ -10,13 +10,14 @@ use serde_json::json;
 
 use crate::both_stores;
 use crate::fake_stripe::{FakeStripe, Fault};
-use crate::support::{TestApp, day_at, days, intent};
+use crate::support::{TestApp, day_at, days, intent, printed_jobs};
 
 both_stores!(
     fake_stripe:
     instant_book_through_stripe,
     request_to_book_through_stripe,
     stripe_failures_are_retried_and_nothing_moves_twice,
+    a_refund_stripe_refuses_is_dead_until_an_operator_replays_it,
     hosts_are_paid_by_stripe_transfers,
     each_policy_refunds_by_its_deadlines,
     an_intent_created_but_never_recorded_is_found_and_released,
@@ -160,6 +161,60 @@ async fn stripe_failures_are_retried_and_nothing_moves_twice(app: TestApp, strip
         asked["total"]
     );
     app.accept(&host.token, &asked).await.expect(409);
+    app.assert_ledger_clean().await;
+}
+
+async fn a_refund_stripe_refuses_is_dead_until_an_operator_replays_it(
+    app: TestApp,
+    stripe: FakeStripe,
+) {
+    let (_host, guest, flexible) = app
+        .listing(json!({"cancellation_policy": "flexible"}))
+        .await;
+    let booking = app.booked(&guest.token, &flexible, 30..33).await;
+    app.notify("payment_intent.succeeded", stripe.pay(&intent(&booking)))
+        .await;
+
+    // Stripe refuses the refund for good: the job is dead at once, with
+    // Stripe's reason, and nothing has moved.
+    stripe.fail_next(&[Fault::Refused]);
+    let cancelled = app.cancel(&guest.token, &booking).await;
+    assert_eq!(cancelled["status"], "cancelled");
+    assert_eq!(cancelled["payment"]["status"], "succeeded", "refund owed");
+    let dead = printed_jobs(&app.command(&["jobs", "dead"]).await);
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    let job = &dead[0];
+    assert_eq!(job["kind"], "payment.refund");
+    assert_eq!(job["booking_id"], booking["id"]);
+    assert_eq!(job["attempts"], 1);
+    assert!(
+        job["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("400") && e.contains("refused")),
+        "{job}"
+    );
+    assert!(stripe.refunds().is_empty());
+    assert_eq!(app.transactions_of("refund_sent").await, 0);
+    app.assert_ledger_clean().await;
+    // It stays dead: no worker takes it.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert!(stripe.refunds().is_empty());
+
+    // The operator replays it: the workers send the refund, once.
+    let id = job["id"].as_str().unwrap_or_default();
+    app.command(&["jobs", "retry", id]).await;
+    app.wait_for_payment_status(&guest.token, &booking, "refunded")
+        .await;
+    let refunds = stripe.refunds();
+    assert_eq!(refunds.len(), 1, "{refunds:?}");
+    assert_eq!(refunds[0]["amount"], booking["total"]);
+    let done = printed_jobs(&app.command(&["jobs", "list", "--status", "done"]).await);
+    let replayed = done
+        .iter()
+        .find(|j| j["id"] == job["id"])
+        .unwrap_or_else(|| panic!("the replayed refund is not done: {done:?}"));
+    assert_eq!(replayed["result"], refunds[0]["id"]);
+    assert_eq!(app.transactions_of("refund_sent").await, 1);
     app.assert_ledger_clean().await;
 }
 

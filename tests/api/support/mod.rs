@@ -143,12 +143,15 @@ pub async fn spawn_sqlite(options: Options) -> TestApp {
         .unwrap_or_else(|| panic!("SQLite needs no configuration"))
 }
 
-pub async fn spawn_with(backend: Backend, options: Options) -> Option<TestApp> {
-    // Server logs only when asked for (RUST_LOG=…), so failures stay readable.
-    if std::env::var_os("RUST_LOG").is_some() {
-        innkeep::telemetry::init();
-    }
-    let (database_url, guard) = match backend {
+/// A new database of `backend` for one test, gone with its guard (SQLite:
+/// a file not yet created); `None` for PostgreSQL when TEST_POSTGRES_URL is
+/// unset. `postgres_via`: the URL reaches it through this port (a test's
+/// proxy).
+pub async fn fresh_database(
+    backend: Backend,
+    postgres_via: Option<u16>,
+) -> Option<(String, DbGuard)> {
+    Some(match backend {
         Backend::Sqlite => {
             let path =
                 std::env::temp_dir().join(format!("innkeep-test-{}.db", Uuid::now_v7().simple()));
@@ -170,13 +173,21 @@ pub async fn spawn_with(backend: Backend, options: Options) -> Option<TestApp> {
                 .execute(&mut conn)
                 .await
                 .unwrap_or_else(|e| panic!("creating database {name}: {e}"));
-            let server_url = match options.postgres_via {
+            let server_url = match postgres_via {
                 Some(port) => with_port(&with_database(&admin, &name), port),
                 None => with_database(&admin, &name),
             };
             (server_url, DbGuard::Postgres { admin, name })
         }
-    };
+    })
+}
+
+pub async fn spawn_with(backend: Backend, options: Options) -> Option<TestApp> {
+    // Server logs only when asked for (RUST_LOG=…), so failures stay readable.
+    if std::env::var_os("RUST_LOG").is_some() {
+        innkeep::telemetry::init();
+    }
+    let (database_url, guard) = fresh_database(backend, options.postgres_via).await?;
     let clock = Arc::new(DevClock::new());
     // Built from the defaults, never from the developer's environment.
     let mut config = Config {
@@ -267,7 +278,7 @@ fn with_database(url: &str, name: &str) -> String {
     }
 }
 
-enum DbGuard {
+pub enum DbGuard {
     Sqlite(PathBuf),
     Postgres { admin: String, name: String },
 }
@@ -608,7 +619,7 @@ impl TestApp {
     /// capture, …).
     pub async fn job_attempts(&self, kind: &str) -> i64 {
         self.count(&format!(
-            "SELECT CAST(attempts AS BIGINT) FROM payment_jobs WHERE kind = '{kind}'"
+            "SELECT CAST(attempts AS BIGINT) FROM jobs WHERE kind = 'payment.{kind}'"
         ))
         .await
     }
@@ -622,4 +633,15 @@ impl TestApp {
         .await
         .map_err(|e| e.to_string()))
     }
+}
+
+/// The jobs an `innkeep jobs …` command printed as JSON lines (logs go to
+/// stderr, and `command` joins both, so only lines that parse as jobs
+/// count).
+pub fn printed_jobs(output: &str) -> Vec<Value> {
+    output
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v.get("key").is_some() && v.get("attempts").is_some())
+        .collect()
 }
