@@ -91,19 +91,30 @@ impl ImportService {
         Ok(self.store.imports_of(property_id).await?)
     }
 
-    /// Removes the import and frees its blocks.
+    /// Frees the import's blocks and removes it (a failure before the
+    /// import is gone leaves it to delete again). A sync running meanwhile
+    /// may block nights in between: they are freed again once the import
+    /// is gone, and a sync that finishes later finds it gone after its own
+    /// writes and takes back what it blocked (`sync`), so no block outlives
+    /// its import whichever finishes last.
     pub async fn delete(&self, host: Uuid, property_id: Uuid, import_id: Uuid) -> AppResult<()> {
         let import = self.owned(host, property_id, import_id).await?;
+        self.remove_blocks(property_id, import.id).await?;
+        self.store.delete_import(import.id).await?;
+        self.remove_blocks(property_id, import.id).await
+    }
+
+    /// Frees every night the import `import_id` blocks.
+    async fn remove_blocks(&self, property_id: Uuid, import_id: Uuid) -> AppResult<()> {
         for (block_id, _, _) in self
             .store
-            .import_blocks(property_id, &block_reason(import.id))
+            .import_blocks(property_id, &block_reason(import_id))
             .await?
         {
             self.calendars
                 .apply(property_id, CalendarOp::RemoveBlock { block_id })
                 .await?;
         }
-        self.store.delete_import(import.id).await?;
         Ok(())
     }
 
@@ -228,6 +239,11 @@ impl ImportService {
                     end: range.end,
                 });
             }
+        }
+        // Deleted while this sync ran: what it blocked goes with it.
+        if self.store.import(import.id).await?.is_none() {
+            self.remove_blocks(property_id, import.id).await?;
+            return Ok(false);
         }
         self.store
             .record_sync(import.id, None, &conflicts, self.clock.now())

@@ -1,47 +1,63 @@
 //! Calendar imports against a feed served by the test itself on loopback
 //! (allowed in dev mode only): a feed becomes blocks and follows its
 //! changes; an event over a booking is a conflict and cancels nothing;
-//! removing an import frees its nights; bad URLs are 422 and bad feeds a
-//! `failed` status. No test connects anywhere but loopback: private and
-//! metadata addresses are only ever given to the filter (here, as a URL
-//! or a redirect target it must refuse before connecting).
+//! removing an import frees its nights, even while a sync of it runs; bad
+//! URLs are 422 and bad feeds a `failed` status. No test connects anywhere
+//! but loopback: private and metadata addresses are only ever given to the
+//! filter (here, as a URL or a redirect target it must refuse before
+//! connecting).
 
 use std::net::TcpListener;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use serde_json::{Value, json};
 
 use crate::both_stores;
-use crate::support::{Options, TestApp, User, days, id, spawn_sqlite};
+use crate::support::{Options, TestApp, User, days, eventually, id, spawn_sqlite};
 
 both_stores!(
     a_feed_becomes_blocks_and_follows_its_changes,
     feed_urls_are_checked_and_bad_feeds_fail,
+    an_import_deleted_while_it_syncs_leaves_no_block,
 );
 
-/// A feed server on a loopback port: `/feed.ics` serves `feed`; the other
-/// paths serve the ways a feed goes wrong.
+/// A feed server on a loopback port: `/feed.ics` serves `feed` (once the
+/// gate lets it: see `hold`); the other paths serve the ways a feed goes
+/// wrong.
 struct FeedServer {
     base: String,
     feed: Arc<Mutex<String>>,
+    gate: Arc<tokio::sync::RwLock<()>>,
+    asked: Arc<AtomicUsize>,
     handle: actix_web::dev::ServerHandle,
 }
 
 impl FeedServer {
     fn start() -> FeedServer {
         let feed = Arc::new(Mutex::new(calendar(&[])));
+        let gate = Arc::new(tokio::sync::RwLock::new(()));
+        let asked = Arc::new(AtomicUsize::new(0));
+        let (gate_in, asked_in) = (gate.clone(), asked.clone());
         let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
         let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
         let shared = feed.clone();
         let server = HttpServer::new(move || {
             let feed = shared.clone();
+            let (gate, asked) = (gate_in.clone(), asked_in.clone());
             App::new()
                 .route(
                     "/feed.ics",
                     web::get().to(move || {
-                        let body = feed.lock().unwrap_or_else(|e| e.into_inner()).clone();
-                        async move { HttpResponse::Ok().content_type("text/calendar").body(body) }
+                        let (feed, gate) = (feed.clone(), gate.clone());
+                        asked.fetch_add(1, Ordering::SeqCst);
+                        async move {
+                            let _open = gate.read().await;
+                            let body = feed.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                            HttpResponse::Ok().content_type("text/calendar").body(body)
+                        }
                     }),
                 )
                 .route(
@@ -90,8 +106,20 @@ impl FeedServer {
         FeedServer {
             base: format!("http://127.0.0.1:{port}"),
             feed,
+            gate,
+            asked,
             handle,
         }
+    }
+
+    /// Holds every answer of `/feed.ics` until the guard is dropped.
+    async fn hold(&self) -> tokio::sync::OwnedRwLockWriteGuard<()> {
+        self.gate.clone().write_owned().await
+    }
+
+    /// How many times `/feed.ics` was asked for.
+    fn asked(&self) -> usize {
+        self.asked.load(Ordering::SeqCst)
     }
 
     fn serve(&self, events: &[(i64, i64)]) {
@@ -206,6 +234,54 @@ async fn a_feed_becomes_blocks_and_follows_its_changes(app: TestApp) {
         json!([span(30, 32)])
     );
     app.delete(&path, Some(&host.token)).await.expect(404);
+}
+
+/// A sync that is still fetching when the host deletes the import must not
+/// leave the nights it goes on to block behind: the delete frees what the
+/// import blocked, and the sync, finding the import gone after its writes,
+/// takes back its own.
+async fn an_import_deleted_while_it_syncs_leaves_no_block(app: TestApp) {
+    let feeds = FeedServer::start();
+    let (host, _guest, property) = app.listing(json!({})).await;
+    feeds.serve(&[(20, 23)]);
+    let created = import(&app, &host, &property, &format!("{}/feed.ics", feeds.base))
+        .await
+        .expect(201)
+        .clone();
+    assert_eq!(
+        app.unavailable(&property, 0, 60).await,
+        json!([span(20, 23)])
+    );
+    let path = format!(
+        "/api/v1/properties/{property}/calendar-imports/{}",
+        id(&created)
+    );
+    // The other site moves the stay; the next sync waits at the fetch
+    // while the host deletes the import, then goes on.
+    feeds.serve(&[(30, 33)]);
+    let held = feeds.hold().await;
+    let before = feeds.asked();
+    let refresh = format!("{path}/refresh");
+    let refreshing = app.post(&refresh, Some(&host.token), json!({}));
+    let deleting = async {
+        let fetching = eventually(200, Duration::from_millis(25), async || {
+            feeds.asked() > before
+        })
+        .await;
+        assert!(fetching, "the refresh never fetched the feed");
+        let deleted = app.delete(&path, Some(&host.token)).await;
+        drop(held);
+        deleted
+    };
+    let (refreshed, deleted) = tokio::join!(refreshing, deleting);
+    deleted.expect(204);
+    refreshed.expect(404);
+    assert_eq!(app.unavailable(&property, 0, 60).await, json!([]));
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM calendar_entries WHERE active AND reason LIKE 'import:%'")
+            .await,
+        0
+    );
 }
 
 async fn feed_urls_are_checked_and_bad_feeds_fail(app: TestApp) {
