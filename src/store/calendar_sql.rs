@@ -13,7 +13,9 @@ macro_rules! impl_calendar_store {
         const _: () = {
             use chrono::{DateTime, NaiveDate, Utc};
             use innkeep_actors::domain::{Booking, DateRange};
-            use innkeep_actors::ports::{CalendarEntry, CalendarOp, EntryKind, OpOutcome, PortError, PropertyOps};
+            use innkeep_actors::ports::{
+                CalendarEntry, CalendarOp, EntryKind, LocalIntent, OpOutcome, PortError, PropertyOps,
+            };
             use uuid::Uuid;
 
             use $crate::store::columns::BOOKING_COLUMNS;
@@ -55,11 +57,23 @@ macro_rules! impl_calendar_store {
                 ) -> Result<Vec<Vec<OpOutcome>>, PortError> {
                     let fail = $crate::store::port_error;
                     let mut tx = self.begin_write().await.map_err(fail)?;
-                    let mut all = Vec::with_capacity(batches.len());
-                    for batch in batches {
-                        all.push(apply_ops(&mut tx, batch).await?);
+                    let mut all: Vec<Option<Vec<OpOutcome>>> = vec![None; batches.len()];
+                    // Batches that are one new booking each (what stays spread
+                    // over many properties make): their rows go in a few
+                    // multi-row statements, not three statements a booking.
+                    let lone = lone_bookings(batches);
+                    if lone.len() > 1 {
+                        for (i, outcome) in insert_bookings_together(&mut tx, &lone).await.map_err(fail)? {
+                            all[i] = Some(vec![outcome]);
+                        }
+                    }
+                    for (i, batch) in batches.iter().enumerate() {
+                        if all[i].is_none() {
+                            all[i] = Some(apply_ops(&mut tx, batch).await?);
+                        }
                     }
                     tx.commit().await.map_err(fail)?;
+                    let all: Vec<Vec<OpOutcome>> = all.into_iter().map(Option::unwrap_or_default).collect();
                     for (batch, outcomes) in batches.iter().zip(&all) {
                         if outcomes.iter().any(|o| matches!(o, OpOutcome::Applied(_))) {
                             self.announce_change(batch.property_id);
@@ -67,6 +81,113 @@ macro_rules! impl_calendar_store {
                     }
                     Ok(all)
                 }
+            }
+
+            /// A new booking of a batch that is nothing else: its batch's
+            /// index, its row, its payment intent and when it was decided.
+            type Lone<'a> = (usize, &'a Booking, Option<&'a LocalIntent>, DateTime<Utc>);
+
+            /// The batches that are exactly one new booking, at most one per
+            /// property: rows of one statement do not see each other, so
+            /// the database's overlap check between them would be blind (the
+            /// actor has checked, but the store is the last guard).
+            fn lone_bookings<'a>(batches: &'a [PropertyOps<'a>]) -> Vec<Lone<'a>> {
+                let mut seen = std::collections::HashSet::with_capacity(batches.len());
+                batches
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, batch)| match batch.ops {
+                        [CalendarOp::InsertBooking(b, intent)] if seen.insert(batch.property_id) => {
+                            Some((i, &**b, intent.as_deref(), batch.now))
+                        }
+                        _ => None,
+                    })
+                    .collect()
+            }
+
+            /// Rows a multi-row statement takes at most. Chunks are powers
+            /// of two, so each statement has one of a few shapes and stays
+            /// prepared on its connection.
+            const MAX_ROWS: usize = 128;
+
+            /// Inserts the lone bookings' calendar entries in one guarded
+            /// statement per chunk (an entry that overlaps an active one is
+            /// left out, as `insert_entry` does it), then the bookings that
+            /// got their nights and their intents, a statement each. The
+            /// outcome of each, by batch index.
+            async fn insert_bookings_together(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                lone: &[Lone<'_>],
+            ) -> Result<Vec<(usize, OpOutcome)>, sqlx::Error> {
+                let mut outcomes = Vec::with_capacity(lone.len());
+                let mut rest = lone;
+                while !rest.is_empty() {
+                    let size = 1 << rest.len().min(MAX_ROWS).ilog2();
+                    let (chunk, after) = rest.split_at(size);
+                    rest = after;
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(
+                        "WITH v (id, property_id, start_date, end_date, created_at) AS (",
+                    );
+                    qb.push_values(chunk, |mut row, (_, b, _, now)| {
+                        row.push_bind(b.id)
+                            .push_bind(b.property_id)
+                            .push_bind(b.check_in)
+                            .push_bind(b.check_out)
+                            .push_bind(*now);
+                    });
+                    qb.push(
+                        ") INSERT INTO calendar_entries (id, property_id, start_date, end_date, kind, active, reason, created_at) \
+                         SELECT v.id, v.property_id, v.start_date, v.end_date, 'booking', TRUE, NULL, v.created_at FROM v \
+                         WHERE NOT EXISTS (SELECT 1 FROM calendar_entries c WHERE c.property_id = v.property_id AND c.active \
+                                           AND c.start_date < v.end_date AND c.end_date > v.start_date) \
+                         ON CONFLICT DO NOTHING RETURNING id",
+                    );
+                    let inserted: std::collections::HashSet<Uuid> =
+                        qb.build_query_scalar().fetch_all(&mut **tx).await?.into_iter().collect();
+                    let accepted: Vec<&Lone<'_>> = chunk.iter().filter(|(_, b, _, _)| inserted.contains(&b.id)).collect();
+                    if !accepted.is_empty() {
+                        let mut qb = sqlx::QueryBuilder::<$db>::new(format!("INSERT INTO bookings ({BOOKING_COLUMNS}) "));
+                        qb.push_values(&accepted, |mut row, (_, b, _, _)| {
+                            row.push_bind(b.id)
+                                .push_bind(b.property_id)
+                                .push_bind(b.guest_id)
+                                .push_bind(b.host_id)
+                                .push_bind(b.check_in)
+                                .push_bind(b.check_out)
+                                .push_bind(b.guests)
+                                .push_bind(b.status.as_str())
+                                .push_bind(b.nights)
+                                .push_bind(b.subtotal)
+                                .push_bind(b.cleaning_fee)
+                                .push_bind(b.service_fee)
+                                .push_bind(b.total)
+                                .push_bind(b.host_payout)
+                                .push_bind(b.currency.as_str())
+                                .push_bind(b.instant_book)
+                                .push_bind(b.cancellation_policy.as_str())
+                                .push_bind(b.created_at)
+                                .push_bind(b.updated_at)
+                                .push_bind(b.expires_at)
+                                .push_bind(b.payment_provider.clone())
+                                .push_bind(b.payment_intent_id.clone())
+                                .push_bind(b.payment_client_secret.clone())
+                                .push_bind(b.payment_status.as_str())
+                                .push_bind(b.refund_amount);
+                        });
+                        qb.build().execute(&mut **tx).await?;
+                    }
+                    let intents: Vec<&LocalIntent> = accepted.iter().filter_map(|(_, _, intent, _)| *intent).collect();
+                    <$store>::insert_local_intents(tx, &intents).await?;
+                    outcomes.extend(chunk.iter().map(|(i, b, _, _)| {
+                        let outcome = if inserted.contains(&b.id) {
+                            OpOutcome::Applied(Some(Box::new((*b).clone())))
+                        } else {
+                            OpOutcome::Overlap
+                        };
+                        (*i, outcome)
+                    }));
+                }
+                Ok(outcomes)
             }
 
             /// One property's batch, inside the open transaction.

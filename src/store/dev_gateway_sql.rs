@@ -19,36 +19,52 @@ macro_rules! impl_dev_gateway_store {
                     tx: &mut sqlx::Transaction<'static, $db>,
                     intent: &innkeep_actors::ports::LocalIntent,
                 ) -> Result<(), sqlx::Error> {
-                    insert_dev_intent(&mut **tx, &DevIntent::from(intent)).await
+                    insert_dev_intents(&mut **tx, &[DevIntent::from(intent)]).await
+                }
+
+                /// Records the dev intents of several bookings in their
+                /// shared transaction, in one statement.
+                pub(crate) async fn insert_local_intents(
+                    tx: &mut sqlx::Transaction<'static, $db>,
+                    intents: &[&innkeep_actors::ports::LocalIntent],
+                ) -> Result<(), sqlx::Error> {
+                    let rows: Vec<DevIntent> = intents.iter().map(|i| DevIntent::from(*i)).collect();
+                    insert_dev_intents(&mut **tx, &rows).await
                 }
             }
 
-            async fn insert_dev_intent<'e>(
+            /// Records `intents` (none whose key or id is recorded already).
+            async fn insert_dev_intents<'e>(
                 executor: impl sqlx::Executor<'e, Database = $db>,
-                intent: &DevIntent,
+                intents: &[DevIntent],
             ) -> Result<(), sqlx::Error> {
-                sqlx::query(
+                if intents.is_empty() {
+                    return Ok(());
+                }
+                let mut qb = sqlx::QueryBuilder::<$db>::new(
                     "INSERT INTO dev_payment_intents (id, idempotency_key, booking_id, amount, currency, \
-                     capture_method, status, amount_refunded, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8) \
-                     ON CONFLICT DO NOTHING",
-                )
-                .bind(&intent.id)
-                .bind(&intent.idempotency_key)
-                .bind(intent.booking_id)
-                .bind(intent.amount)
-                .bind(&intent.currency)
-                .bind(&intent.capture_method)
-                .bind(intent.status.as_str())
-                .bind(intent.created_at)
-                .execute(executor)
-                .await?;
+                     capture_method, status, amount_refunded, created_at) ",
+                );
+                qb.push_values(intents, |mut row, intent| {
+                    row.push_bind(intent.id.clone())
+                        .push_bind(intent.idempotency_key.clone())
+                        .push_bind(intent.booking_id)
+                        .push_bind(intent.amount)
+                        .push_bind(intent.currency.clone())
+                        .push_bind(intent.capture_method.clone())
+                        .push_bind(intent.status.as_str())
+                        .push_bind(0_i64)
+                        .push_bind(intent.created_at);
+                });
+                qb.push(" ON CONFLICT DO NOTHING");
+                qb.build().execute(executor).await?;
                 Ok(())
             }
 
             #[async_trait::async_trait]
             impl $crate::store::DevGatewayStore for $store {
                 async fn dev_intent_create(&self, intent: &DevIntent) -> StoreResult<DevIntent> {
-                    insert_dev_intent(self.writer(), intent).await?;
+                    insert_dev_intents(self.writer(), std::slice::from_ref(intent)).await?;
                     let stored = sqlx::query_as::<_, DevIntent>(
                         "SELECT id, idempotency_key, booking_id, amount, currency, capture_method, status, \
                          amount_refunded, created_at FROM dev_payment_intents WHERE idempotency_key = $1",

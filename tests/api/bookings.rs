@@ -9,7 +9,9 @@ use futures_util::future::join_all;
 use serde_json::{Value, json};
 
 use crate::both_stores;
-use crate::support::{Options, TestApp, days, id, random_stays, spawn_sqlite};
+use crate::support::{
+    OVERLAPS, Options, TestApp, days, id, random_stays, spawn_sqlite, store_of, today,
+};
 
 both_stores!(
     instant_book_pay_cancel_and_rebook,
@@ -23,7 +25,10 @@ both_stores!(
 
 // Eight guests making 2,000 bookings: past the per-guest limits, as a load
 // test would be.
-both_stores!(storm: random_storm_accepts_only_non_overlapping_stays);
+both_stores!(storm:
+    random_storm_accepts_only_non_overlapping_stays,
+    nights_taken_behind_the_calendars_back_are_refused_in_shared_commits,
+);
 
 async fn instant_book_pay_cancel_and_rebook(app: TestApp) {
     let (host, guest, property) = app
@@ -442,4 +447,65 @@ async fn idle_calendars_passivate_and_come_back_with_their_state() {
         .await
         .expect(409);
     assert_eq!(app.live_calendars().await, Some(1));
+}
+
+/// The store is the last guard: nights another writer took behind the
+/// calendars' backs (a second process; here a store of the test's own) are
+/// refused when a calendar, not knowing, accepts them, and only those,
+/// though all the bookings are committed at once (shared transactions,
+/// their rows in multi-row statements).
+async fn nights_taken_behind_the_calendars_back_are_refused_in_shared_commits(app: TestApp) {
+    use innkeep_actors::ports::{CalendarOp, NewBlock, OpOutcome};
+
+    let host = app.register("host").await;
+    let properties = app.list_properties(&host, 16, json!({})).await;
+    let guests = app.register_all(["shared"; 8]).await;
+    let guest = |i: usize| guests[i % guests.len()].as_str();
+    // Every calendar wakes and loads what the store holds now.
+    for (i, property) in properties.iter().enumerate() {
+        app.book(guest(i), property, &days(60), &days(61))
+            .await
+            .expect(201);
+    }
+    // Another writer blocks nights 10–13 of every other property.
+    let other = store_of(&app).await;
+    for property in properties.iter().step_by(2) {
+        let property_id = uuid::Uuid::parse_str(property).unwrap_or_else(|e| panic!("{e}"));
+        let block = CalendarOp::InsertBlock(NewBlock {
+            id: uuid::Uuid::now_v7(),
+            property_id,
+            start: today() + chrono::Duration::days(10),
+            end: today() + chrono::Duration::days(13),
+            reason: Some("elsewhere".into()),
+        });
+        let applied = other
+            .apply_calendar(property_id, &[block], chrono::Utc::now())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            matches!(applied[..], [OpOutcome::Applied(_)]),
+            "{applied:?}"
+        );
+    }
+    // One night inside them on every property, all at once.
+    let (check_in, check_out) = (days(11), days(12));
+    let answers = join_all(
+        properties
+            .iter()
+            .enumerate()
+            .map(|(i, property)| app.book(guest(i), property, &check_in, &check_out)),
+    )
+    .await;
+    for (i, answer) in answers.iter().enumerate() {
+        let expected = if i % 2 == 0 { 409 } else { 201 };
+        assert_eq!(
+            answer.status.as_u16(),
+            expected,
+            "property {i}: {}",
+            answer.body
+        );
+    }
+    // The store agrees: the first stays, one more on each free property.
+    assert_eq!(app.count("SELECT COUNT(*) FROM bookings").await, 16 + 8);
+    assert_eq!(app.count(OVERLAPS).await, 0);
 }

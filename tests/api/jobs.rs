@@ -13,7 +13,7 @@ use innkeep::jobs::{Job, JobError, JobStatus, NewJob};
 use innkeep::store::{self, Store, StoreConfig};
 use serde_json::{Value, json};
 
-use crate::support::{Backend, TestApp, eventually, fresh_database, printed_jobs};
+use crate::support::{Backend, TestApp, eventually, fresh_database, printed_jobs, store_of};
 
 crate::both_stores!(the_server_runs_the_periodic_work_through_the_queue);
 crate::both_stores!(no_workers:
@@ -64,15 +64,6 @@ impl JobHandler for Counted {
         tokio::time::sleep(Duration::from_millis(1)).await;
         Ok(())
     }
-}
-
-async fn store_of(app: &TestApp) -> Arc<dyn Store> {
-    store::connect(&StoreConfig {
-        database_url: app.database_url.clone(),
-        connections: 8,
-    })
-    .await
-    .unwrap_or_else(|e| panic!("connecting to the test database: {e}"))
 }
 
 fn worker(store: &Arc<dyn Store>, handlers: Handlers, settings: WorkerSettings) -> Worker {

@@ -13,8 +13,8 @@ use futures_util::future::join_all;
 use serde_json::json;
 
 use crate::support::{
-    Backend, JWT_SECRET, Options, TestApp, days, eventually, http_client, id, intent, random_stays,
-    spawn, spawn_with,
+    Backend, JWT_SECRET, OVERLAPS, Options, TestApp, days, eventually, http_client, id, intent,
+    random_stays, spawn, spawn_with,
 };
 
 crate::both_stores!(
@@ -129,12 +129,6 @@ async fn status_of(request: reqwest::RequestBuilder) -> u16 {
         .map(|r| r.status().as_u16())
         .unwrap_or(0)
 }
-
-/// Counts the active calendar ranges of one property that overlap
-/// another: must be 0.
-const OVERLAPS: &str = "SELECT count(*) FROM calendar_entries a JOIN calendar_entries b \
-    ON a.property_id = b.property_id AND a.id < b.id \
-    WHERE a.active AND b.active AND a.start_date < b.end_date AND b.start_date < a.end_date";
 
 #[actix_web::test]
 async fn two_servers_on_one_postgres_sell_a_night_once() {

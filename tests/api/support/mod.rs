@@ -645,3 +645,20 @@ pub fn printed_jobs(output: &str) -> Vec<Value> {
         .filter(|v| v.get("key").is_some() && v.get("attempts").is_some())
         .collect()
 }
+
+/// Counts the active calendar ranges of one property that overlap
+/// another: must be 0.
+pub const OVERLAPS: &str = "SELECT count(*) FROM calendar_entries a JOIN calendar_entries b \
+    ON a.property_id = b.property_id AND a.id < b.id \
+    WHERE a.active AND b.active AND a.start_date < b.end_date AND b.start_date < a.end_date";
+
+/// A store of the test's own on the server's database: another process's
+/// view of it (to write behind the server's back, or run workers).
+pub async fn store_of(app: &TestApp) -> Arc<dyn innkeep::store::Store> {
+    innkeep::store::connect(&innkeep::store::StoreConfig {
+        database_url: app.database_url.clone(),
+        connections: 8,
+    })
+    .await
+    .unwrap_or_else(|e| panic!("connecting to the test database: {e}"))
+}
