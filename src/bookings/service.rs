@@ -41,7 +41,24 @@ pub struct BookingService {
     limiter: Arc<Limiter>,
     /// One guest's new holds are decided one at a time (count, then hold),
     /// so concurrent requests cannot all slip under the cap.
-    hold_locks: moka::sync::Cache<Uuid, Arc<tokio::sync::Mutex<()>>>,
+    hold_locks: moka::sync::Cache<Uuid, Arc<GuestHolds>>,
+}
+
+/// How long a guest's pending-hold count read from the store is trusted
+/// (counted up by the holds made here meanwhile): what another process
+/// changed is seen within this.
+const HOLD_COUNT_FRESH: StdDuration = StdDuration::from_secs(1);
+
+/// A guest's pending holds as this process knows them, so a booking does
+/// not read the store to count them: read at most once a second, counted
+/// up by each hold made here, read again once one of the guest's bookings
+/// changes here (a hold paid, cancelled or lapsed frees a place at once).
+#[derive(Default)]
+struct GuestHolds {
+    /// The count and when it was read; held while a hold is decided.
+    known: tokio::sync::Mutex<Option<(i64, std::time::Instant)>>,
+    /// Set when one of the guest's bookings changed: read the count again.
+    stale: std::sync::atomic::AtomicBool,
 }
 
 /// What the booking service works with.
@@ -167,7 +184,12 @@ impl BookingService {
             .apply(booking.property_id, CalendarOp::Transition(t))
             .await?
         {
-            OpOutcome::Applied(Some(updated)) => Ok(Some(*updated)),
+            OpOutcome::Applied(Some(updated)) => {
+                if let Some(holds) = self.hold_locks.get(&booking.guest_id) {
+                    holds.stale.store(true, std::sync::atomic::Ordering::SeqCst);
+                }
+                Ok(Some(*updated))
+            }
             OpOutcome::Applied(None) | OpOutcome::NotApplied | OpOutcome::Overlap => Ok(None),
         }
     }
@@ -201,11 +223,18 @@ impl BookingService {
         self.limiter
             .check(&format!("bookings:user:{guest_id}"), per_minute)
             .await?;
-        let lock = self
-            .hold_locks
-            .get_with(guest_id, || Arc::new(tokio::sync::Mutex::new(())));
-        let _one_at_a_time = lock.lock().await;
-        if self.store.pending_holds(guest_id).await? >= i64::from(self.limits.max_holds) {
+        let holds = self.hold_locks.get_with(guest_id, Default::default);
+        let mut known = holds.known.lock().await;
+        let stale = holds.stale.swap(false, std::sync::atomic::Ordering::SeqCst);
+        let held = match *known {
+            Some((count, read_at)) if !stale && read_at.elapsed() < HOLD_COUNT_FRESH => count,
+            _ => {
+                let count = self.store.pending_holds(guest_id).await?;
+                *known = Some((count, std::time::Instant::now()));
+                count
+            }
+        };
+        if held >= i64::from(self.limits.max_holds) {
             return Err(AppError::TooManyHolds {
                 max: self.limits.max_holds,
                 retry_after_secs: u64::try_from(self.hold.num_seconds()).unwrap_or(60),
@@ -249,8 +278,17 @@ impl BookingService {
         }
         let recorded = local.is_some();
         let insert = CalendarOp::InsertBooking(Box::new(booking.clone()), local.map(Box::new));
-        match self.calendars.apply(property.id, insert).await? {
-            OpOutcome::Applied(_) => {}
+        let applied = self.calendars.apply(property.id, insert).await;
+        if applied.is_err() {
+            // Whether the hold was stored is unknown: count again next time.
+            *known = None;
+        }
+        match applied? {
+            OpOutcome::Applied(_) => {
+                if let Some((count, _)) = known.as_mut() {
+                    *count += 1;
+                }
+            }
             OpOutcome::Overlap => {
                 return Err(AppError::dates_unavailable("those dates are already taken"));
             }
