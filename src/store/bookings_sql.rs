@@ -80,10 +80,20 @@ macro_rules! impl_booking_store {
             #[async_trait::async_trait]
             impl $crate::store::SweepStore for $store {
                 async fn due_holds(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<(Uuid, Uuid)>> {
+                    // One index-ordered walk per status (bookings_expiring_idx,
+                    // bookings_request_expiring_idx): `status IN (…)` matches
+                    // neither partial index, and was a scan of every booking
+                    // each second.
                     Ok(sqlx::query_as(
-                        "SELECT id, property_id FROM bookings \
-                         WHERE status IN ('pending_payment', 'awaiting_host') \
-                         AND expires_at <= $1 ORDER BY expires_at LIMIT $2",
+                        "SELECT id, property_id FROM ( \
+                         SELECT * FROM (SELECT id, property_id, expires_at FROM bookings \
+                                        WHERE status = 'pending_payment' AND expires_at <= $1 \
+                                        ORDER BY expires_at LIMIT $2) pending \
+                         UNION ALL \
+                         SELECT * FROM (SELECT id, property_id, expires_at FROM bookings \
+                                        WHERE status = 'awaiting_host' AND expires_at <= $1 \
+                                        ORDER BY expires_at LIMIT $2) requests \
+                         ) due ORDER BY expires_at LIMIT $2",
                     )
                     .bind(now)
                     .bind(i64::from(limit))
