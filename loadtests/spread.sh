@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The write path alone (issue 12), for comparing builds side by side:
+# starts `innkeep serve` from BIN_DIR (a release build's directory, so an
+# older build can be run against a newer one in alternation) on a fresh
+# database, makes 200 guests and 1,000 properties, then runs pgbench
+# one-row INSERTs (PostgreSQL) and wrk's random stays at 64 connections.
+#
+#   bash loadtests/spread.sh /var/tmp/innkeep-target/release sqlite|postgres
+#
+# DURATION (default 15 s) per run; PERF=1 records `perf` for 8 s of the wrk
+# run (PERFARGS, default the server only; "-a" for the whole machine) into
+# $OUT/perf.data.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BIN=${1:?the directory of an innkeep release build}
+STORE=${2:-sqlite}
+DURATION=${DURATION:-15}
+PORT=${PORT:-18180}
+OUT=${OUT:-/tmp/innkeep-spread-$STORE}
+HOST=http://127.0.0.1:$PORT
+PG=${PG:-postgres://postgres@127.0.0.1:5432}
+mkdir -p "$OUT"; rm -f "$OUT"/innkeep.db* "$OUT"/*.log
+case $STORE in
+  sqlite) DB="sqlite://$OUT/innkeep.db" ;;
+  postgres)
+    psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS innkeep_spread" -qc "CREATE DATABASE innkeep_spread" >/dev/null
+    DB="$PG/innkeep_spread" ;;
+  *) echo "store: sqlite or postgres" >&2; exit 2 ;;
+esac
+
+DATABASE_URL=$DB INNKEEP_BIND=127.0.0.1:$PORT RUST_LOG=warn \
+  JWT_SECRET=load-test-secret-load-test-secret-0123456789 \
+  INNKEEP_MAX_HOLDS=1000000 INNKEEP_BOOKINGS_PER_MINUTE=0 INNKEEP_REGISTRATIONS_PER_HOUR=0 \
+  "$BIN/innkeep" serve >"$OUT/server.log" 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do curl -sf "$HOST/readyz" >/dev/null && break; sleep 0.1; done
+eval "$("$BIN/fixture" --host "$HOST" --guests 200 --properties 1000)"
+export TOKENS PROPERTIES
+
+if [ "$STORE" = postgres ]; then
+  psql "$DB" -qc "CREATE TABLE pgbench_one_insert (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())" >/dev/null
+  echo "INSERT INTO pgbench_one_insert DEFAULT VALUES;" >"$OUT/insert.sql"
+  pgbench -n -c 64 -j 2 -T "$DURATION" -f "$OUT/insert.sql" "$DB" >"$OUT/pgbench.log" 2>&1
+  echo "pgbench one-row INSERT, 64 clients: $(grep -E '^tps' "$OUT/pgbench.log")"
+fi
+( [ -n "${PERF:-}" ] && sleep 3 && perf record -F 499 -g ${PERFARGS:--p $SERVER} -o "$OUT/perf.data" -- sleep 8 >/dev/null 2>&1 || true ) &
+PERF_PID=$!
+wrk -t2 -c64 -d"${DURATION}s" --latency -s loadtests/wrk/book_spread.lua "$HOST" >"$OUT/wrk-spread.log"
+wait "$PERF_PID"
+created=$(grep -E "^201:" "$OUT/wrk-spread.log" | awk '{print $2}')
+echo "wrk random stays, 64 connections: $(grep -E '^Requests/sec' "$OUT/wrk-spread.log" | awk '{print $2}') req/s," \
+  "$((created / DURATION)) bookings/s," \
+  "p50 $(grep -E '^ +50%' "$OUT/wrk-spread.log" | awk '{print $2}')," \
+  "p99 $(grep -E '^ +99%' "$OUT/wrk-spread.log" | awk '{print $2}')"
+grep -E "^201:" "$OUT/wrk-spread.log"
+echo "server RSS: $(ps -o rss= -p "$SERVER") KiB"
