@@ -3,7 +3,7 @@
 # fresh_run NAME: builds the release binaries (the same packages for every
 # script: one feature set, one build), empties $OUT, and makes a fresh
 # database for $STORE (sqlite: a file in $OUT; postgres: database NAME on
-# $PG). Sets BIN and DB.
+# $PG). BIN is where the binaries are; fresh_run sets DB.
 # Then: `spawn CMD…` starts a process that is killed when the script
 # exits; `rate FILE`, `pct FILE N` read wrk's output.
 
@@ -12,9 +12,14 @@ BIN=$CARGO_TARGET_DIR/release
 PG=${PG:-postgres://postgres@127.0.0.1:5432}
 
 fresh_run() {
+  cargo build --release --locked -p innkeep -p innkeep-loadtests >/dev/null
+  fresh_db "$1"
+}
+
+# fresh_db NAME: empties $OUT and makes the fresh database alone (sets DB).
+fresh_db() {
   mkdir -p "$OUT"
   rm -f "$OUT"/*.log "$OUT"/innkeep.db*
-  cargo build --release --locked -p innkeep -p innkeep-loadtests >/dev/null
   case $STORE in
     sqlite) DB="sqlite://$OUT/innkeep.db" ;;
     postgres)

@@ -13,28 +13,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BIN=${1:?the directory of an innkeep release build}
 STORE=${2:-sqlite}
 DURATION=${DURATION:-15}
 PORT=${PORT:-18180}
 OUT=${OUT:-/tmp/innkeep-spread-$STORE}
 HOST=http://127.0.0.1:$PORT
-PG=${PG:-postgres://postgres@127.0.0.1:5432}
-mkdir -p "$OUT"; rm -f "$OUT"/innkeep.db* "$OUT"/*.log
-case $STORE in
-  sqlite) DB="sqlite://$OUT/innkeep.db" ;;
-  postgres)
-    psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS innkeep_spread" -qc "CREATE DATABASE innkeep_spread" >/dev/null
-    DB="$PG/innkeep_spread" ;;
-  *) echo "store: sqlite or postgres" >&2; exit 2 ;;
-esac
+. loadtests/lib.sh
+BIN=${1:?the directory of an innkeep release build}
+fresh_db innkeep_spread
 
 DATABASE_URL=$DB INNKEEP_BIND=127.0.0.1:$PORT RUST_LOG=warn \
   JWT_SECRET=load-test-secret-load-test-secret-0123456789 \
   INNKEEP_MAX_HOLDS=1000000 INNKEEP_BOOKINGS_PER_MINUTE=0 INNKEEP_REGISTRATIONS_PER_HOUR=0 \
   "$BIN/innkeep" serve >"$OUT/server.log" 2>&1 &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true' EXIT
+SERVER=$!; pids+=("$SERVER")
 for _ in $(seq 1 100); do curl -sf "$HOST/readyz" >/dev/null && break; sleep 0.1; done
 eval "$("$BIN/fixture" --host "$HOST" --guests 200 --properties 1000)"
 export TOKENS PROPERTIES

@@ -18,7 +18,7 @@ macro_rules! impl_calendar_store {
             };
             use uuid::Uuid;
 
-            use $crate::store::columns::BOOKING_COLUMNS;
+            use $crate::store::columns::{BOOKING_COLUMNS, push_booking};
 
             #[async_trait::async_trait]
             impl innkeep_actors::ports::CalendarStore for $store {
@@ -145,37 +145,8 @@ macro_rules! impl_calendar_store {
                     let inserted: std::collections::HashSet<Uuid> =
                         qb.build_query_scalar().fetch_all(&mut **tx).await?.into_iter().collect();
                     let accepted: Vec<&Lone<'_>> = chunk.iter().filter(|(_, b, _, _)| inserted.contains(&b.id)).collect();
-                    if !accepted.is_empty() {
-                        let mut qb = sqlx::QueryBuilder::<$db>::new(format!("INSERT INTO bookings ({BOOKING_COLUMNS}) "));
-                        qb.push_values(&accepted, |mut row, (_, b, _, _)| {
-                            row.push_bind(b.id)
-                                .push_bind(b.property_id)
-                                .push_bind(b.guest_id)
-                                .push_bind(b.host_id)
-                                .push_bind(b.check_in)
-                                .push_bind(b.check_out)
-                                .push_bind(b.guests)
-                                .push_bind(b.status.as_str())
-                                .push_bind(b.nights)
-                                .push_bind(b.subtotal)
-                                .push_bind(b.cleaning_fee)
-                                .push_bind(b.service_fee)
-                                .push_bind(b.total)
-                                .push_bind(b.host_payout)
-                                .push_bind(b.currency.as_str())
-                                .push_bind(b.instant_book)
-                                .push_bind(b.cancellation_policy.as_str())
-                                .push_bind(b.created_at)
-                                .push_bind(b.updated_at)
-                                .push_bind(b.expires_at)
-                                .push_bind(b.payment_provider.clone())
-                                .push_bind(b.payment_intent_id.clone())
-                                .push_bind(b.payment_client_secret.clone())
-                                .push_bind(b.payment_status.as_str())
-                                .push_bind(b.refund_amount);
-                        });
-                        qb.build().execute(&mut **tx).await?;
-                    }
+                    let rows: Vec<&Booking> = accepted.iter().map(|(_, b, _, _)| *b).collect();
+                    insert_bookings(tx, &rows).await?;
                     let intents: Vec<&LocalIntent> = accepted.iter().filter_map(|(_, _, intent, _)| *intent).collect();
                     <$store>::insert_local_intents(tx, &intents).await?;
                     outcomes.extend(chunk.iter().map(|(i, b, _, _)| {
@@ -205,7 +176,7 @@ macro_rules! impl_calendar_store {
                                 .await
                                 .map_err(fail)?
                             {
-                                insert_booking(tx, b).await.map_err(fail)?;
+                                insert_bookings(tx, &[&**b]).await.map_err(fail)?;
                                 if let Some(intent) = intent {
                                     <$store>::insert_local_intent(tx, intent).await.map_err(fail)?;
                                 }
@@ -318,39 +289,14 @@ macro_rules! impl_calendar_store {
                 Ok(inserted.is_some())
             }
 
-            async fn insert_booking(tx: &mut sqlx::Transaction<'static, $db>, b: &Booking) -> Result<(), sqlx::Error> {
-                let sql = sqlx::AssertSqlSafe(format!(
-                    "INSERT INTO bookings ({BOOKING_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-                     $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)"
-                ));
-                sqlx::query(sql)
-                    .bind(b.id)
-                    .bind(b.property_id)
-                    .bind(b.guest_id)
-                    .bind(b.host_id)
-                    .bind(b.check_in)
-                    .bind(b.check_out)
-                    .bind(b.guests)
-                    .bind(b.status.as_str())
-                    .bind(b.nights)
-                    .bind(b.subtotal)
-                    .bind(b.cleaning_fee)
-                    .bind(b.service_fee)
-                    .bind(b.total)
-                    .bind(b.host_payout)
-                    .bind(b.currency.as_str())
-                    .bind(b.instant_book)
-                    .bind(b.cancellation_policy.as_str())
-                    .bind(b.created_at)
-                    .bind(b.updated_at)
-                    .bind(b.expires_at)
-                    .bind(&b.payment_provider)
-                    .bind(b.payment_intent_id.as_deref())
-                    .bind(b.payment_client_secret.as_deref())
-                    .bind(b.payment_status.as_str())
-                    .bind(b.refund_amount)
-                    .execute(&mut **tx)
-                    .await?;
+            /// Inserts `bookings` in one statement.
+            async fn insert_bookings(tx: &mut sqlx::Transaction<'static, $db>, bookings: &[&Booking]) -> Result<(), sqlx::Error> {
+                if bookings.is_empty() {
+                    return Ok(());
+                }
+                let mut qb = sqlx::QueryBuilder::<$db>::new(format!("INSERT INTO bookings ({BOOKING_COLUMNS}) "));
+                qb.push_values(bookings, |mut row, b| push_booking!(row, b));
+                qb.build().execute(&mut **tx).await?;
                 Ok(())
             }
         };

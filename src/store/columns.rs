@@ -14,6 +14,40 @@ pub const BOOKING_COLUMNS: &str = "id, property_id, guest_id, host_id, check_in,
      instant_book, cancellation_policy, created_at, updated_at, expires_at, payment_provider, \
      payment_intent_id, payment_client_secret, payment_status, refund_amount";
 
+/// Pushes a booking's values, in `BOOKING_COLUMNS` order, onto one row of
+/// a multi-row INSERT (`QueryBuilder::push_values`'s row).
+macro_rules! push_booking {
+    ($row:ident, $booking:expr) => {{
+        let b = $booking;
+        $row.push_bind(b.id)
+            .push_bind(b.property_id)
+            .push_bind(b.guest_id)
+            .push_bind(b.host_id)
+            .push_bind(b.check_in)
+            .push_bind(b.check_out)
+            .push_bind(b.guests)
+            .push_bind(b.status.as_str())
+            .push_bind(b.nights)
+            .push_bind(b.subtotal)
+            .push_bind(b.cleaning_fee)
+            .push_bind(b.service_fee)
+            .push_bind(b.total)
+            .push_bind(b.host_payout)
+            .push_bind(b.currency.as_str())
+            .push_bind(b.instant_book)
+            .push_bind(b.cancellation_policy.as_str())
+            .push_bind(b.created_at)
+            .push_bind(b.updated_at)
+            .push_bind(b.expires_at)
+            .push_bind(b.payment_provider.as_str())
+            .push_bind(b.payment_intent_id.as_deref())
+            .push_bind(b.payment_client_secret.as_deref())
+            .push_bind(b.payment_status.as_str())
+            .push_bind(b.refund_amount);
+    }};
+}
+pub(crate) use push_booking;
+
 /// Integer average rating × 100, the `rating` sort key (0 when unrated).
 pub const RATING_KEY: &str =
     "(CASE WHEN p.review_count = 0 THEN 0 ELSE (p.rating_sum * 100) / p.review_count END)";

@@ -7,7 +7,7 @@ macro_rules! impl_seed_store {
     ($store:ty, $db:ty) => {
         const _: () = {
             use innkeep_actors::ports::PaymentJobKind;
-            use $crate::store::columns::{BOOKING_COLUMNS, PROPERTY_COLUMNS};
+            use $crate::store::columns::{BOOKING_COLUMNS, PROPERTY_COLUMNS, push_booking};
             use $crate::store::{SeedBatch, StoreResult};
 
             /// Rows per statement: under SQLite's 32,766 bound parameters
@@ -100,33 +100,7 @@ macro_rules! impl_seed_store {
                         &mut tx,
                         &format!("INSERT INTO bookings ({BOOKING_COLUMNS}) "),
                         &batch.bookings,
-                        |mut b, k| {
-                            b.push_bind(k.id)
-                                .push_bind(k.property_id)
-                                .push_bind(k.guest_id)
-                                .push_bind(k.host_id)
-                                .push_bind(k.check_in)
-                                .push_bind(k.check_out)
-                                .push_bind(k.guests)
-                                .push_bind(k.status.as_str())
-                                .push_bind(k.nights)
-                                .push_bind(k.subtotal)
-                                .push_bind(k.cleaning_fee)
-                                .push_bind(k.service_fee)
-                                .push_bind(k.total)
-                                .push_bind(k.host_payout)
-                                .push_bind(k.currency.as_str())
-                                .push_bind(k.instant_book)
-                                .push_bind(k.cancellation_policy.as_str())
-                                .push_bind(k.created_at)
-                                .push_bind(k.updated_at)
-                                .push_bind(k.expires_at)
-                                .push_bind(k.payment_provider.as_str())
-                                .push_bind(k.payment_intent_id.as_deref())
-                                .push_bind(k.payment_client_secret.as_deref())
-                                .push_bind(k.payment_status.as_str())
-                                .push_bind(k.refund_amount);
-                        },
+                        |mut b, k| push_booking!(b, k),
                     )
                     .await?;
                     insert_rows(
