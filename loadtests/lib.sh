@@ -30,6 +30,18 @@ fresh_db() {
 }
 
 pids=()
+# start_server: `innkeep serve` from $BIN on $DB at 127.0.0.1:$PORT, with
+# the per-guest and per-address abuse limits raised as api.md allows a
+# load run to (a few clients doing what thousands of guests would); sets
+# SERVER and waits until it is ready.
+start_server() {
+  DATABASE_URL=$DB INNKEEP_BIND=127.0.0.1:$PORT RUST_LOG=warn \
+    JWT_SECRET=load-test-secret-load-test-secret-0123456789 \
+    INNKEEP_MAX_HOLDS=1000000 INNKEEP_BOOKINGS_PER_MINUTE=0 INNKEEP_REGISTRATIONS_PER_HOUR=0 \
+    "$BIN/innkeep" serve >"$OUT/server.log" 2>&1 &
+  SERVER=$!; pids+=("$SERVER")
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.1; done
+}
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
 # Output to the file named by the first argument.

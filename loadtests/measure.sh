@@ -21,16 +21,9 @@ HOST=http://127.0.0.1:$PORT
 . loadtests/lib.sh
 fresh_run innkeep_load
 
-# Load runs are few clients doing what thousands of guests would: the
-# per-guest and per-address abuse limits are raised as api.md allows.
-DATABASE_URL=$DB INNKEEP_BIND=127.0.0.1:$PORT RUST_LOG=warn \
-  JWT_SECRET=load-test-secret-load-test-secret-0123456789 \
-  INNKEEP_MAX_HOLDS=1000000 INNKEEP_BOOKINGS_PER_MINUTE=0 INNKEEP_REGISTRATIONS_PER_HOUR=0 \
-  "$BIN/innkeep" serve >"$OUT/server.log" 2>&1 &
-SERVER=$!; pids+=("$SERVER")
+start_server
 "$BIN/hello" "127.0.0.1:$HELLO_PORT" >/dev/null 2>&1 &
 pids+=("$!")
-for _ in $(seq 1 100); do curl -sf "$HOST/readyz" >/dev/null && break; sleep 0.1; done
 
 summary() { printf '%-44s %10s req/s  p50 %8s  p99 %8s\n' "$1" "$(rate "$2")" "$(pct "$2" 50)" "$(pct "$2" 99)"; }
 

@@ -22,12 +22,7 @@ HOST=http://127.0.0.1:$PORT
 BIN=${1:?the directory of an innkeep release build}
 fresh_db innkeep_spread
 
-DATABASE_URL=$DB INNKEEP_BIND=127.0.0.1:$PORT RUST_LOG=warn \
-  JWT_SECRET=load-test-secret-load-test-secret-0123456789 \
-  INNKEEP_MAX_HOLDS=1000000 INNKEEP_BOOKINGS_PER_MINUTE=0 INNKEEP_REGISTRATIONS_PER_HOUR=0 \
-  "$BIN/innkeep" serve >"$OUT/server.log" 2>&1 &
-SERVER=$!; pids+=("$SERVER")
-for _ in $(seq 1 100); do curl -sf "$HOST/readyz" >/dev/null && break; sleep 0.1; done
+start_server
 eval "$("$BIN/fixture" --host "$HOST" --guests 200 --properties 1000)"
 export TOKENS PROPERTIES
 
