@@ -111,10 +111,10 @@ macro_rules! impl_calendar_store {
             const MAX_ROWS: usize = 128;
 
             /// Inserts the lone bookings' calendar entries in one guarded
-            /// statement per chunk (an entry that overlaps an active one is
-            /// left out, as `insert_entry` does it), then the bookings that
-            /// got their nights and their intents, a statement each. The
-            /// outcome of each, by batch index.
+            /// statement per chunk (`insert_entries`: an entry that overlaps
+            /// an active one is left out), then the bookings that got their
+            /// nights and their intents, a statement each. The outcome of
+            /// each, by batch index.
             async fn insert_bookings_together(
                 tx: &mut sqlx::Transaction<'static, $db>,
                 lone: &[Lone<'_>],
@@ -125,25 +125,19 @@ macro_rules! impl_calendar_store {
                     let size = 1 << rest.len().min(MAX_ROWS).ilog2();
                     let (chunk, after) = rest.split_at(size);
                     rest = after;
-                    let mut qb = sqlx::QueryBuilder::<$db>::new(
-                        "WITH v (id, property_id, start_date, end_date, created_at) AS (",
-                    );
-                    qb.push_values(chunk, |mut row, (_, b, _, now)| {
-                        row.push_bind(b.id)
-                            .push_bind(b.property_id)
-                            .push_bind(b.check_in)
-                            .push_bind(b.check_out)
-                            .push_bind(*now);
-                    });
-                    qb.push(
-                        ") INSERT INTO calendar_entries (id, property_id, start_date, end_date, kind, active, reason, created_at) \
-                         SELECT v.id, v.property_id, v.start_date, v.end_date, 'booking', TRUE, NULL, v.created_at FROM v \
-                         WHERE NOT EXISTS (SELECT 1 FROM calendar_entries c WHERE c.property_id = v.property_id AND c.active \
-                                           AND c.start_date < v.end_date AND c.end_date > v.start_date) \
-                         ON CONFLICT DO NOTHING RETURNING id",
-                    );
-                    let inserted: std::collections::HashSet<Uuid> =
-                        qb.build_query_scalar().fetch_all(&mut **tx).await?.into_iter().collect();
+                    let entries: Vec<NewEntry<'_>> = chunk
+                        .iter()
+                        .map(|(_, b, _, now)| NewEntry {
+                            id: b.id,
+                            property_id: b.property_id,
+                            start: b.check_in,
+                            end: b.check_out,
+                            kind: "booking",
+                            reason: None,
+                            now: *now,
+                        })
+                        .collect();
+                    let inserted = insert_entries(tx, &entries).await?;
                     let accepted: Vec<&Lone<'_>> = chunk.iter().filter(|(_, b, _, _)| inserted.contains(&b.id)).collect();
                     let rows: Vec<&Booking> = accepted.iter().map(|(_, b, _, _)| *b).collect();
                     insert_bookings(tx, &rows).await?;
@@ -172,13 +166,22 @@ macro_rules! impl_calendar_store {
                 for op in ops {
                     let outcome = match op {
                         CalendarOp::InsertBooking(b, intent) => {
-                            if insert_entry(tx, b.id, property_id, b.check_in, b.check_out, "booking", None, now)
+                            let entry = NewEntry {
+                                id: b.id,
+                                property_id,
+                                start: b.check_in,
+                                end: b.check_out,
+                                kind: "booking",
+                                reason: None,
+                                now,
+                            };
+                            if insert_entry(tx, entry)
                                 .await
                                 .map_err(fail)?
                             {
                                 insert_bookings(tx, &[&**b]).await.map_err(fail)?;
                                 if let Some(intent) = intent {
-                                    <$store>::insert_local_intent(tx, intent).await.map_err(fail)?;
+                                    <$store>::insert_local_intents(tx, &[&**intent]).await.map_err(fail)?;
                                 }
                                 OpOutcome::Applied(Some(b.clone()))
                             } else {
@@ -186,7 +189,16 @@ macro_rules! impl_calendar_store {
                             }
                         }
                         CalendarOp::InsertBlock(block) => {
-                            if insert_entry(tx, block.id, property_id, block.start, block.end, "block", block.reason.as_deref(), now)
+                            let entry = NewEntry {
+                                id: block.id,
+                                property_id,
+                                start: block.start,
+                                end: block.end,
+                                kind: "block",
+                                reason: block.reason.as_deref(),
+                                now,
+                            };
+                            if insert_entry(tx, entry)
                                 .await
                                 .map_err(fail)?
                             {
@@ -258,35 +270,55 @@ macro_rules! impl_calendar_store {
                 Ok(outcomes)
             }
 
-            /// Inserts an active calendar range unless it overlaps one; `true` if inserted.
-            #[allow(clippy::too_many_arguments)]
-            async fn insert_entry(
-                tx: &mut sqlx::Transaction<'static, $db>,
+            /// An active calendar range to insert unless it overlaps one.
+            struct NewEntry<'a> {
                 id: Uuid,
                 property_id: Uuid,
                 start: NaiveDate,
                 end: NaiveDate,
-                kind: &str,
-                reason: Option<&str>,
+                kind: &'a str,
+                reason: Option<&'a str>,
                 now: DateTime<Utc>,
-            ) -> Result<bool, sqlx::Error> {
-                let inserted: Option<Uuid> = sqlx::query_scalar(
-                    "INSERT INTO calendar_entries (id, property_id, start_date, end_date, kind, active, reason, created_at) \
-                     SELECT $1, $2, $3, $4, $5, TRUE, $6, $7 \
-                     WHERE NOT EXISTS (SELECT 1 FROM calendar_entries WHERE property_id = $2 AND active \
-                                       AND start_date < $4 AND end_date > $3) \
+            }
+
+            /// Inserts `entries` in one statement, each unless it overlaps
+            /// an active range (on PostgreSQL a concurrent writer's too,
+            /// through the exclusion constraint); the ids inserted. The
+            /// entries must be of distinct properties: rows of one statement
+            /// do not see each other.
+            async fn insert_entries(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                entries: &[NewEntry<'_>],
+            ) -> Result<std::collections::HashSet<Uuid>, sqlx::Error> {
+                let mut qb = sqlx::QueryBuilder::<$db>::new(
+                    "WITH v (id, property_id, start_date, end_date, kind, reason, created_at) AS (",
+                );
+                qb.push_values(entries, |mut row, e| {
+                    row.push_bind(e.id)
+                        .push_bind(e.property_id)
+                        .push_bind(e.start)
+                        .push_bind(e.end)
+                        .push_bind(e.kind)
+                        .push_bind(e.reason)
+                        .push_bind(e.now);
+                });
+                qb.push(
+                    ") INSERT INTO calendar_entries (id, property_id, start_date, end_date, kind, active, reason, created_at) \
+                     SELECT v.id, v.property_id, v.start_date, v.end_date, v.kind, TRUE, v.reason, v.created_at FROM v \
+                     WHERE NOT EXISTS (SELECT 1 FROM calendar_entries c WHERE c.property_id = v.property_id AND c.active \
+                                       AND c.start_date < v.end_date AND c.end_date > v.start_date) \
                      ON CONFLICT DO NOTHING RETURNING id",
-                )
-                .bind(id)
-                .bind(property_id)
-                .bind(start)
-                .bind(end)
-                .bind(kind)
-                .bind(reason)
-                .bind(now)
-                .fetch_optional(&mut **tx)
-                .await?;
-                Ok(inserted.is_some())
+                );
+                Ok(qb.build_query_scalar().fetch_all(&mut **tx).await?.into_iter().collect())
+            }
+
+            /// One entry; `true` if inserted.
+            async fn insert_entry(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                entry: NewEntry<'_>,
+            ) -> Result<bool, sqlx::Error> {
+                let id = entry.id;
+                Ok(insert_entries(tx, &[entry]).await?.contains(&id))
             }
 
             /// Inserts `bookings` in one statement.

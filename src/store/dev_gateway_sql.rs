@@ -13,17 +13,9 @@ macro_rules! impl_dev_gateway_store {
             use $crate::store::{DevIntent, StoreResult};
 
             impl $store {
-                /// Records a dev intent in a booking's own transaction
-                /// (nothing if its key is recorded already).
-                pub(crate) async fn insert_local_intent(
-                    tx: &mut sqlx::Transaction<'static, $db>,
-                    intent: &innkeep_actors::ports::LocalIntent,
-                ) -> Result<(), sqlx::Error> {
-                    insert_dev_intents(&mut **tx, &[DevIntent::from(intent)]).await
-                }
-
-                /// Records the dev intents of several bookings in their
-                /// shared transaction, in one statement.
+                /// Records the dev intents of bookings in their own (or
+                /// shared) transaction, in one statement (nothing for a key
+                /// recorded already).
                 pub(crate) async fn insert_local_intents(
                     tx: &mut sqlx::Transaction<'static, $db>,
                     intents: &[&innkeep_actors::ports::LocalIntent],
