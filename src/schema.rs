@@ -53,6 +53,8 @@ pub const MULTI_LINE: &str = r"^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*$";
 pub const MULTI_LINE_NOT_BLANK: &str = r"^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\x00-\x08\x0b-\x1f\x7f-\x9f]*$";
 /// An amenity: one line, no comma, not blank.
 pub const AMENITY: &str = r"^[^,\x00-\x1f\x7f-\x9f]*[^,\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^,\x00-\x1f\x7f-\x9f]*$";
+/// A feed URL: `http://` or `https://` (any case), one line.
+pub const FEED_URL: &str = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\x00-\x1f\x7f-\x9f]*$";
 /// A date the server takes: `YYYY-MM-DD` in years 1900 to 9999 (the
 /// `format: date` beside it rules out days that do not exist).
 pub const DATE: &str = r"^(19[0-9]{2}|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}$";
@@ -217,7 +219,7 @@ pub fn body_bounds() -> Vec<(&'static str, &'static str, Value)> {
         (
             "ImportInput",
             "url",
-            json!({"maxLength": URL_MAX_CHARS, "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://"}),
+            json!({"maxLength": URL_MAX_CHARS, "pattern": FEED_URL}),
         ),
         ("ClockBody", "now", json!({"pattern": DATE_TIME})),
         ("Faults", "transient", int_schema(0, u32::MAX.into())),

@@ -54,8 +54,9 @@ impl ImportService {
         input: ImportInput,
     ) -> AppResult<CalendarImport> {
         self.properties.hosted_by(host, property_id).await?;
-        // Refused at once: what is not an http(s) URL at all (the OpenAPI
-        // pattern says the same). Anything else (a URL that does not parse,
+        // Refused at once: what is not an http(s) URL at all, or holds a
+        // control character (PostgreSQL refuses a NUL in text); the
+        // OpenAPI pattern says the same. Anything else (a URL that does not parse,
         // an address not allowed, a feed that is not one) is an import
         // that failed, with the reason.
         let mut v = Validator::default();
@@ -64,6 +65,8 @@ impl ImportService {
             v.fail("url", format!("must be at most {URL_MAX_CHARS} characters"));
         } else if !looks_like_http(&url) {
             v.fail("url", "must be an http:// or https:// URL");
+        } else if url.chars().any(char::is_control) {
+            v.fail("url", "must not contain control characters");
         }
         v.finish()?;
         if self.store.imports_of(property_id).await?.len() >= MAX_IMPORTS {

@@ -293,6 +293,9 @@ async fn feed_urls_are_checked_and_bad_feeds_fail(app: TestApp) {
         "ftp://example.com/cal.ics",
         "not a url",
         "",
+        // PostgreSQL refuses a NUL in text: refused before it is stored.
+        "http://\u{1f}x\u{0}y/cal.ics",
+        "https://example.com/a\nb",
     ] {
         let refused = import(&app, &host, &property, url).await;
         refused.expect(422);
