@@ -33,9 +33,10 @@ pids=()
 # start_server: `innkeep serve` from $BIN on $DB at 127.0.0.1:$PORT, with
 # the per-guest and per-address abuse limits raised as api.md allows a
 # load run to (a few clients doing what thousands of guests would); sets
-# SERVER and waits until it is ready.
+# SERVER and waits until it is ready. RUST_LOG (default warn) passes on,
+# e.g. `warn,sqlx::query=debug` to count statements.
 start_server() {
-  DATABASE_URL=$DB INNKEEP_BIND=127.0.0.1:$PORT RUST_LOG=warn \
+  DATABASE_URL=$DB INNKEEP_BIND=127.0.0.1:$PORT RUST_LOG=${RUST_LOG:-warn} \
     JWT_SECRET=load-test-secret-load-test-secret-0123456789 \
     INNKEEP_MAX_HOLDS=1000000 INNKEEP_BOOKINGS_PER_MINUTE=0 INNKEEP_REGISTRATIONS_PER_HOUR=0 \
     "$BIN/innkeep" serve >"$OUT/server.log" 2>&1 &
