@@ -61,12 +61,11 @@ impl ImportService {
         // that failed, with the reason.
         let mut v = Validator::default();
         let url = input.url;
-        if url.chars().count() > URL_MAX_CHARS {
-            v.fail("url", format!("must be at most {URL_MAX_CHARS} characters"));
-        } else if !looks_like_http(&url) {
+        // One line of text as every other (length, no control character),
+        // kept as given (not trimmed).
+        let one_line = crate::schema::text(&url, URL_MAX_CHARS, false, false);
+        if v.check("url", one_line).is_some() && !looks_like_http(&url) {
             v.fail("url", "must be an http:// or https:// URL");
-        } else if url.chars().any(char::is_control) {
-            v.fail("url", "must not contain control characters");
         }
         v.finish()?;
         if self.store.imports_of(property_id).await?.len() >= MAX_IMPORTS {
