@@ -127,15 +127,7 @@ macro_rules! impl_calendar_store {
                     rest = after;
                     let entries: Vec<NewEntry<'_>> = chunk
                         .iter()
-                        .map(|(_, b, _, now)| NewEntry {
-                            id: b.id,
-                            property_id: b.property_id,
-                            start: b.check_in,
-                            end: b.check_out,
-                            kind: "booking",
-                            reason: None,
-                            now: *now,
-                        })
+                        .map(|(_, b, _, now)| NewEntry::booking(b, *now))
                         .collect();
                     let inserted = insert_entries(tx, &entries).await?;
                     let accepted: Vec<&Lone<'_>> = chunk.iter().filter(|(_, b, _, _)| inserted.contains(&b.id)).collect();
@@ -166,16 +158,7 @@ macro_rules! impl_calendar_store {
                 for op in ops {
                     let outcome = match op {
                         CalendarOp::InsertBooking(b, intent) => {
-                            let entry = NewEntry {
-                                id: b.id,
-                                property_id,
-                                start: b.check_in,
-                                end: b.check_out,
-                                kind: "booking",
-                                reason: None,
-                                now,
-                            };
-                            if insert_entry(tx, entry)
+                            if insert_entry(tx, NewEntry::booking(b, now))
                                 .await
                                 .map_err(fail)?
                             {
@@ -279,6 +262,21 @@ macro_rules! impl_calendar_store {
                 kind: &'a str,
                 reason: Option<&'a str>,
                 now: DateTime<Utc>,
+            }
+
+            impl NewEntry<'static> {
+                /// The nights of booking `b`, decided at `now`.
+                fn booking(b: &Booking, now: DateTime<Utc>) -> Self {
+                    Self {
+                        id: b.id,
+                        property_id: b.property_id,
+                        start: b.check_in,
+                        end: b.check_out,
+                        kind: "booking",
+                        reason: None,
+                        now,
+                    }
+                }
             }
 
             /// Inserts `entries` in one statement, each unless it overlaps
