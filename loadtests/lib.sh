@@ -43,6 +43,15 @@ start_server() {
   SERVER=$!; pids+=("$SERVER")
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.1; done
 }
+# pgbench_inserts LOG: pgbench one-row INSERT transactions into $DB, 64
+# clients for $DURATION s (the PostgreSQL ceiling the write path is
+# compared with); output to LOG, prints its tps line.
+pgbench_inserts() {
+  PGOPTIONS="-c client_min_messages=warning" psql "$DB" -qc "CREATE TABLE IF NOT EXISTS pgbench_one_insert (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())" >/dev/null
+  echo "INSERT INTO pgbench_one_insert DEFAULT VALUES;" >"$OUT/insert.sql"
+  pgbench -n -c 64 -j 2 -T "$DURATION" -f "$OUT/insert.sql" "$DB" >"$1" 2>&1
+  grep -E '^tps' "$1"
+}
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
 # Output to the file named by the first argument.

@@ -62,10 +62,7 @@ goose hot_property hot_property 1000
 goose browse browse 100
 
 if [ "$STORE" = postgres ]; then
-  psql "$PG/innkeep_load" -qc "CREATE TABLE IF NOT EXISTS pgbench_one_insert (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())" >/dev/null
-  echo "INSERT INTO pgbench_one_insert DEFAULT VALUES;" >"$OUT/insert.sql"
-  pgbench -n -c 64 -j 2 -T "$DURATION" -f "$OUT/insert.sql" "$PG/innkeep_load" >"$OUT/pgbench.log" 2>&1
-  echo "-- pgbench one-row INSERT transactions, 64 clients: $(grep -E '^tps' "$OUT/pgbench.log")"
+  echo "-- pgbench one-row INSERT transactions, 64 clients: $(pgbench_inserts "$OUT/pgbench.log")"
 fi
 # The write path (issue 12): random 1-3 night stays over 1,000 properties
 # by 200 guests at 64 connections, counted by wrk (goose saturates first).
@@ -95,8 +92,7 @@ if [ "$stored" -lt "$created" ] || [ "$stored" -gt $((created + 64)) ] || [ "$ov
 fi
 goose spread spread 200
 if [ "$STORE" = postgres ]; then
-  pgbench -n -c 64 -j 2 -T "$DURATION" -f "$OUT/insert.sql" "$PG/innkeep_load" >"$OUT/pgbench-after.log" 2>&1
-  echo "-- pgbench again, after spread: $(grep -E '^tps' "$OUT/pgbench-after.log")"
+  echo "-- pgbench again, after spread: $(pgbench_inserts "$OUT/pgbench-after.log")"
 fi
 
 echo "-- server RSS after the runs: $(ps -o rss= -p "$SERVER") KiB"

@@ -27,10 +27,7 @@ eval "$("$BIN/fixture" --host "$HOST" --guests 200 --properties 1000)"
 export TOKENS PROPERTIES
 
 if [ "$STORE" = postgres ]; then
-  psql "$DB" -qc "CREATE TABLE pgbench_one_insert (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())" >/dev/null
-  echo "INSERT INTO pgbench_one_insert DEFAULT VALUES;" >"$OUT/insert.sql"
-  pgbench -n -c 64 -j 2 -T "$DURATION" -f "$OUT/insert.sql" "$DB" >"$OUT/pgbench.log" 2>&1
-  echo "pgbench one-row INSERT, 64 clients: $(grep -E '^tps' "$OUT/pgbench.log")"
+  echo "pgbench one-row INSERT, 64 clients: $(pgbench_inserts "$OUT/pgbench.log")"
 fi
 ( [ -n "${PERF:-}" ] && sleep 3 && perf record -F 499 -g ${PERFARGS:--p $SERVER} -o "$OUT/perf.data" -- sleep 8 >/dev/null 2>&1 || true ) &
 PERF_PID=$!
