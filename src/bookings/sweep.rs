@@ -153,7 +153,15 @@ impl Sweeper {
         if now.timestamp().saturating_sub(last) < PRUNE_EVERY_SECS {
             return;
         }
-        self.last_pruned.store(now.timestamp(), Ordering::Relaxed);
+        // One pass prunes (sweeps of two workers may overlap); a failed one
+        // gives its turn back, so the next pass tries again.
+        if self
+            .last_pruned
+            .compare_exchange(last, now.timestamp(), Ordering::Relaxed, Ordering::Relaxed)
+            .is_err()
+        {
+            return;
+        }
         let cutoffs = Retention {
             idempotency_keys: now - KEEP_IDEMPOTENCY_KEYS,
             refresh_tokens: now - KEEP_EXPIRED_TOKENS,
@@ -167,7 +175,15 @@ impl Sweeper {
                 rows,
                 "pruned old idempotency keys, tokens, event ids and jobs"
             ),
-            Err(e) => tracing::warn!(error = %e, "pruning failed; retried next time"),
+            Err(e) => {
+                tracing::warn!(error = %e, "pruning failed; retried next pass");
+                let _ = self.last_pruned.compare_exchange(
+                    now.timestamp(),
+                    last,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                );
+            }
         }
     }
 

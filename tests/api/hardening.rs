@@ -6,6 +6,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use futures_util::future::join_all;
 use serde_json::json;
+use sqlx::Connection;
 
 use crate::both_stores;
 use crate::support::{Backend, Options, PASSWORD, TestApp, days, id, spawn_sqlite, spawn_with};
@@ -286,7 +287,9 @@ async fn one_broken_booking_does_not_stop_the_sweep(app: TestApp) {
     assert_eq!(expired["status"], "expired");
 }
 
-async fn kept_records_are_pruned_on_time(app: TestApp) {
+/// Writes an idempotency key and a webhook event id 40 days old
+/// (`old-key`, `evt_old`) and a fresh one of each (`new-key`, `evt_new`).
+async fn old_and_new_records(app: &TestApp) {
     let old = (chrono::Utc::now() - chrono::Duration::days(40)).to_rfc3339();
     let guest = app.register("guest").await;
     let insert = |table: &str, columns: &str, values: String| {
@@ -317,27 +320,114 @@ async fn kept_records_are_pruned_on_time(app: TestApp) {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     }
+}
+
+/// Polls `query` (a count) every 100 ms for up to 10 s until it is `n`.
+async fn counts(app: &TestApp, query: &str, n: i64) -> bool {
+    crate::support::eventually(100, std::time::Duration::from_millis(100), async || {
+        app.count(query).await == n
+    })
+    .await
+}
+
+async fn kept_records_are_pruned_on_time(app: TestApp) {
+    old_and_new_records(&app).await;
     // The sweep prunes every ten minutes (and once at start, before these
     // rows existed).
     app.set_clock(chrono::Utc::now() + chrono::Duration::minutes(11))
         .await;
-    let pruned =
-        crate::support::eventually(100, std::time::Duration::from_millis(100), async || {
-            app.count("SELECT COUNT(*) FROM idempotency_keys WHERE key = 'old-key'")
-                .await
-                == 0
-        })
-        .await;
-    assert!(pruned, "an idempotency key 40 days old was kept");
+    assert!(
+        counts(
+            &app,
+            "SELECT COUNT(*) FROM idempotency_keys WHERE key = 'old-key'",
+            0
+        )
+        .await,
+        "an idempotency key 40 days old was kept"
+    );
     assert_eq!(
         app.count("SELECT COUNT(*) FROM idempotency_keys WHERE key = 'new-key'")
             .await,
         1
     );
+    assert!(
+        counts(
+            &app,
+            "SELECT COUNT(*) FROM webhook_events WHERE id = 'evt_old'",
+            0
+        )
+        .await,
+        "a webhook event id 40 days old was kept"
+    );
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM webhook_events WHERE id = 'evt_old'")
+        app.count("SELECT COUNT(*) FROM webhook_events WHERE id = 'evt_new'")
             .await,
-        0
+        1
+    );
+}
+
+/// A prune that fails (here: its DELETE waits on a lock past the statement
+/// timeout) is tried again by the next pass, not ten minutes later.
+#[actix_web::test]
+async fn a_failed_prune_is_tried_again_next_pass() {
+    let Some(app) = spawn_with(Backend::Postgres, Options::default()).await else {
+        return;
+    };
+    old_and_new_records(&app).await;
+    let mut locker = sqlx::PgConnection::connect(&app.database_url)
+        .await
+        .unwrap_or_else(|e| panic!("connecting: {e}"));
+    sqlx::query("BEGIN")
+        .execute(&mut locker)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    sqlx::query("LOCK TABLE webhook_events IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut locker)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    app.set_clock(chrono::Utc::now() + chrono::Duration::minutes(11))
+        .await;
+    // The prune runs (the keys go) and waits on the lock until its
+    // statement times out; the next pass must try again.
+    let waiting = "FROM pg_stat_activity WHERE datname = current_database() \
+                   AND wait_event_type = 'Lock' AND query LIKE 'DELETE FROM webhook_events%'";
+    assert!(
+        counts(
+            &app,
+            "SELECT COUNT(*) FROM idempotency_keys WHERE key = 'old-key'",
+            0
+        )
+        .await,
+        "the prune never ran"
+    );
+    assert!(
+        counts(&app, &format!("SELECT COUNT(*) {waiting}"), 1).await,
+        "the prune never waited on the lock"
+    );
+    let first = app
+        .count(&format!(
+            "SELECT CAST(MAX(EXTRACT(EPOCH FROM query_start)) * 1000000 AS BIGINT) {waiting}"
+        ))
+        .await;
+    let again = format!(
+        "SELECT COUNT(*) {waiting} AND EXTRACT(EPOCH FROM query_start) * 1000000 > {first}"
+    );
+    assert!(
+        counts(&app, &again, 1).await,
+        "the prune that timed out was not tried again"
+    );
+    sqlx::query("ROLLBACK")
+        .execute(&mut locker)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        counts(
+            &app,
+            "SELECT COUNT(*) FROM webhook_events WHERE id = 'evt_old'",
+            0
+        )
+        .await,
+        "the retried prune did not finish"
     );
     assert_eq!(
         app.count("SELECT COUNT(*) FROM webhook_events WHERE id = 'evt_new'")
