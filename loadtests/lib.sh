@@ -52,6 +52,15 @@ pgbench_inserts() {
   pgbench -n -c 64 -j 2 -T "$DURATION" -f "$OUT/insert.sql" "$DB" >"$1" 2>&1
   grep -E '^tps' "$1"
 }
+# commits: the calendar committer's totals so far (from /metrics) and the
+# property batches (mostly one booking each) per store transaction.
+commits() {
+  curl -sf "http://127.0.0.1:$PORT/metrics" | awk -F'[{}" ]+' '
+    /^innkeep_calendar_commits/ { n[$3] = $NF }
+    END { printf "%d transactions, %d batches, %d changes, %.1f batches per transaction, %d split\n",
+          n["transactions"], n["batches"], n["changes"],
+          n["transactions"] ? n["batches"] / n["transactions"] : 0, n["split"] }'
+}
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
 # Output to the file named by the first argument.

@@ -39,4 +39,5 @@ echo "wrk random stays, 64 connections: $(grep -E '^Requests/sec' "$OUT/wrk-spre
   "p50 $(grep -E '^ +50%' "$OUT/wrk-spread.log" | awk '{print $2}')," \
   "p99 $(grep -E '^ +99%' "$OUT/wrk-spread.log" | awk '{print $2}')"
 grep -E "^201:" "$OUT/wrk-spread.log"
+echo "committed since start: $(commits)"
 echo "server RSS: $(ps -o rss= -p "$SERVER") KiB"

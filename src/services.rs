@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use actix::{Actor, Addr};
 use anyhow::{Context, bail};
-use innkeep_actors::calendar::SharedCommits;
+use innkeep_actors::calendar::{CommitStats, SharedCommits};
 use innkeep_actors::ports::PaymentGateway;
 use innkeep_actors::{CalendarRegistry, Clock, DevClock, PaymentsActor, SystemClock};
 use serde::Serialize;
@@ -83,6 +83,7 @@ pub struct Services {
     store: Arc<dyn Store>,
     cache: Arc<dyn Cache>,
     calendars: Arc<CalendarRegistry>,
+    commits: Arc<CommitStats>,
     payments: &'static str,
 }
 
@@ -113,6 +114,7 @@ impl Services {
         // one transaction at a time; PostgreSQL commits several at once.
         let committers = if store.backend() == "postgres" { 4 } else { 1 };
         let commits = SharedCommits::start(store.clone(), committers, 512);
+        let commit_stats = commits.stats();
         let calendars = CalendarRegistry::new(
             commits,
             clock.clone(),
@@ -240,6 +242,7 @@ impl Services {
             store,
             cache,
             calendars,
+            commits: commit_stats,
             payments,
         })
     }
@@ -294,6 +297,11 @@ impl Services {
     /// Calendars in memory now.
     pub fn live_calendars(&self) -> usize {
         self.calendars.live()
+    }
+
+    /// What the calendars' committer has committed since start.
+    pub fn commit_stats(&self) -> &CommitStats {
+        &self.commits
     }
 
     /// Whether the store (and Redis, when configured) answer.

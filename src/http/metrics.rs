@@ -20,6 +20,9 @@ pub struct Metrics {
     pub live_calendars: prometheus::IntGauge,
     /// Jobs queued, running and dead, set when metrics are read.
     pub jobs: prometheus::IntGaugeVec,
+    /// The calendar committer's totals since start, set when metrics are
+    /// read.
+    pub calendar_commits: prometheus::IntGaugeVec,
     requests: IntCounterVec,
     latency: HistogramVec,
     graphql: IntCounterVec,
@@ -66,6 +69,15 @@ impl Metrics {
             &["status"],
         )?;
         registry.register(Box::new(jobs.clone()))?;
+        let calendar_commits = prometheus::IntGaugeVec::new(
+            Opts::new(
+                "calendar_commits",
+                "Since start: the calendar committer's store transactions, the property batches and changes \
+                 they committed, and shared transactions split after a failure",
+            ),
+            &["count"],
+        )?;
+        registry.register(Box::new(calendar_commits.clone()))?;
         let graphql = IntCounterVec::new(
             Opts::new(
                 "graphql_operations_total",
@@ -83,6 +95,7 @@ impl Metrics {
             registry,
             live_calendars,
             jobs,
+            calendar_commits,
             requests,
             latency,
             graphql,

@@ -38,6 +38,18 @@ pub async fn metrics(
     metrics
         .live_calendars
         .set(i64::try_from(svc.live_calendars()).unwrap_or(i64::MAX));
+    let (transactions, batches, changes, split) = svc.commit_stats().snapshot();
+    for (count, n) in [
+        ("transactions", transactions),
+        ("batches", batches),
+        ("changes", changes),
+        ("split", split),
+    ] {
+        metrics
+            .calendar_commits
+            .with_label_values(&[count])
+            .set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
     // The store may be away: the other metrics are still worth serving.
     if let Ok(backlog) = svc.job_backlog().await {
         for (status, n) in [

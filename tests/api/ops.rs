@@ -29,6 +29,23 @@ async fn health_readiness_metrics_and_docs() {
     );
     assert!(metrics.contains("innkeep_http_request_duration_seconds_bucket"));
 
+    // The calendar committer's totals: a booking is at least one change.
+    let committed = |metrics: &str, count: &str| -> i64 {
+        let line = format!("innkeep_calendar_commits{{count=\"{count}\"}} ");
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&line))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no {line} in {metrics}"))
+    };
+    let before = committed(&app.get("/metrics", None).await.text, "changes");
+    let (_, guest, property) = app.listing(json!({})).await;
+    app.booked(&guest.token, &property, 10..12).await;
+    let metrics = app.get("/metrics", None).await.text;
+    assert!(committed(&metrics, "changes") > before, "{metrics}");
+    assert!(committed(&metrics, "transactions") >= 1, "{metrics}");
+    assert_eq!(committed(&metrics, "split"), 0, "{metrics}");
+
     let doc = app.get("/openapi.json", None).await.expect(200).clone();
     for path in [
         "/api/v1/auth/register",
