@@ -18,7 +18,7 @@ macro_rules! impl_calendar_store {
             };
             use uuid::Uuid;
 
-            use $crate::store::columns::{BOOKING_COLUMNS, push_booking};
+            use $crate::store::columns::{BOOKING_COLUMNS, DEV_INTENT_COLUMNS, push_booking, push_dev_intent};
 
             #[async_trait::async_trait]
             impl innkeep_actors::ports::CalendarStore for $store {
@@ -129,12 +129,17 @@ macro_rules! impl_calendar_store {
                         .iter()
                         .map(|(_, b, _, now)| NewEntry::booking(b, *now))
                         .collect();
-                    let inserted = insert_entries(tx, &entries).await?;
-                    let accepted: Vec<&Lone<'_>> = chunk.iter().filter(|(_, b, _, _)| inserted.contains(&b.id)).collect();
-                    let rows: Vec<&Booking> = accepted.iter().map(|(_, b, _, _)| *b).collect();
-                    insert_bookings(tx, &rows).await?;
-                    let intents: Vec<&LocalIntent> = accepted.iter().filter_map(|(_, _, intent, _)| *intent).collect();
-                    <$store>::insert_local_intents(tx, &intents).await?;
+                    let inserted = if <$store>::ONE_QUERY_CHUNKS {
+                        insert_chunk_at_once(tx, chunk, &entries).await?
+                    } else {
+                        let inserted = insert_entries(tx, &entries).await?;
+                        let accepted: Vec<&Lone<'_>> = chunk.iter().filter(|(_, b, _, _)| inserted.contains(&b.id)).collect();
+                        let rows: Vec<&Booking> = accepted.iter().map(|(_, b, _, _)| *b).collect();
+                        insert_bookings(tx, &rows).await?;
+                        let intents: Vec<&LocalIntent> = accepted.iter().filter_map(|(_, _, intent, _)| *intent).collect();
+                        <$store>::insert_local_intents(tx, &intents).await?;
+                        inserted
+                    };
                     outcomes.extend(chunk.iter().map(|(i, b, _, _)| {
                         let outcome = if inserted.contains(&b.id) {
                             OpOutcome::Applied(Some(Box::new((*b).clone())))
@@ -145,6 +150,51 @@ macro_rules! impl_calendar_store {
                     }));
                 }
                 Ok(outcomes)
+            }
+
+            /// A chunk's calendar entries, bookings and dev intents in one
+            /// query of three statements (`ONE_QUERY_CHUNKS`): a booking and
+            /// its intent go in only where its entry did (booking and entry
+            /// share the id). The ids whose entries went in.
+            async fn insert_chunk_at_once(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                chunk: &[Lone<'_>],
+                entries: &[NewEntry<'_>],
+            ) -> Result<std::collections::HashSet<Uuid>, sqlx::Error> {
+                let mut qb = sqlx::QueryBuilder::<$db>::new("");
+                push_entries(&mut qb, entries);
+                qb.push("; ");
+                push_where_entered(&mut qb, "bookings", BOOKING_COLUMNS, "id", chunk.iter().map(|(_, b, _, _)| *b), |mut row, b| {
+                    push_booking!(row, b)
+                });
+                let intents: Vec<$crate::store::DevIntent> =
+                    chunk.iter().filter_map(|(_, _, intent, _)| intent.map(Into::into)).collect();
+                if !intents.is_empty() {
+                    qb.push("; ");
+                    push_where_entered(&mut qb, "dev_payment_intents", DEV_INTENT_COLUMNS, "booking_id", &intents, |mut row, i| {
+                        push_dev_intent!(row, i)
+                    });
+                    qb.push(" ON CONFLICT DO NOTHING");
+                }
+                Ok(qb.build_query_scalar().fetch_all(&mut **tx).await?.into_iter().collect())
+            }
+
+            /// `rows` into `table` (`columns`, pushed by `push`), each only if
+            /// a calendar entry has the id in its `key` column.
+            fn push_where_entered<T>(
+                qb: &mut sqlx::QueryBuilder<$db>,
+                table: &str,
+                columns: &str,
+                key: &str,
+                rows: impl IntoIterator<Item = T>,
+                push: impl FnMut(sqlx::query_builder::Separated<'_, $db, &'static str>, T),
+            ) {
+                qb.push(format!("WITH r ({columns}) AS ("));
+                qb.push_values(rows, push);
+                qb.push(format!(
+                    ") INSERT INTO {table} ({columns}) SELECT {columns} FROM r \
+                     WHERE EXISTS (SELECT 1 FROM calendar_entries c WHERE c.id = r.{key})"
+                ));
             }
 
             /// One property's batch, inside the open transaction.
@@ -288,9 +338,14 @@ macro_rules! impl_calendar_store {
                 tx: &mut sqlx::Transaction<'static, $db>,
                 entries: &[NewEntry<'_>],
             ) -> Result<std::collections::HashSet<Uuid>, sqlx::Error> {
-                let mut qb = sqlx::QueryBuilder::<$db>::new(
-                    "WITH v (id, property_id, start_date, end_date, kind, reason, created_at) AS (",
-                );
+                let mut qb = sqlx::QueryBuilder::<$db>::new("");
+                push_entries(&mut qb, entries);
+                Ok(qb.build_query_scalar().fetch_all(&mut **tx).await?.into_iter().collect())
+            }
+
+            /// The statement of `insert_entries`.
+            fn push_entries(qb: &mut sqlx::QueryBuilder<$db>, entries: &[NewEntry<'_>]) {
+                qb.push("WITH v (id, property_id, start_date, end_date, kind, reason, created_at) AS (");
                 qb.push_values(entries, |mut row, e| {
                     row.push_bind(e.id)
                         .push_bind(e.property_id)
@@ -307,7 +362,6 @@ macro_rules! impl_calendar_store {
                                        AND c.start_date < v.end_date AND c.end_date > v.start_date) \
                      ON CONFLICT DO NOTHING RETURNING id",
                 );
-                Ok(qb.build_query_scalar().fetch_all(&mut **tx).await?.into_iter().collect())
             }
 
             /// One entry; `true` if inserted.

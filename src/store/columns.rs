@@ -48,6 +48,28 @@ macro_rules! push_booking {
 }
 pub(crate) use push_booking;
 
+/// Column list of `dev_payment_intents` in the order of `DevIntent`'s fields.
+pub const DEV_INTENT_COLUMNS: &str = "id, idempotency_key, booking_id, amount, currency, \
+     capture_method, status, amount_refunded, created_at";
+
+/// Pushes a dev intent's values, in `DEV_INTENT_COLUMNS` order, onto one row
+/// of a multi-row INSERT.
+macro_rules! push_dev_intent {
+    ($row:ident, $intent:expr) => {{
+        let intent = $intent;
+        $row.push_bind(intent.id.clone())
+            .push_bind(intent.idempotency_key.clone())
+            .push_bind(intent.booking_id)
+            .push_bind(intent.amount)
+            .push_bind(intent.currency.clone())
+            .push_bind(intent.capture_method.clone())
+            .push_bind(intent.status.as_str())
+            .push_bind(intent.amount_refunded)
+            .push_bind(intent.created_at);
+    }};
+}
+pub(crate) use push_dev_intent;
+
 /// Integer average rating × 100, the `rating` sort key (0 when unrated).
 pub const RATING_KEY: &str =
     "(CASE WHEN p.review_count = 0 THEN 0 ELSE (p.rating_sum * 100) / p.review_count END)";

@@ -9,7 +9,7 @@ macro_rules! impl_dev_gateway_store {
             use innkeep_actors::domain::PaymentStatus;
             use uuid::Uuid;
 
-            use $crate::store::columns::nth_of_three;
+            use $crate::store::columns::{DEV_INTENT_COLUMNS, nth_of_three, push_dev_intent};
             use $crate::store::{DevIntent, StoreResult};
 
             impl $store {
@@ -33,21 +33,10 @@ macro_rules! impl_dev_gateway_store {
                 if intents.is_empty() {
                     return Ok(());
                 }
-                let mut qb = sqlx::QueryBuilder::<$db>::new(
-                    "INSERT INTO dev_payment_intents (id, idempotency_key, booking_id, amount, currency, \
-                     capture_method, status, amount_refunded, created_at) ",
-                );
-                qb.push_values(intents, |mut row, intent| {
-                    row.push_bind(intent.id.clone())
-                        .push_bind(intent.idempotency_key.clone())
-                        .push_bind(intent.booking_id)
-                        .push_bind(intent.amount)
-                        .push_bind(intent.currency.clone())
-                        .push_bind(intent.capture_method.clone())
-                        .push_bind(intent.status.as_str())
-                        .push_bind(0_i64)
-                        .push_bind(intent.created_at);
-                });
+                let mut qb = sqlx::QueryBuilder::<$db>::new(format!(
+                    "INSERT INTO dev_payment_intents ({DEV_INTENT_COLUMNS}) "
+                ));
+                qb.push_values(intents, |mut row, intent| push_dev_intent!(row, intent));
                 qb.push(" ON CONFLICT DO NOTHING");
                 qb.build().execute(executor).await?;
                 Ok(())

@@ -86,6 +86,10 @@ impl PgStore {
     /// are passed over, not waited for.
     const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
 
+    /// The extended query protocol takes one statement per query: a shared
+    /// commit's statements go one by one.
+    const ONE_QUERY_CHUNKS: bool = false;
+
     pub async fn connect(url: &str, connections: u32) -> anyhow::Result<Self> {
         let options = PgConnectOptions::from_str(url)
             .context("parsing DATABASE_URL")?

@@ -135,6 +135,11 @@ impl SqliteStore {
     /// Ends the job claim's inner SELECT: one writer at a time, nothing to skip.
     const SKIP_LOCKED: &'static str = "";
 
+    /// A shared commit's multi-row statements go as one query: each query
+    /// is a round trip to the thread sqlx runs SQLite on, and under load
+    /// each wake-up on the way waits for a core.
+    const ONE_QUERY_CHUNKS: bool = true;
+
     pub async fn connect(url: &str, readers: u32) -> anyhow::Result<Self> {
         let options = SqliteConnectOptions::from_str(url)
             .with_context(|| format!("parsing DATABASE_URL {url}"))?

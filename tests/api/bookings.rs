@@ -505,7 +505,19 @@ async fn nights_taken_behind_the_calendars_back_are_refused_in_shared_commits(ap
             answer.body
         );
     }
-    // The store agrees: the first stays, one more on each free property.
+    // The store agrees: the first stays, one more on each free property,
+    // and a payment record for each of them only.
     assert_eq!(app.count("SELECT COUNT(*) FROM bookings").await, 16 + 8);
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM dev_payment_intents i JOIN bookings b ON b.id = i.booking_id"
+        )
+        .await,
+        16 + 8
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM dev_payment_intents").await,
+        16 + 8
+    );
     assert_eq!(app.count(OVERLAPS).await, 0);
 }
