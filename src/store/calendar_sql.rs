@@ -56,12 +56,24 @@ macro_rules! impl_calendar_store {
                     batches: &[PropertyOps<'_>],
                 ) -> Result<Vec<Vec<OpOutcome>>, PortError> {
                     let fail = $crate::store::port_error;
-                    let mut tx = self.begin_write().await.map_err(fail)?;
-                    let mut all: Vec<Option<Vec<OpOutcome>>> = vec![None; batches.len()];
                     // Batches that are one new booking each (what stays spread
                     // over many properties make): their rows go in a few
                     // multi-row statements, not three statements a booking.
                     let lone = lone_bookings(batches);
+                    if <$store>::ONE_QUERY_CHUNKS && lone.len() == batches.len() && lone.len() <= MAX_ROWS {
+                        let inserted = commit_lone_at_once(self.writer(), &lone).await.map_err(fail)?;
+                        let mut all = Vec::with_capacity(batches.len());
+                        for (_, b, _, _) in &lone {
+                            let outcome = lone_outcome(b, &inserted);
+                            if matches!(outcome, OpOutcome::Applied(_)) {
+                                self.announce_change(b.property_id);
+                            }
+                            all.push(vec![outcome]);
+                        }
+                        return Ok(all);
+                    }
+                    let mut tx = self.begin_write().await.map_err(fail)?;
+                    let mut all: Vec<Option<Vec<OpOutcome>>> = vec![None; batches.len()];
                     if lone.len() > 1 {
                         for (i, outcome) in insert_bookings_together(&mut tx, &lone).await.map_err(fail)? {
                             all[i] = Some(vec![outcome]);
@@ -140,43 +152,93 @@ macro_rules! impl_calendar_store {
                         <$store>::insert_local_intents(tx, &intents).await?;
                         inserted
                     };
-                    outcomes.extend(chunk.iter().map(|(i, b, _, _)| {
-                        let outcome = if inserted.contains(&b.id) {
-                            OpOutcome::Applied(Some(Box::new((*b).clone())))
-                        } else {
-                            OpOutcome::Overlap
-                        };
-                        (*i, outcome)
-                    }));
+                    outcomes.extend(chunk.iter().map(|(i, b, _, _)| (*i, lone_outcome(b, &inserted))));
                 }
                 Ok(outcomes)
             }
 
+            /// What became of lone booking `b`: its nights went in or not.
+            fn lone_outcome(b: &Booking, inserted: &std::collections::HashSet<Uuid>) -> OpOutcome {
+                if inserted.contains(&b.id) {
+                    OpOutcome::Applied(Some(Box::new(b.clone())))
+                } else {
+                    OpOutcome::Overlap
+                }
+            }
+
             /// A chunk's calendar entries, bookings and dev intents in one
-            /// query of three statements (`ONE_QUERY_CHUNKS`): a booking and
-            /// its intent go in only where its entry did (booking and entry
-            /// share the id). The ids whose entries went in.
+            /// query (`ONE_QUERY_CHUNKS`). The ids whose entries went in.
             async fn insert_chunk_at_once(
                 tx: &mut sqlx::Transaction<'static, $db>,
                 chunk: &[Lone<'_>],
                 entries: &[NewEntry<'_>],
             ) -> Result<std::collections::HashSet<Uuid>, sqlx::Error> {
                 let mut qb = sqlx::QueryBuilder::<$db>::new("");
-                push_entries(&mut qb, entries);
+                push_chunk(&mut qb, chunk, entries);
+                Ok(qb.build_query_scalar().fetch_all(&mut **tx).await?.into_iter().collect())
+            }
+
+            /// Lone bookings (at most `MAX_ROWS`) as a whole transaction in
+            /// one query, `BEGIN IMMEDIATE` to `COMMIT`: one round trip to
+            /// the database thread instead of five. A failed query is rolled
+            /// back; a connection dropped mid-query (the caller gone) is
+            /// closed rather than returned to the pool inside a transaction.
+            async fn commit_lone_at_once(
+                pool: &sqlx::Pool<$db>,
+                lone: &[Lone<'_>],
+            ) -> Result<std::collections::HashSet<Uuid>, sqlx::Error> {
+                struct CloseUnlessDone(Option<sqlx::pool::PoolConnection<$db>>);
+                impl Drop for CloseUnlessDone {
+                    fn drop(&mut self) {
+                        if let Some(conn) = self.0.as_mut() {
+                            conn.close_on_drop();
+                        }
+                    }
+                }
+                let entries: Vec<NewEntry<'_>> = lone.iter().map(|(_, b, _, now)| NewEntry::booking(b, *now)).collect();
+                let mut qb = sqlx::QueryBuilder::<$db>::new("BEGIN IMMEDIATE; ");
+                push_chunk(&mut qb, lone, &entries);
+                qb.push("; COMMIT");
+                let mut guard = CloseUnlessDone(Some(pool.acquire().await?));
+                let Some(conn) = guard.0.as_mut() else {
+                    return Err(sqlx::Error::PoolClosed);
+                };
+                match qb.build_query_scalar::<Uuid>().fetch_all(&mut **conn).await {
+                    Ok(ids) => {
+                        guard.0.take();
+                        Ok(ids.into_iter().collect())
+                    }
+                    Err(e) => {
+                        // Rolled back, the connection is clean; if ROLLBACK
+                        // fails too (no transaction open, or a broken
+                        // connection), it is closed.
+                        if sqlx::query("ROLLBACK").execute(&mut **conn).await.is_ok() {
+                            guard.0.take();
+                        }
+                        Err(e)
+                    }
+                }
+            }
+
+            /// A chunk's three statements, `;`-separated: its calendar
+            /// entries (`push_entries`), then its bookings and dev intents,
+            /// each only where its entry went in (booking and entry share
+            /// the id), so an entry refused for overlap leaves out the rest.
+            fn push_chunk(qb: &mut sqlx::QueryBuilder<$db>, chunk: &[Lone<'_>], entries: &[NewEntry<'_>]) {
+                push_entries(qb, entries);
                 qb.push("; ");
-                push_where_entered(&mut qb, "bookings", BOOKING_COLUMNS, "id", chunk.iter().map(|(_, b, _, _)| *b), |mut row, b| {
+                push_where_entered(qb, "bookings", BOOKING_COLUMNS, "id", chunk.iter().map(|(_, b, _, _)| *b), |mut row, b| {
                     push_booking!(row, b)
                 });
                 let intents: Vec<$crate::store::DevIntent> =
                     chunk.iter().filter_map(|(_, _, intent, _)| intent.map(Into::into)).collect();
                 if !intents.is_empty() {
                     qb.push("; ");
-                    push_where_entered(&mut qb, "dev_payment_intents", DEV_INTENT_COLUMNS, "booking_id", &intents, |mut row, i| {
+                    push_where_entered(qb, "dev_payment_intents", DEV_INTENT_COLUMNS, "booking_id", &intents, |mut row, i| {
                         push_dev_intent!(row, i)
                     });
                     qb.push(" ON CONFLICT DO NOTHING");
                 }
-                Ok(qb.build_query_scalar().fetch_all(&mut **tx).await?.into_iter().collect())
             }
 
             /// `rows` into `table` (`columns`, pushed by `push`), each only if
