@@ -28,6 +28,7 @@ both_stores!(
 both_stores!(storm:
     random_storm_accepts_only_non_overlapping_stays,
     nights_taken_behind_the_calendars_back_are_refused_in_shared_commits,
+    a_booking_the_database_refuses_fails_alone_in_a_shared_commit,
 );
 
 async fn instant_book_pay_cancel_and_rebook(app: TestApp) {
@@ -520,4 +521,118 @@ async fn nights_taken_behind_the_calendars_back_are_refused_in_shared_commits(ap
         16 + 8
     );
     assert_eq!(app.count(OVERLAPS).await, 0);
+}
+
+/// A booking the database itself refuses (here a trigger, standing for a
+/// constraint nothing foresaw) fails alone: the shared transaction it was in
+/// is split, the other properties' bookings commit, the refused nights stay
+/// free, and the store is usable right after.
+async fn a_booking_the_database_refuses_fails_alone_in_a_shared_commit(app: TestApp) {
+    let host = app.register("host").await;
+    let properties = app.list_properties(&host, 16, json!({})).await;
+    let guests = app.register_all(["shared"; 8]).await;
+    let refused = app.register("refused").await;
+    let refused_id = uuid::Uuid::parse_str(&refused.id).unwrap_or_else(|e| panic!("{e}"));
+    // Every calendar wakes first.
+    for (i, property) in properties.iter().enumerate() {
+        app.book(&guests[i % guests.len()], property, &days(60), &days(61))
+            .await
+            .expect(201);
+    }
+    let triggers: Vec<String> = if app.database_url.starts_with("postgres") {
+        vec![
+            format!(
+                "CREATE FUNCTION refuse_guest() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+                 IF NEW.guest_id = '{refused_id}' THEN RAISE EXCEPTION 'refused by the test'; END IF; \
+                 RETURN NEW; END $$"
+            ),
+            "CREATE TRIGGER refuse_guest BEFORE INSERT ON bookings FOR EACH ROW \
+             EXECUTE FUNCTION refuse_guest()"
+                .into(),
+        ]
+    } else {
+        vec![format!(
+            "CREATE TRIGGER refuse_guest BEFORE INSERT ON bookings WHEN NEW.guest_id = X'{}' \
+             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+            refused_id.simple()
+        )]
+    };
+    for sql in &triggers {
+        app.sql(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    let split = |metrics: &str| -> i64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("innkeep_calendar_commits{count=\"split\"} "))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no split count in {metrics}"))
+    };
+    let split_before = split(&app.get("/metrics", None).await.text);
+    // One night on every property at once; every fourth by the refused
+    // guest. Again on later nights until a refused booking has shared a
+    // transaction with others (with four committers on PostgreSQL, one
+    // round may give each its own).
+    let by_refused = |i: usize| i.is_multiple_of(4);
+    let mut rounds = 0;
+    for round in 0..8 {
+        rounds += 1;
+        let (check_in, check_out) = (days(20 + 2 * round), days(21 + 2 * round));
+        let answers = join_all(properties.iter().enumerate().map(|(i, property)| {
+            let token = if by_refused(i) {
+                refused.token.as_str()
+            } else {
+                guests[i % guests.len()].as_str()
+            };
+            app.book(token, property, &check_in, &check_out)
+        }))
+        .await;
+        for (i, answer) in answers.iter().enumerate() {
+            let status = answer.status.as_u16();
+            if by_refused(i) {
+                assert!(status >= 500, "property {i}: {status} {}", answer.body);
+            } else {
+                assert_eq!(status, 201, "property {i}: {}", answer.body);
+            }
+        }
+        if split(&app.get("/metrics", None).await.text) > split_before {
+            break;
+        }
+    }
+    assert!(
+        split(&app.get("/metrics", None).await.text) > split_before,
+        "no shared transaction was split in {rounds} rounds: the refused bookings never shared one"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM bookings").await,
+        16 + 12 * rounds
+    );
+    assert_eq!(app.count(OVERLAPS).await, 0);
+    // The refused nights are free, and the store takes the next booking.
+    let drop = if app.database_url.starts_with("postgres") {
+        "DROP TRIGGER refuse_guest ON bookings"
+    } else {
+        "DROP TRIGGER refuse_guest"
+    };
+    app.sql(drop).await.unwrap_or_else(|e| panic!("{e}"));
+    for (i, property) in properties
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| by_refused(*i))
+    {
+        app.book(&refused.token, property, &days(20), &days(21))
+            .await
+            .expect(201);
+        assert_eq!(
+            app.count(&format!(
+                "SELECT COUNT(*) FROM bookings WHERE guest_id = {}",
+                if app.database_url.starts_with("postgres") {
+                    format!("'{refused_id}'")
+                } else {
+                    format!("X'{}'", refused_id.simple())
+                }
+            ))
+            .await,
+            i64::try_from(i / 4 + 1).unwrap_or(i64::MAX),
+        );
+    }
 }
