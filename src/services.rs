@@ -64,6 +64,10 @@ pub struct Readiness {
     pub payments: &'static str,
 }
 
+/// How often a process looks whether it has gone quiet
+/// (`Services::release_memory_when_quiet`).
+const QUIET_CHECK: Duration = Duration::from_secs(5);
+
 pub struct Services {
     pub auth: AuthService,
     pub users: UserService,
@@ -259,6 +263,7 @@ impl Services {
                 properties.changed_elsewhere(property_id);
             }))
             .await?;
+        self.release_memory_when_quiet();
         if let Some((handlers, periodic, settings)) = &self.workers {
             Worker::new(
                 self.store.clone(),
@@ -269,6 +274,34 @@ impl Services {
             .spawn();
         }
         Ok(())
+    }
+
+    /// Once every calendar has passivated after a busy spell (checked every
+    /// [`QUIET_CHECK`]), the store gives back its caches
+    /// (`Store::release_memory`), so an idle server's memory comes back
+    /// near its idle figure.
+    fn release_memory_when_quiet(&self) {
+        let calendars = self.calendars.clone();
+        let store = self.store.clone();
+        actix_web::rt::spawn(async move {
+            let mut busy = false;
+            let mut every = tokio::time::interval(QUIET_CHECK);
+            loop {
+                every.tick().await;
+                let live = calendars.live();
+                if live > 0 {
+                    busy = true;
+                } else if busy {
+                    busy = false;
+                    match store.release_memory().await {
+                        Ok(()) => {
+                            tracing::debug!("calendars all passivated: store caches released")
+                        }
+                        Err(e) => tracing::warn!(error = %e, "releasing the store's caches failed"),
+                    }
+                }
+            }
+        });
     }
 
     /// The sweep, for tests and operators that run one pass by hand.

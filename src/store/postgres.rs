@@ -183,6 +183,11 @@ impl Store for PgStore {
         Ok(())
     }
 
+    /// The caches are the server's, not this process's.
+    async fn release_memory(&self) -> anyhow::Result<()> {
+        Ok(())
+    }
+
     async fn watch_calendars(&self, listener: ChangeListener) -> anyhow::Result<()> {
         let mut pg = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
         pg.listen(CALENDAR_CHANNEL).await?;

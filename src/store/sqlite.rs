@@ -252,6 +252,13 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn release_memory(&self) -> anyhow::Result<()> {
+        sqlx::query("PRAGMA shrink_memory")
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
     async fn watch_calendars(&self, _listener: ChangeListener) -> anyhow::Result<()> {
         Ok(())
     }
