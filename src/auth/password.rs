@@ -13,11 +13,16 @@
 //! Here a fixed set of threads (about two per core) does all the hashing,
 //! each reusing one buffer of argon2 blocks allocated at its first job: no
 //! allocation per hash, and at most threads × 19 MiB whatever the load.
-//! Callers queue for them; when the queue is long, they get 503 with
-//! `Retry-After` rather than waiting without end.
+//! A thread that has had no job for [`IDLE_RELEASE`] gives its buffer back,
+//! so a quiet server does not keep the 19 MiB per thread of a burst of
+//! sign-ups (about 80 MB on two cores). Callers queue for them; when the
+//! queue is long, they get 503 with `Retry-After` rather than waiting
+//! without end.
 
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
@@ -29,6 +34,9 @@ use crate::users::Password;
 
 /// Checks waiting for a thread before the next caller is turned away.
 pub const QUEUE: usize = 256;
+
+/// How long a hashing thread keeps its buffer with no job to do.
+pub const IDLE_RELEASE: Duration = Duration::from_secs(5);
 
 enum Job {
     Hash {
@@ -45,21 +53,35 @@ enum Job {
 /// The password hasher: a handle on its threads.
 pub struct Passwords {
     jobs: SyncSender<Job>,
+    /// How many threads hold a buffer now.
+    held: Arc<AtomicUsize>,
 }
 
 impl Passwords {
     /// Starts `threads` hashing threads (at least one) with room for
-    /// `queue` waiting jobs.
+    /// `queue` waiting jobs; each gives its buffer back after
+    /// [`IDLE_RELEASE`] without a job.
     pub fn start(threads: usize, queue: usize) -> anyhow::Result<Self> {
+        Self::start_releasing_after(threads, queue, IDLE_RELEASE)
+    }
+
+    fn start_releasing_after(threads: usize, queue: usize, idle: Duration) -> anyhow::Result<Self> {
         let (jobs, receiver) = sync_channel(queue);
         let receiver = Arc::new(Mutex::new(receiver));
+        let held = Arc::new(AtomicUsize::new(0));
         for i in 0..threads.max(1) {
             let receiver = receiver.clone();
+            let held = held.clone();
             std::thread::Builder::new()
                 .name(format!("innkeep-argon2-{i}"))
-                .spawn(move || work(&receiver))?;
+                .spawn(move || work(&receiver, &held, idle))?;
         }
-        Ok(Self { jobs })
+        Ok(Self { jobs, held })
+    }
+
+    /// How many hashing threads hold their 19 MiB buffer now.
+    pub fn buffers_held(&self) -> usize {
+        self.held.load(Ordering::Relaxed)
     }
 
     fn submit(&self, job: Job) -> AppResult<()> {
@@ -105,21 +127,32 @@ fn params() -> Params {
 }
 
 /// One thread's life: take a job, do it in this thread's own memory.
-fn work(receiver: &Mutex<Receiver<Job>>) {
-    // Taken at the first job, then kept: an idle server holds none of it.
+fn work(receiver: &Mutex<Receiver<Job>>, held: &AtomicUsize, idle: Duration) {
+    // Taken at the first job, kept while jobs come, given back after `idle`
+    // without one: an idle server holds none of it.
     let mut memory: Vec<Block> = Vec::new();
     loop {
         let job = {
             let receiver = receiver
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            receiver.recv()
+            receiver.recv_timeout(idle)
         };
-        let Ok(job) = job else {
-            return; // every handle is gone: the server stopped
+        let job = match job {
+            Ok(job) => job,
+            Err(RecvTimeoutError::Timeout) => {
+                if !memory.is_empty() {
+                    memory = Vec::new();
+                    held.fetch_sub(1, Ordering::Relaxed);
+                }
+                continue;
+            }
+            // Every handle is gone: the server stopped.
+            Err(RecvTimeoutError::Disconnected) => return,
         };
         if memory.is_empty() {
             memory = vec![Block::default(); params().block_count()];
+            held.fetch_add(1, Ordering::Relaxed);
         }
         match job {
             Job::Hash { password, reply } => {
@@ -255,6 +288,30 @@ mod tests {
             check("another passphrase", Some(theirs)).await,
             Ok(true)
         ));
+    }
+
+    #[tokio::test]
+    async fn idle_threads_give_their_buffers_back() {
+        let pool = Passwords::start_releasing_after(2, 8, Duration::from_millis(200))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(pool.buffers_held(), 0, "no buffer before the first job");
+        let checks = (0..4).map(|_| pool.verify("x".repeat(8), None));
+        futures_util::future::join_all(checks).await;
+        assert!(
+            pool.buffers_held() >= 1,
+            "a thread that worked holds a buffer"
+        );
+        let mut held = pool.buffers_held();
+        for _ in 0..50 {
+            held = pool.buffers_held();
+            if held == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(held, 0, "idle threads kept their buffers");
+        // And they take one again for the next job.
+        assert!(matches!(pool.verify("x".repeat(8), None).await, Ok(false)));
     }
 
     #[tokio::test]
