@@ -60,7 +60,7 @@ macro_rules! impl_calendar_store {
                     // over many properties make): their rows go in a few
                     // multi-row statements, not three statements a booking.
                     let lone = lone_bookings(batches);
-                    if <$store>::ONE_QUERY_CHUNKS && lone.len() == batches.len() && lone.len() <= MAX_ROWS {
+                    if <$store>::ONE_QUERY_CHUNKS && !lone.is_empty() && lone.len() == batches.len() && lone.len() <= MAX_ROWS {
                         let inserted = commit_lone_at_once(self.writer(), &lone).await.map_err(fail)?;
                         let mut all = Vec::with_capacity(batches.len());
                         for (_, b, _, _) in &lone {

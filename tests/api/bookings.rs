@@ -488,6 +488,12 @@ async fn nights_taken_behind_the_calendars_back_are_refused_in_shared_commits(ap
             "{applied:?}"
         );
     }
+    // Nothing to commit commits nothing.
+    let none = other
+        .apply_calendars(&[])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(none.is_empty(), "{none:?}");
     // One night inside them on every property, all at once.
     let (check_in, check_out) = (days(11), days(12));
     let answers = join_all(
