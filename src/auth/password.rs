@@ -13,9 +13,10 @@
 //! Here a fixed set of threads (about two per core) does all the hashing,
 //! each reusing one buffer of argon2 blocks allocated at its first job: no
 //! allocation per hash, and at most threads × 19 MiB whatever the load.
-//! A thread that has had no job for [`IDLE_RELEASE`] gives its buffer back,
-//! so a quiet server does not keep the 19 MiB per thread of a burst of
-//! sign-ups (about 80 MB on two cores). Callers queue for them; when the
+//! A thread that has waited [`IDLE_RELEASE`] for a job gives its buffer
+//! back (the threads take turns waiting, so on a quiet server all of them
+//! have within threads × `IDLE_RELEASE`), so it does not keep the 19 MiB
+//! per thread of a burst of sign-ups (about 80 MB on two cores). Callers queue for them; when the
 //! queue is long, they get 503 with `Retry-After` rather than waiting
 //! without end.
 
