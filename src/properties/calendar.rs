@@ -71,16 +71,15 @@ impl PropertyService {
         if range.is_some_and(|r| r.nights() > MAX_WINDOW_NIGHTS) {
             v.fail("end", "a block is at most 3 years long");
         }
-        if input
-            .reason
-            .as_ref()
-            .is_some_and(|r| r.chars().count() > crate::schema::REASON_MAX_CHARS)
-        {
-            v.fail("reason", "must be at most 500 characters");
-        }
         let reason = input
             .reason
-            .map(|r| r.trim().to_owned())
+            .as_deref()
+            .and_then(|r| {
+                v.check(
+                    "reason",
+                    crate::schema::text(r, crate::schema::REASON_MAX_CHARS, false, true),
+                )
+            })
             .filter(|r| !r.is_empty());
         v.finish()?;
         let block = Block {

@@ -124,11 +124,10 @@ pub struct ProfilePatch {
 pub struct Bio(String);
 
 impl Bio {
-    pub fn parse(raw: &str) -> Result<Self, &'static str> {
-        if raw.chars().count() > schema::BIO_MAX_CHARS {
-            return Err("must be at most 2000 characters");
-        }
-        Ok(Self(raw.trim().to_owned()))
+    /// At most 2,000 characters, lines and tabs allowed, no other control
+    /// character (PostgreSQL refuses NUL in text: it would be a 500).
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        schema::text(raw, schema::BIO_MAX_CHARS, false, true).map(Self)
     }
 
     pub fn as_str(&self) -> &str {

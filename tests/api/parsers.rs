@@ -14,7 +14,8 @@ use crate::support::TestApp;
 
 both_stores!(
     no_query_string_or_body_breaks_the_server,
-    a_searched_place_with_a_control_character_is_refused
+    a_searched_place_with_a_control_character_is_refused,
+    a_bio_or_block_reason_with_a_nul_is_refused,
 );
 
 /// A value as a client could send it in a query string.
@@ -222,4 +223,39 @@ async fn a_searched_place_with_a_control_character_is_refused(app: TestApp) {
     app.get("/api/v1/properties?city=Lisbon", None)
         .await
         .expect(200);
+}
+
+/// PostgreSQL refuses NUL in text: a profile or block text holding one is
+/// the client's mistake (422 on its field), never a 500. Lines still pass.
+async fn a_bio_or_block_reason_with_a_nul_is_refused(app: TestApp) {
+    let (host, _, property) = app.listing(serde_json::json!({})).await;
+    let res = app
+        .patch(
+            "/api/v1/users/me",
+            Some(&host.token),
+            serde_json::json!({"bio": "m- S\u{e8}\u{0}"}),
+        )
+        .await;
+    assert_eq!(res.status.as_u16(), 422, "{}", res.text);
+    assert!(res.text.contains("bio"), "{}", res.text);
+    let blocks = format!("/api/v1/properties/{property}/blocks");
+    let block = |reason: &str| serde_json::json!({"start": crate::support::days(5), "end": crate::support::days(8), "reason": reason});
+    let res = app
+        .post(&blocks, Some(&host.token), block("paint\u{0}"))
+        .await;
+    assert_eq!(res.status.as_u16(), 422, "{}", res.text);
+    assert!(res.text.contains("reason"), "{}", res.text);
+    let me = app
+        .patch(
+            "/api/v1/users/me",
+            Some(&host.token),
+            serde_json::json!({"bio": "Hosting since 2020.\nAsk me anything."}),
+        )
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(me["bio"], "Hosting since 2020.\nAsk me anything.");
+    app.post(&blocks, Some(&host.token), block("painting\nthe walls"))
+        .await
+        .expect(201);
 }
