@@ -451,13 +451,11 @@ async fn idle_calendars_passivate_and_come_back_with_their_state() {
 }
 
 /// The store is the last guard: nights another writer took behind the
-/// calendars' backs (a second process; here a store of the test's own) are
+/// calendars' backs (a second process; here plain SQL) are
 /// refused when a calendar, not knowing, accepts them, and only those,
 /// though all the bookings are committed at once (shared transactions,
 /// their rows in multi-row statements).
 async fn nights_taken_behind_the_calendars_back_are_refused_in_shared_commits(app: TestApp) {
-    use innkeep_actors::ports::{CalendarOp, NewBlock, OpOutcome};
-
     let host = app.register("host").await;
     let properties = app.list_properties(&host, 16, json!({})).await;
     let guests = app.register_all(["shared"; 8]).await;
@@ -468,26 +466,34 @@ async fn nights_taken_behind_the_calendars_back_are_refused_in_shared_commits(ap
             .await
             .expect(201);
     }
-    // Another writer blocks nights 10–13 of every other property.
-    let other = store_of(&app).await;
+    // Another writer blocks nights 10–13 of every other property, in plain
+    // SQL: no store announces it (on PostgreSQL a store's NOTIFY would make
+    // the calendars reload and refuse these nights themselves).
+    let postgres = app.database_url.starts_with("postgres");
+    let day = |n: i64| (today() + chrono::Duration::days(n)).to_string();
     for property in properties.iter().step_by(2) {
         let property_id = uuid::Uuid::parse_str(property).unwrap_or_else(|e| panic!("{e}"));
-        let block = CalendarOp::InsertBlock(NewBlock {
-            id: uuid::Uuid::now_v7(),
-            property_id,
-            start: today() + chrono::Duration::days(10),
-            end: today() + chrono::Duration::days(13),
-            reason: Some("elsewhere".into()),
-        });
-        let applied = other
-            .apply_calendar(property_id, &[block], chrono::Utc::now())
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert!(
-            matches!(applied[..], [OpOutcome::Applied(_)]),
-            "{applied:?}"
+        let id = |id: uuid::Uuid| {
+            if postgres {
+                format!("'{id}'")
+            } else {
+                format!("X'{}'", id.simple())
+            }
+        };
+        let block = format!(
+            "INSERT INTO calendar_entries (id, property_id, start_date, end_date, kind, active, reason, created_at) \
+             VALUES ({}, {}, '{}', '{}', 'block', TRUE, 'elsewhere', '{}')",
+            id(uuid::Uuid::now_v7()),
+            id(property_id),
+            day(10),
+            day(13),
+            chrono::Utc::now().to_rfc3339(),
         );
+        app.sql(&block)
+            .await
+            .unwrap_or_else(|e| panic!("{block}: {e}"));
     }
+    let other = store_of(&app).await;
     // Nothing to commit commits nothing.
     let none = other
         .apply_calendars(&[])
