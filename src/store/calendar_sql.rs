@@ -2,11 +2,21 @@
 //! active ranges and applying a batch of calendar changes in one
 //! transaction, one macro for both backends.
 //!
-//! The overlap guard is one statement on both stores:
-//! `INSERT … SELECT … WHERE NOT EXISTS (overlap) ON CONFLICT DO NOTHING`.
-//! On SQLite the single writer makes the NOT EXISTS exact; on PostgreSQL a
-//! concurrent writer's row is caught by the exclusion constraint, which ON
-//! CONFLICT DO NOTHING turns into "no row" instead of an aborted batch.
+//! The overlap guard is one statement on both stores: on SQLite
+//! `INSERT … SELECT … WHERE NOT EXISTS (overlap)`, exact under its single
+//! writer; on PostgreSQL `INSERT … ON CONFLICT DO NOTHING` against the
+//! exclusion constraint, which catches a concurrent writer's row too and
+//! turns an overlap into "no row" instead of an aborted batch (a NOT EXISTS
+//! there, planned generically, became a sequential scan of every entry).
+
+/// A new booking of a shared commit's batch that is nothing else: its
+/// batch's index, its row, its payment intent and when it was decided.
+pub(super) type Lone<'a> = (
+    usize,
+    &'a innkeep_actors::domain::Booking,
+    Option<&'a innkeep_actors::ports::LocalIntent>,
+    chrono::DateTime<chrono::Utc>,
+);
 
 macro_rules! impl_calendar_store {
     ($store:ty, $db:ty) => {
@@ -18,6 +28,7 @@ macro_rules! impl_calendar_store {
             };
             use uuid::Uuid;
 
+            use $crate::store::calendar_sql::Lone;
             use $crate::store::columns::{BOOKING_COLUMNS, DEV_INTENT_COLUMNS, push_booking, push_dev_intent};
 
             #[async_trait::async_trait]
@@ -57,20 +68,21 @@ macro_rules! impl_calendar_store {
                 ) -> Result<Vec<Vec<OpOutcome>>, PortError> {
                     let fail = $crate::store::port_error;
                     // Batches that are one new booking each (what stays spread
-                    // over many properties make): their rows go in a few
-                    // multi-row statements, not three statements a booking.
+                    // over many properties make): their rows go in one query
+                    // (SQLite: a multi-statement transaction; PostgreSQL: one
+                    // statement), not three statements a booking.
                     let lone = lone_bookings(batches);
-                    if <$store>::ONE_QUERY_CHUNKS && !lone.is_empty() && lone.len() == batches.len() && lone.len() <= MAX_ROWS {
-                        let inserted = commit_lone_at_once(self.writer(), &lone).await.map_err(fail)?;
-                        let mut all = Vec::with_capacity(batches.len());
-                        for (_, b, _, _) in &lone {
-                            let outcome = lone_outcome(b, &inserted);
-                            if matches!(outcome, OpOutcome::Applied(_)) {
-                                self.announce_change(b.property_id);
-                            }
-                            all.push(vec![outcome]);
+                    if !lone.is_empty() && lone.len() == batches.len() {
+                        let inserted = if <$store>::ONE_QUERY_CHUNKS && lone.len() <= MAX_ROWS {
+                            Some(commit_lone_at_once(self.writer(), &lone).await.map_err(fail)?)
+                        } else {
+                            // One statement is a transaction of its own.
+                            let mut conn = self.writer().acquire().await.map_err(fail)?;
+                            <$store>::insert_lone(&mut conn, &lone).await.map_err(fail)?
+                        };
+                        if let Some(inserted) = inserted {
+                            return Ok(lone_outcomes(self, &lone, &inserted));
                         }
-                        return Ok(all);
                     }
                     let mut tx = self.begin_write().await.map_err(fail)?;
                     let mut all: Vec<Option<Vec<OpOutcome>>> = vec![None; batches.len()];
@@ -95,10 +107,6 @@ macro_rules! impl_calendar_store {
                 }
             }
 
-            /// A new booking of a batch that is nothing else: its batch's
-            /// index, its row, its payment intent and when it was decided.
-            type Lone<'a> = (usize, &'a Booking, Option<&'a LocalIntent>, DateTime<Utc>);
-
             /// The batches that are exactly one new booking, at most one per
             /// property: rows of one statement do not see each other, so
             /// the database's overlap check between them would be blind (the
@@ -122,15 +130,19 @@ macro_rules! impl_calendar_store {
             /// prepared on its connection.
             const MAX_ROWS: usize = 128;
 
-            /// Inserts the lone bookings' calendar entries in one guarded
-            /// statement per chunk (`insert_entries`: an entry that overlaps
-            /// an active one is left out), then the bookings that got their
-            /// nights and their intents, a statement each. The outcome of
-            /// each, by batch index.
+            /// Inserts the lone bookings in one statement where the store
+            /// has one (`insert_lone`); otherwise their calendar entries in
+            /// one guarded statement per chunk (`insert_entries`: an entry
+            /// that overlaps an active one is left out), then the bookings
+            /// that got their nights and their intents. The outcome of each,
+            /// by batch index.
             async fn insert_bookings_together(
                 tx: &mut sqlx::Transaction<'static, $db>,
                 lone: &[Lone<'_>],
             ) -> Result<Vec<(usize, OpOutcome)>, sqlx::Error> {
+                if let Some(inserted) = <$store>::insert_lone(tx, lone).await? {
+                    return Ok(lone.iter().map(|(i, b, _, _)| (*i, lone_outcome(b, &inserted))).collect());
+                }
                 let mut outcomes = Vec::with_capacity(lone.len());
                 let mut rest = lone;
                 while !rest.is_empty() {
@@ -155,6 +167,20 @@ macro_rules! impl_calendar_store {
                     outcomes.extend(chunk.iter().map(|(i, b, _, _)| (*i, lone_outcome(b, &inserted))));
                 }
                 Ok(outcomes)
+            }
+
+            /// What became of each lone booking, in their batches' order;
+            /// the properties whose bookings went in are announced.
+            fn lone_outcomes(store: &$store, lone: &[Lone<'_>], inserted: &std::collections::HashSet<Uuid>) -> Vec<Vec<OpOutcome>> {
+                lone.iter()
+                    .map(|(_, b, _, _)| {
+                        let outcome = lone_outcome(b, inserted);
+                        if matches!(outcome, OpOutcome::Applied(_)) {
+                            store.announce_change(b.property_id);
+                        }
+                        vec![outcome]
+                    })
+                    .collect()
             }
 
             /// What became of lone booking `b`: its nights went in or not.
@@ -419,11 +445,10 @@ macro_rules! impl_calendar_store {
                 });
                 qb.push(
                     ") INSERT INTO calendar_entries (id, property_id, start_date, end_date, kind, active, reason, created_at) \
-                     SELECT v.id, v.property_id, v.start_date, v.end_date, v.kind, TRUE, v.reason, v.created_at FROM v \
-                     WHERE NOT EXISTS (SELECT 1 FROM calendar_entries c WHERE c.property_id = v.property_id AND c.active \
-                                       AND c.start_date < v.end_date AND c.end_date > v.start_date) \
-                     ON CONFLICT DO NOTHING RETURNING id",
+                     SELECT v.id, v.property_id, v.start_date, v.end_date, v.kind, TRUE, v.reason, v.created_at FROM v ",
                 );
+                qb.push(<$store>::OVERLAP_GUARD);
+                qb.push(" ON CONFLICT DO NOTHING RETURNING id");
             }
 
             /// One entry; `true` if inserted.

@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::properties::BBox;
 
 use super::bookings_sql::impl_booking_store;
-use super::calendar_sql::impl_calendar_store;
+use super::calendar_sql::{Lone, impl_calendar_store};
 use super::dev_gateway_sql::impl_dev_gateway_store;
 use super::imports_sql::impl_import_store;
 use super::jobs_sql::impl_job_store;
@@ -139,6 +139,22 @@ impl SqliteStore {
     /// is a round trip to the thread sqlx runs SQLite on, and under load
     /// each wake-up on the way waits for a core.
     const ONE_QUERY_CHUNKS: bool = true;
+
+    /// Leaves out of a calendar INSERT … SELECT (rows `v`) the ranges that
+    /// overlap an active one: exact, as SQLite has one writer.
+    const OVERLAP_GUARD: &'static str = "WHERE NOT EXISTS (SELECT 1 FROM calendar_entries c \
+         WHERE c.property_id = v.property_id AND c.active \
+         AND c.start_date < v.end_date AND c.end_date > v.start_date)";
+
+    /// SQLite has no one statement for a shared commit's lone bookings
+    /// (no data-modifying CTEs): they go as one multi-statement query
+    /// instead (`ONE_QUERY_CHUNKS`).
+    async fn insert_lone(
+        _: &mut sqlx::SqliteConnection,
+        _: &[Lone<'_>],
+    ) -> Result<Option<std::collections::HashSet<Uuid>>, sqlx::Error> {
+        Ok(None)
+    }
 
     pub async fn connect(url: &str, readers: u32) -> anyhow::Result<Self> {
         let options = SqliteConnectOptions::from_str(url)
