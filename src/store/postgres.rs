@@ -13,7 +13,6 @@ use uuid::Uuid;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use innkeep_actors::domain::Booking;
-use innkeep_actors::ports::LocalIntent;
 
 use crate::properties::BBox;
 
@@ -61,100 +60,83 @@ static LONE_STATEMENT: std::sync::LazyLock<String> = std::sync::LazyLock::new(||
     )
 });
 
-/// The columns of `LONE_STATEMENT`, one array each.
-#[derive(Default)]
-struct LoneColumns<'a> {
-    bookings: BookingColumns<'a>,
-    decided_at: Vec<DateTime<Utc>>,
-    intents: IntentColumns,
-}
+/// `LONE_STATEMENT` as built up.
+type LoneQuery<'q> = sqlx::query::QueryScalar<'q, Postgres, Uuid, sqlx::postgres::PgArguments>;
 
-#[derive(Default)]
-struct BookingColumns<'a> {
-    id: Vec<Uuid>,
-    property_id: Vec<Uuid>,
-    guest_id: Vec<Uuid>,
-    host_id: Vec<Uuid>,
-    check_in: Vec<NaiveDate>,
-    check_out: Vec<NaiveDate>,
-    guests: Vec<i32>,
-    status: Vec<&'a str>,
-    nights: Vec<i32>,
-    subtotal: Vec<i64>,
-    cleaning_fee: Vec<i64>,
-    service_fee: Vec<i64>,
-    total: Vec<i64>,
-    host_payout: Vec<i64>,
-    currency: Vec<&'a str>,
-    instant_book: Vec<bool>,
-    cancellation_policy: Vec<&'a str>,
-    created_at: Vec<DateTime<Utc>>,
-    updated_at: Vec<DateTime<Utc>>,
-    expires_at: Vec<Option<DateTime<Utc>>>,
-    payment_provider: Vec<&'a str>,
-    payment_intent_id: Vec<Option<&'a str>>,
-    payment_client_secret: Vec<Option<&'a str>>,
-    payment_status: Vec<&'a str>,
-    refund_amount: Vec<Option<i64>>,
-}
-
-/// Dev intents' columns, `DEV_INTENT_COLUMNS` order.
-#[derive(Default)]
-struct IntentColumns {
-    id: Vec<String>,
-    idempotency_key: Vec<String>,
-    booking_id: Vec<Uuid>,
-    amount: Vec<i64>,
-    currency: Vec<String>,
-    capture_method: Vec<String>,
-    status: Vec<&'static str>,
-    amount_refunded: Vec<i64>,
-    created_at: Vec<DateTime<Utc>>,
-}
-
-impl<'a> LoneColumns<'a> {
-    fn push(&mut self, b: &'a Booking, intent: Option<&LocalIntent>, decided_at: DateTime<Utc>) {
-        let c = &mut self.bookings;
-        c.id.push(b.id);
-        c.property_id.push(b.property_id);
-        c.guest_id.push(b.guest_id);
-        c.host_id.push(b.host_id);
-        c.check_in.push(b.check_in);
-        c.check_out.push(b.check_out);
-        c.guests.push(b.guests);
-        c.status.push(b.status.as_str());
-        c.nights.push(b.nights);
-        c.subtotal.push(b.subtotal);
-        c.cleaning_fee.push(b.cleaning_fee);
-        c.service_fee.push(b.service_fee);
-        c.total.push(b.total);
-        c.host_payout.push(b.host_payout);
-        c.currency.push(b.currency.as_str());
-        c.instant_book.push(b.instant_book);
-        c.cancellation_policy.push(b.cancellation_policy.as_str());
-        c.created_at.push(b.created_at);
-        c.updated_at.push(b.updated_at);
-        c.expires_at.push(b.expires_at);
-        c.payment_provider.push(&b.payment_provider);
-        c.payment_intent_id.push(b.payment_intent_id.as_deref());
-        c.payment_client_secret
-            .push(b.payment_client_secret.as_deref());
-        c.payment_status.push(b.payment_status.as_str());
-        c.refund_amount.push(b.refund_amount);
-        self.decided_at.push(decided_at);
-        if let Some(intent) = intent {
-            let d = DevIntent::from(intent);
-            let i = &mut self.intents;
-            i.id.push(d.id);
-            i.idempotency_key.push(d.idempotency_key);
-            i.booking_id.push(d.booking_id);
-            i.amount.push(d.amount);
-            i.currency.push(d.currency);
-            i.capture_method.push(d.capture_method);
-            i.status.push(d.status.as_str());
-            i.amount_refunded.push(d.amount_refunded);
-            i.created_at.push(d.created_at);
+/// Declares a struct of one array per column, `push` adding a row's values
+/// (each field's expression, over `push`'s arguments) and `bind` binding
+/// the arrays in the order listed: one list of the columns for all three.
+macro_rules! column_arrays {
+    ($(#[$doc:meta])* $name:ident<$a:lifetime>($($arg:ident: $arg_ty:ty),*) {
+        $($field:ident: $ty:ty = $value:expr),* $(,)?
+    }) => {
+        $(#[$doc])*
+        #[derive(Default)]
+        struct $name<$a> {
+            $($field: Vec<$ty>,)*
         }
+
+        impl<$a> $name<$a> {
+            fn push(&mut self, $($arg: $arg_ty),*) {
+                $(self.$field.push($value);)*
+            }
+
+            fn bind<'q>(self, query: LoneQuery<'q>) -> LoneQuery<'q>
+            where
+                $a: 'q,
+            {
+                query$(.bind(self.$field))*
+            }
+        }
+    };
+}
+
+column_arrays! {
+    /// `LONE_STATEMENT`'s $1–$26: the bookings' columns, `BOOKING_COLUMNS`
+    /// order, then when each was decided.
+    BookingColumns<'a>(b: &'a Booking, decided: DateTime<Utc>) {
+        id: Uuid = b.id,
+        property_id: Uuid = b.property_id,
+        guest_id: Uuid = b.guest_id,
+        host_id: Uuid = b.host_id,
+        check_in: NaiveDate = b.check_in,
+        check_out: NaiveDate = b.check_out,
+        guests: i32 = b.guests,
+        status: &'a str = b.status.as_str(),
+        nights: i32 = b.nights,
+        subtotal: i64 = b.subtotal,
+        cleaning_fee: i64 = b.cleaning_fee,
+        service_fee: i64 = b.service_fee,
+        total: i64 = b.total,
+        host_payout: i64 = b.host_payout,
+        currency: &'a str = b.currency.as_str(),
+        instant_book: bool = b.instant_book,
+        cancellation_policy: &'a str = b.cancellation_policy.as_str(),
+        created_at: DateTime<Utc> = b.created_at,
+        updated_at: DateTime<Utc> = b.updated_at,
+        expires_at: Option<DateTime<Utc>> = b.expires_at,
+        payment_provider: &'a str = &b.payment_provider,
+        payment_intent_id: Option<&'a str> = b.payment_intent_id.as_deref(),
+        payment_client_secret: Option<&'a str> = b.payment_client_secret.as_deref(),
+        payment_status: &'a str = b.payment_status.as_str(),
+        refund_amount: Option<i64> = b.refund_amount,
+        decided_at: DateTime<Utc> = decided,
+    }
+}
+
+column_arrays! {
+    /// `LONE_STATEMENT`'s $27–$35: the dev intents' columns,
+    /// `DEV_INTENT_COLUMNS` order.
+    IntentColumns<'a>(d: DevIntent) {
+        id: String = d.id,
+        idempotency_key: String = d.idempotency_key,
+        booking_id: Uuid = d.booking_id,
+        amount: i64 = d.amount,
+        currency: String = d.currency,
+        capture_method: String = d.capture_method,
+        status: &'a str = d.status.as_str(),
+        amount_refunded: i64 = d.amount_refunded,
+        created_at: DateTime<Utc> = d.created_at,
     }
 }
 
@@ -237,53 +219,16 @@ impl PgStore {
         conn: &mut sqlx::PgConnection,
         lone: &[Lone<'_>],
     ) -> Result<Option<HashSet<Uuid>>, sqlx::Error> {
-        let mut b = LoneColumns::default();
+        let mut bookings = BookingColumns::default();
+        let mut intents = IntentColumns::default();
         for (_, booking, intent, decided_at) in lone {
-            b.push(booking, *intent, *decided_at);
+            bookings.push(booking, *decided_at);
+            if let Some(intent) = intent {
+                intents.push(DevIntent::from(*intent));
+            }
         }
-        let LoneColumns {
-            bookings: c,
-            decided_at,
-            intents: i,
-        } = b;
-        let ids: Vec<Uuid> = sqlx::query_scalar(LONE_STATEMENT.as_str())
-            .bind(c.id)
-            .bind(c.property_id)
-            .bind(c.guest_id)
-            .bind(c.host_id)
-            .bind(c.check_in)
-            .bind(c.check_out)
-            .bind(c.guests)
-            .bind(c.status)
-            .bind(c.nights)
-            .bind(c.subtotal)
-            .bind(c.cleaning_fee)
-            .bind(c.service_fee)
-            .bind(c.total)
-            .bind(c.host_payout)
-            .bind(c.currency)
-            .bind(c.instant_book)
-            .bind(c.cancellation_policy)
-            .bind(c.created_at)
-            .bind(c.updated_at)
-            .bind(c.expires_at)
-            .bind(c.payment_provider)
-            .bind(c.payment_intent_id)
-            .bind(c.payment_client_secret)
-            .bind(c.payment_status)
-            .bind(c.refund_amount)
-            .bind(decided_at)
-            .bind(i.id)
-            .bind(i.idempotency_key)
-            .bind(i.booking_id)
-            .bind(i.amount)
-            .bind(i.currency)
-            .bind(i.capture_method)
-            .bind(i.status)
-            .bind(i.amount_refunded)
-            .bind(i.created_at)
-            .fetch_all(conn)
-            .await?;
+        let query = sqlx::query_scalar(LONE_STATEMENT.as_str());
+        let ids: Vec<Uuid> = intents.bind(bookings.bind(query)).fetch_all(conn).await?;
         Ok(Some(ids.into_iter().collect()))
     }
 
