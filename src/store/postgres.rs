@@ -33,7 +33,7 @@ use super::{ChangeListener, DevIntent, Store};
 
 /// `PgStore::insert_lone`'s statement: $1–$25 the bookings' columns
 /// (`BOOKING_COLUMNS` order), $26 when each was decided (its calendar
-/// entry's `created_at`), $27–$34 the dev intents'.
+/// entry's `created_at`), $27–$35 the dev intents' (`DEV_INTENT_COLUMNS` order).
 static LONE_STATEMENT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "WITH v AS (\
