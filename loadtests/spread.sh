@@ -9,7 +9,11 @@
 #
 # DURATION (default 15 s) per run; PERF=1 records `perf` for 8 s of the wrk
 # run (PERFARGS, default the server only; "-a" for the whole machine) into
-# $OUT/perf.data.
+# $OUT/perf.data. PRE_SQL (PostgreSQL) is run on the database after the
+# fixture, before the runs: a schema change (an index or a foreign key
+# dropped, say) tried without a rebuild. INNKEEP_* variables pass on to the
+# server (INNKEEP_COMMITTERS=8, say). TABLES=1 (PostgreSQL) prints the rows
+# written and index scans per table afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +30,10 @@ start_server
 eval "$("$BIN/fixture" --host "$HOST" --guests 200 --properties 1000)"
 export TOKENS PROPERTIES
 
+if [ -n "${PRE_SQL:-}" ]; then
+  psql "$DB" -v ON_ERROR_STOP=1 -qc "$PRE_SQL" >/dev/null
+  echo "ran before the runs: $PRE_SQL"
+fi
 if [ "$STORE" = postgres ]; then
   echo "pgbench one-row INSERT, 64 clients: $(pgbench_inserts "$OUT/pgbench.log")"
 fi
@@ -41,3 +49,7 @@ echo "wrk random stays, 64 connections: $(grep -E '^Requests/sec' "$OUT/wrk-spre
 grep -E "^201:" "$OUT/wrk-spread.log"
 echo "committed since start: $(commits)"
 echo "server RSS: $(ps -o rss= -p "$SERVER") KiB"
+if [ "$STORE" = postgres ] && [ -n "${TABLES:-}" ]; then
+  # Rows written and index scans per table: what one booking costs.
+  psql "$DB" -c "SELECT relname, n_tup_ins, n_tup_upd, idx_scan, seq_scan FROM pg_stat_user_tables WHERE n_tup_ins + n_tup_upd > 0 ORDER BY relname"
+fi
