@@ -170,6 +170,11 @@ pub struct Config {
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "INNKEEP_WORKERS")]
     pub workers: Option<usize>,
+    /// Shared transactions the calendars' committer keeps in flight at once
+    /// (default 4 on PostgreSQL, at most half of the pool; SQLite has one
+    /// writer and always uses 1).
+    #[arg(long, env = "INNKEEP_COMMITTERS")]
+    pub committers: Option<usize>,
     /// Unpaid bookings (`pending_payment`) one user may hold at once.
     #[arg(long, env = "INNKEEP_MAX_HOLDS", default_value_t = DEFAULT_MAX_HOLDS)]
     pub max_holds: u32,
@@ -228,6 +233,7 @@ impl Default for Config {
             stripe_timeout_secs: DEFAULT_STRIPE_TIMEOUT_SECS,
             calendar_idle_secs: DEFAULT_CALENDAR_IDLE_SECS,
             workers: None,
+            committers: None,
             max_holds: DEFAULT_MAX_HOLDS,
             bookings_per_minute: DEFAULT_BOOKINGS_PER_MINUTE,
             registrations_per_hour: DEFAULT_REGISTRATIONS_PER_HOUR,

@@ -68,6 +68,10 @@ pub struct Readiness {
 /// (`Services::release_memory_when_quiet`).
 const QUIET_CHECK: Duration = Duration::from_secs(5);
 
+/// Shared transactions in flight at once on PostgreSQL
+/// (`INNKEEP_COMMITTERS` overrides it; see `loadtests/README.md`).
+const DEFAULT_PG_COMMITTERS: usize = 4;
+
 pub struct Services {
     pub auth: AuthService,
     pub users: UserService,
@@ -116,7 +120,14 @@ impl Services {
         // Calendar actors decide; their accepted changes are committed
         // across properties in shared transactions. SQLite has one writer:
         // one transaction at a time; PostgreSQL commits several at once.
-        let committers = if store.backend() == "postgres" { 4 } else { 1 };
+        let committers = match (store.backend(), config.committers) {
+            // Each holds a connection while it commits: at most half the
+            // pool, so the requests' own queries keep the other half.
+            ("postgres", n) => n
+                .unwrap_or(DEFAULT_PG_COMMITTERS)
+                .clamp(1, (config.store.db_pool as usize / 2).max(1)),
+            _ => 1,
+        };
         let commits = SharedCommits::start(store.clone(), committers, 512);
         let commit_stats = commits.stats();
         let calendars = CalendarRegistry::new(
