@@ -22,6 +22,7 @@ pub mod http;
 pub mod idempotency;
 pub mod imports;
 pub mod jobs;
+pub mod memory;
 pub mod notifications;
 pub mod payments;
 pub mod properties;

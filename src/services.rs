@@ -32,6 +32,7 @@ use crate::jobs;
 use crate::jobs::Periodic;
 use crate::jobs::handlers::JobDeps;
 use crate::jobs::worker::{Handlers, Worker, WorkerSettings};
+use crate::memory;
 use crate::notifications::NotificationService;
 use crate::notifications::email::Mailer;
 use crate::payments::dev::DevGateway;
@@ -92,6 +93,8 @@ pub struct Services {
     cache: Arc<dyn Cache>,
     calendars: Arc<CalendarRegistry>,
     commits: Arc<CommitStats>,
+    /// The threads whose heaps are collected once the process is quiet.
+    threads: Arc<memory::Threads>,
     payments: &'static str,
 }
 
@@ -130,12 +133,17 @@ impl Services {
         };
         let commits = SharedCommits::start(store.clone(), committers, 512);
         let commit_stats = commits.stats();
+        let memory_threads = Arc::new(memory::Threads::default());
+        memory_threads.register(commits.thread());
         let calendars = CalendarRegistry::new(
             commits,
             clock.clone(),
             Duration::from_secs(config.calendar_idle_secs.max(1)),
             threads,
         );
+        for thread in calendars.threads() {
+            memory_threads.register(thread);
+        }
         let (gateway, dev_gateway): (Arc<dyn PaymentGateway>, _) = match &config.stripe_secret_key {
             Some(secret) => (
                 Arc::new(StripeGateway::new(
@@ -258,6 +266,7 @@ impl Services {
             cache,
             calendars,
             commits: commit_stats,
+            threads: memory_threads,
             payments,
         })
     }
@@ -290,10 +299,12 @@ impl Services {
     /// Once every calendar has passivated after a busy spell (checked every
     /// [`QUIET_CHECK`]), the store gives back its caches
     /// (`Store::release_memory`), so an idle server's memory comes back
-    /// near its idle figure.
+    /// near its idle figure, and every thread that served the spell gives
+    /// back the pages its allocator kept (`memory::Threads::give_back`).
     fn release_memory_when_quiet(&self) {
         let calendars = self.calendars.clone();
         let store = self.store.clone();
+        let threads = self.threads.clone();
         actix_web::rt::spawn(async move {
             let mut busy = false;
             let mut every = tokio::time::interval(QUIET_CHECK);
@@ -304,15 +315,23 @@ impl Services {
                     busy = true;
                 } else if busy {
                     busy = false;
-                    match store.release_memory().await {
-                        Ok(()) => {
-                            tracing::debug!("calendars all passivated: store caches released")
-                        }
-                        Err(e) => tracing::warn!(error = %e, "releasing the store's caches failed"),
+                    if let Err(e) = store.release_memory().await {
+                        tracing::warn!(error = %e, "releasing the store's caches failed");
                     }
+                    let asked = threads.give_back();
+                    tracing::debug!(
+                        threads = asked,
+                        "calendars all passivated: memory given back"
+                    );
                 }
             }
         });
+    }
+
+    /// Called on each HTTP worker thread as it builds its `App`: its heap
+    /// is collected with the others' once the process is quiet.
+    pub fn register_http_worker(&self) {
+        self.threads.register_current();
     }
 
     /// The sweep, for tests and operators that run one pass by hand.

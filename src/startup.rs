@@ -100,6 +100,7 @@ fn serve(
     let known = std::sync::Arc::new(fallback::KnownPaths::from_doc(&doc));
     let graphql = web::Data::new(GraphQl::new(dev));
     let mut server = HttpServer::new(move || {
+        services.register_http_worker();
         App::new()
             .app_data(services.clone())
             .app_data(metrics.clone())

@@ -20,7 +20,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use actix::Arbiter;
+use actix::{Arbiter, ArbiterHandle};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tokio::sync::{Mutex, mpsc, oneshot};
@@ -68,7 +68,7 @@ pub struct SharedCommits {
     queue: mpsc::UnboundedSender<Pending>,
     stats: Arc<CommitStats>,
     /// The thread the committers run on; stopped with the last clone.
-    _arbiter: ArbiterGuard,
+    arbiter: ArbiterGuard,
 }
 
 struct ArbiterGuard(Arbiter);
@@ -105,12 +105,18 @@ impl SharedCommits {
             inner,
             queue,
             stats,
-            _arbiter: ArbiterGuard(arbiter),
+            arbiter: ArbiterGuard(arbiter),
         })
     }
 
     pub fn stats(&self) -> Arc<CommitStats> {
         self.stats.clone()
+    }
+
+    /// The thread the committers run on (where the store's drivers read
+    /// and write their rows).
+    pub fn thread(&self) -> ArbiterHandle {
+        self.arbiter.0.handle()
     }
 }
 

@@ -200,6 +200,11 @@ impl CalendarRegistry {
     pub fn live(&self) -> usize {
         self.actors().len()
     }
+
+    /// The threads the calendars run on.
+    pub fn threads(&self) -> Vec<ArbiterHandle> {
+        self.arbiters.iter().map(Arbiter::handle).collect()
+    }
 }
 
 impl Drop for CalendarRegistry {
