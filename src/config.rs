@@ -171,7 +171,7 @@ pub struct Config {
     #[arg(long, env = "INNKEEP_WORKERS")]
     pub workers: Option<usize>,
     /// Shared transactions the calendars' committer keeps in flight at once
-    /// (default 4 on PostgreSQL, at most half of the pool; SQLite has one
+    /// (default 2 on PostgreSQL, at most half of the pool; SQLite has one
     /// writer and always uses 1).
     #[arg(long, env = "INNKEEP_COMMITTERS")]
     pub committers: Option<usize>,

@@ -70,8 +70,11 @@ pub struct Readiness {
 const QUIET_CHECK: Duration = Duration::from_secs(5);
 
 /// Shared transactions in flight at once on PostgreSQL
-/// (`INNKEEP_COMMITTERS` overrides it; see `loadtests/README.md`).
-const DEFAULT_PG_COMMITTERS: usize = 4;
+/// (`INNKEEP_COMMITTERS` overrides it). With the database on the same two
+/// cores, 1 and 2 committed the most bookings and 4 about 8 % fewer (the
+/// seventh sitting in `loadtests/README.md`); 2 keeps one transaction
+/// filling while another waits for its fsync.
+const DEFAULT_PG_COMMITTERS: usize = 2;
 
 pub struct Services {
     pub auth: AuthService,

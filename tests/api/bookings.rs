@@ -582,7 +582,7 @@ async fn a_booking_the_database_refuses_fails_alone_in_a_shared_commit(app: Test
     let split_before = split(&app.get("/metrics", None).await.text);
     // One night on every property at once; every fourth by the refused
     // guest. Again on later nights until a refused booking has shared a
-    // transaction with others (with four committers on PostgreSQL, one
+    // transaction with others (with several committers on PostgreSQL, one
     // round may give each its own).
     let by_refused = |i: usize| i.is_multiple_of(4);
     let mut rounds = 0;
