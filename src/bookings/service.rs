@@ -8,7 +8,7 @@ use std::time::Duration as StdDuration;
 
 use chrono::Duration;
 use innkeep_actors::domain::{
-    Booking, BookingStatus, Canceller, PaymentStatus, StayDates, refund_amount,
+    Booking, BookingStatus, Canceller, DateRange, PaymentStatus, StayDates, refund_amount,
 };
 use innkeep_actors::ledger;
 use innkeep_actors::ports::{
@@ -199,6 +199,41 @@ impl BookingService {
         Ok(self.store.booking(fallback.id).await?.unwrap_or(fallback))
     }
 
+    /// The guest's hold count, locked while this attempt decides. Another
+    /// attempt of the guest's may hold it: while waiting, each change of
+    /// the property's calendar has the dates looked up again, and once
+    /// they are taken this one is refused at once. A thousand attempts of
+    /// one guest on free dates otherwise each took the lock in turn to be
+    /// refused, one after another (a convoy: p99 over a second at 1,000
+    /// connections, `loadtests/README.md`, seventh sitting).
+    async fn decide_holds<'a>(
+        &self,
+        holds: &'a GuestHolds,
+        property_id: Uuid,
+        range: DateRange,
+    ) -> AppResult<tokio::sync::MutexGuard<'a, Option<(i64, std::time::Instant)>>> {
+        if let Ok(known) = holds.known.try_lock() {
+            return Ok(known);
+        }
+        let mut changes = self.calendars.subscribe(property_id);
+        let lock = holds.known.lock();
+        tokio::pin!(lock);
+        loop {
+            tokio::select! {
+                known = &mut lock => return Ok(known),
+                changed = changes.changed() => {
+                    if changed.is_err() {
+                        // No more notices: wait for the lock alone.
+                        return Ok(lock.await);
+                    }
+                    if !self.calendars.unavailable(property_id, range).await?.is_empty() {
+                        return Err(AppError::dates_unavailable("those dates are already taken"));
+                    }
+                }
+            }
+        }
+    }
+
     /// Holds the dates and creates the payment intent.
     pub async fn create(&self, guest_id: Uuid, input: CreateBooking) -> AppResult<Booking> {
         let property = self.properties.listed(input.property_id).await?;
@@ -224,7 +259,7 @@ impl BookingService {
             .check(&format!("bookings:user:{guest_id}"), per_minute)
             .await?;
         let holds = self.hold_locks.get_with(guest_id, Default::default);
-        let mut known = holds.known.lock().await;
+        let mut known = self.decide_holds(&holds, property.id, stay.range()).await?;
         let stale = holds.stale.swap(false, std::sync::atomic::Ordering::SeqCst);
         let held = match *known {
             Some((count, read_at)) if !stale && read_at.elapsed() < HOLD_COUNT_FRESH => count,
