@@ -199,6 +199,21 @@ impl BookingService {
         Ok(self.store.booking(fallback.id).await?.unwrap_or(fallback))
     }
 
+    /// 409 if any of the dates is taken, as the calendar's published view
+    /// (or, while it loads, the actor) knows them now.
+    async fn refuse_taken(&self, property_id: Uuid, range: DateRange) -> AppResult<()> {
+        if self
+            .calendars
+            .unavailable(property_id, range)
+            .await?
+            .is_empty()
+        {
+            Ok(())
+        } else {
+            Err(AppError::dates_unavailable("those dates are already taken"))
+        }
+    }
+
     /// The guest's hold count, locked while this attempt decides. Another
     /// attempt of the guest's may hold it: while waiting, each change of
     /// the property's calendar has the dates looked up again, and once
@@ -226,9 +241,7 @@ impl BookingService {
                         // No more notices: wait for the lock alone.
                         return Ok(lock.await);
                     }
-                    if !self.calendars.unavailable(property_id, range).await?.is_empty() {
-                        return Err(AppError::dates_unavailable("those dates are already taken"));
-                    }
+                    self.refuse_taken(property_id, range).await?;
                 }
             }
         }
@@ -246,14 +259,7 @@ impl BookingService {
         // limit is counted or the store asked: a refusal costs nothing
         // worth limiting (the calendar's published view answers; while it
         // loads, the actor does).
-        if !self
-            .calendars
-            .unavailable(property.id, stay.range())
-            .await?
-            .is_empty()
-        {
-            return Err(AppError::dates_unavailable("those dates are already taken"));
-        }
+        self.refuse_taken(property.id, stay.range()).await?;
         let per_minute = Limit::new(self.limits.per_minute, StdDuration::from_secs(60));
         self.limiter
             .check(&format!("bookings:user:{guest_id}"), per_minute)
