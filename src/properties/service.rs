@@ -35,6 +35,42 @@ fn cache_key(id: Uuid) -> String {
     format!("property:{id}")
 }
 
+/// How many change counters [`Generations`] spreads properties over.
+const GENERATION_STRIPES: usize = 1024;
+
+/// Counts the changes announced for each property (striped by id, so a
+/// count may also move for another property: that only costs a reload).
+///
+/// A read that loads a property and a change announced meanwhile race: the
+/// change drops what is cached, then the load, which read the store before
+/// the change committed, caches the old listing for its whole TTL. Every
+/// change bumps the count before it drops anything; a read notes the count
+/// before it loads and, once it has cached what it loaded, drops it again
+/// if the count moved.
+struct Generations([std::sync::atomic::AtomicU64; GENERATION_STRIPES]);
+
+impl Generations {
+    fn new() -> Self {
+        Self(std::array::from_fn(|_| {
+            std::sync::atomic::AtomicU64::new(0)
+        }))
+    }
+
+    fn stripe(&self, id: Uuid) -> &std::sync::atomic::AtomicU64 {
+        let (_, low) = id.as_u64_pair();
+        &self.0[(low % GENERATION_STRIPES as u64) as usize]
+    }
+
+    fn of(&self, id: Uuid) -> u64 {
+        self.stripe(id).load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn bump(&self, id: Uuid) {
+        self.stripe(id)
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 /// A page of search results with their cursors.
 pub struct SearchPage {
     pub rows: Vec<(String, Property)>,
@@ -97,6 +133,8 @@ pub struct PropertyService {
     /// changes (PostgreSQL NOTIFY), and after [`PROPERTY_TTL`] whatever
     /// happens.
     local: moka::future::Cache<Uuid, Arc<Property>>,
+    /// Changes announced per property, so a load that raced one is not kept.
+    generations: Arc<Generations>,
     pub(super) calendars: Arc<CalendarRegistry>,
     pub(super) clock: Arc<dyn Clock>,
 }
@@ -115,6 +153,7 @@ impl PropertyService {
                 .max_capacity(100_000)
                 .time_to_live(PROPERTY_TTL)
                 .build(),
+            generations: Arc::new(Generations::new()),
             calendars,
             clock,
         }
@@ -149,18 +188,20 @@ impl PropertyService {
                 )),
             }
         };
-        let property = self
-            .local
-            .try_get_with(id, load)
-            .await
-            .map_err(|e| match e.as_ref() {
-                Missing::NotFound => AppError::NotFound("property"),
-                Missing::Store(cause, true) => {
-                    tracing::warn!(%cause, "database unavailable");
-                    AppError::Unavailable("the database is unavailable; retry shortly")
-                }
-                Missing::Store(cause, false) => AppError::Internal(anyhow::anyhow!("{cause}")),
-            })?;
+        let before = self.generations.of(id);
+        let property = self.local.try_get_with(id, load).await;
+        if self.generations.of(id) != before {
+            // What was just loaded (or joined) may predate the change.
+            self.local.invalidate(&id).await;
+        }
+        let property = property.map_err(|e| match e.as_ref() {
+            Missing::NotFound => AppError::NotFound("property"),
+            Missing::Store(cause, true) => {
+                tracing::warn!(%cause, "database unavailable");
+                AppError::Unavailable("the database is unavailable; retry shortly")
+            }
+            Missing::Store(cause, false) => AppError::Internal(anyhow::anyhow!("{cause}")),
+        })?;
         if property.listed {
             Ok(property)
         } else {
@@ -183,11 +224,17 @@ impl PropertyService {
             }
         }
         if !missing.is_empty() {
+            let before: Vec<u64> = missing.iter().map(|id| self.generations.of(*id)).collect();
             for property in self.store.properties_by_ids(&missing).await? {
                 self.local
                     .insert(property.id, Arc::new(property.clone()))
                     .await;
                 found.insert(property.id, property);
+            }
+            for (id, before) in missing.iter().zip(before) {
+                if self.generations.of(*id) != before {
+                    self.local.invalidate(id).await;
+                }
             }
         }
         Ok(found)
@@ -203,6 +250,7 @@ impl PropertyService {
     /// this process's own, and would otherwise serve the old listing for
     /// up to its TTL).
     pub fn changed_elsewhere(&self, id: Uuid) {
+        self.generations.bump(id);
         let local = self.local.clone();
         let cache = self.cache.clone();
         tokio::spawn(async move {
@@ -214,6 +262,7 @@ impl PropertyService {
     /// The property changed (its listing, or its rating): every cached copy
     /// goes, here and in other processes.
     pub async fn changed(&self, id: Uuid) {
+        self.generations.bump(id);
         self.local.invalidate(&id).await;
         self.cache.delete(&cache_key(id)).await;
         if let Err(e) = self.store.announce_property_change(id).await {
@@ -233,9 +282,15 @@ impl PropertyService {
         if let Some(hit) = self.cache.get(&key).await {
             return Ok(hit);
         }
+        let before = self.generations.of(id);
         let view = self.get(id).await?;
         let json = serde_json::to_vec(&view).map_err(anyhow::Error::from)?;
         self.cache.set(&key, json.clone(), CACHE_TTL).await;
+        if self.generations.of(id) != before {
+            // A change was announced while this ran: what was cached may
+            // be the old listing (see `Generations`).
+            self.cache.delete(&key).await;
+        }
         Ok(json)
     }
 
@@ -360,4 +415,117 @@ pub fn price(property: &Property, stay: &StayDates, guests: i32) -> AppResult<Pr
     v.finish()?;
     price_stay(stay.nights(), property.nightly_price(), property.cleaning())
         .map_err(|e| AppError::field("check_out", e))
+}
+
+#[cfg(test)]
+#[allow(clippy::expect_used, clippy::unwrap_used)]
+mod tests {
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+    use innkeep_actors::SystemClock;
+    use tokio::sync::Notify;
+
+    use super::*;
+    use crate::cache::LocalCache;
+    use crate::properties::PropertyQuery;
+    use crate::store::StoreResult;
+
+    /// Properties in memory; a read of the property can be held after it
+    /// has read the row, as a slow query would be.
+    #[derive(Default)]
+    struct HeldReads {
+        rows: Mutex<HashMap<Uuid, Property>>,
+        hold: Mutex<Option<(Arc<Notify>, Arc<Notify>)>>,
+    }
+
+    #[async_trait]
+    impl PropertyStore for HeldReads {
+        async fn insert_property(&self, property: &Property) -> StoreResult<()> {
+            self.rows
+                .lock()
+                .unwrap()
+                .insert(property.id, property.clone());
+            Ok(())
+        }
+        async fn property(&self, id: Uuid) -> StoreResult<Option<Property>> {
+            let row = self.rows.lock().unwrap().get(&id).cloned();
+            let hold = self.hold.lock().unwrap().take();
+            if let Some((read, release)) = hold {
+                read.notify_one();
+                release.notified().await;
+            }
+            Ok(row)
+        }
+        async fn properties_by_ids(&self, ids: &[Uuid]) -> StoreResult<Vec<Property>> {
+            let rows = self.rows.lock().unwrap();
+            Ok(ids.iter().filter_map(|id| rows.get(id).cloned()).collect())
+        }
+        async fn update_property(&self, property: &Property) -> StoreResult<()> {
+            self.insert_property(property).await
+        }
+        async fn unlist_property(
+            &self,
+            _id: Uuid,
+            _today: chrono::NaiveDate,
+            _now: chrono::DateTime<chrono::Utc>,
+        ) -> StoreResult<()> {
+            Ok(())
+        }
+        async fn search_properties(&self, _query: &PropertyQuery) -> StoreResult<Vec<Property>> {
+            Ok(Vec::new())
+        }
+        async fn announce_property_change(&self, _id: Uuid) -> anyhow::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A read that loaded the listing before another process changed it,
+    /// and finished after the change was heard, must not leave the old
+    /// listing cached: the next read serves the new one.
+    #[actix_web::test]
+    async fn a_read_racing_a_change_elsewhere_does_not_keep_the_old_listing() {
+        let dir = std::env::temp_dir().join(format!("innkeep-race-{}", Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let calendar_store = crate::store::connect(&crate::store::StoreConfig {
+            database_url: format!("sqlite://{}", dir.join("db.sqlite").display()),
+            connections: 1,
+        })
+        .await
+        .unwrap();
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let calendars =
+            CalendarRegistry::new(calendar_store, clock.clone(), Duration::from_secs(60), 1);
+        let store = Arc::new(HeldReads::default());
+        let service = PropertyService::new(
+            store.clone(),
+            Arc::new(LocalCache::new(100)),
+            calendars,
+            clock,
+        );
+        let mut property = Property::draft(Uuid::now_v7(), chrono::Utc::now());
+        property.title = "Before".into();
+        store.insert_property(&property).await.unwrap();
+
+        let (read, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+        *store.hold.lock().unwrap() = Some((read.clone(), release.clone()));
+        let slow = tokio::spawn({
+            let service = service.clone();
+            let id = property.id;
+            async move { service.get_json(id).await.map(|_| ()) }
+        });
+        read.notified().await; // it has read "Before"
+        property.title = "After".into();
+        store.update_property(&property).await.unwrap();
+        service.changed_elsewhere(property.id);
+        tokio::time::sleep(Duration::from_millis(50)).await; // the drop ran
+        release.notify_one();
+        slow.await.unwrap().unwrap();
+
+        assert_eq!(service.listed(property.id).await.unwrap().title, "After");
+        let json: serde_json::Value =
+            serde_json::from_slice(&service.get_json(property.id).await.unwrap()).unwrap();
+        assert_eq!(json["title"], "After");
+        std::fs::remove_dir_all(&dir).ok();
+    }
 }
