@@ -249,7 +249,7 @@ impl BookingService {
 
     /// Holds the dates and creates the payment intent.
     pub async fn create(&self, guest_id: Uuid, input: CreateBooking) -> AppResult<Booking> {
-        let property = self.properties.listed(input.property_id).await?;
+        let property = self.properties.listed_shared(input.property_id).await?;
         if property.host_id == guest_id {
             return Err(AppError::Forbidden("hosts cannot book their own property"));
         }

@@ -31,6 +31,29 @@ pub struct Metrics {
     /// The GraphQL operation names given a label of their own: the first
     /// [`OPERATION_NAMES`] seen; any other is `other`.
     operation_names: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Route patterns by path shape (see [`shape`]): actix finds a
+    /// request's pattern by matching its path against every route again,
+    /// a regex run for each pattern tried, on every request.
+    routes: std::sync::RwLock<std::collections::HashMap<String, std::sync::Arc<str>>>,
+}
+
+/// How many path shapes get their route remembered (the API has about
+/// forty routes; junk paths that match one must not grow the map).
+const SHAPES: usize = 512;
+
+/// The path with each segment that is a UUID replaced by `{}`: every path
+/// of one shape matches the same route, since no route tells one UUID from
+/// another.
+fn shape(path: &str) -> std::borrow::Cow<'_, str> {
+    let is_id = |segment: &str| segment.len() == 36 && uuid::Uuid::try_parse(segment).is_ok();
+    if !path.split('/').any(is_id) {
+        return std::borrow::Cow::Borrowed(path);
+    }
+    let segments: Vec<&str> = path
+        .split('/')
+        .map(|segment| if is_id(segment) { "{}" } else { segment })
+        .collect();
+    std::borrow::Cow::Owned(segments.join("/"))
 }
 
 /// How many distinct GraphQL operation names get a label.
@@ -101,7 +124,34 @@ impl Metrics {
             graphql,
             graphql_reused,
             operation_names: std::sync::Mutex::new(std::collections::HashSet::new()),
+            routes: std::sync::RwLock::new(std::collections::HashMap::new()),
         })
+    }
+
+    /// The route pattern that served `req`, or `unmatched`.
+    pub fn route(&self, req: &actix_web::HttpRequest) -> std::sync::Arc<str> {
+        let shape = shape(req.path());
+        let known = self
+            .routes
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(shape.as_ref())
+            .cloned();
+        if let Some(route) = known {
+            return route;
+        }
+        let Some(pattern) = req.match_pattern() else {
+            return std::sync::Arc::from("unmatched");
+        };
+        let route: std::sync::Arc<str> = std::sync::Arc::from(pattern);
+        let mut routes = self
+            .routes
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if routes.len() < SHAPES {
+            routes.insert(shape.into_owned(), route.clone());
+        }
+        route
     }
 
     pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
@@ -176,19 +226,42 @@ pub async fn track(
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let method = method_label(req.method());
     let res = next.call(req).await?;
-    let route = res
-        .request()
-        .match_pattern()
-        .unwrap_or_else(|| "unmatched".to_owned());
+    let Some(metrics) = metrics else {
+        return Ok(res);
+    };
+    let route = metrics.route(res.request());
     let status = res.status().as_u16();
     let elapsed = started.elapsed();
-    if let Some(metrics) = metrics {
-        metrics.observe(method, &route, status, elapsed.as_secs_f64());
-    }
+    metrics.observe(method, &route, status, elapsed.as_secs_f64());
     if status >= 500 {
         tracing::warn!(method, %route, status, latency_ms = elapsed.as_secs_f64() * 1e3, "request failed");
     } else {
         tracing::debug!(method, %route, status, latency_ms = elapsed.as_secs_f64() * 1e3, "request");
     }
     Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shape;
+
+    #[test]
+    fn a_shape_hides_ids_and_nothing_else() {
+        let id = "0192f1a4-7c3e-7d2a-9b1e-3f4a5b6c7d8e";
+        assert_eq!(
+            shape(&format!("/api/v1/properties/{id}/availability")),
+            "/api/v1/properties/{}/availability"
+        );
+        assert_eq!(
+            shape(&format!("/api/v1/properties/{id}/blocks/{id}")),
+            "/api/v1/properties/{}/blocks/{}"
+        );
+        assert_eq!(shape("/api/v1/properties"), "/api/v1/properties");
+        // Not an id: kept as it is, so it can match another route.
+        assert_eq!(
+            shape("/api/v1/properties/search/availability"),
+            "/api/v1/properties/search/availability"
+        );
+        assert_eq!(shape(&id[1..]), &id[1..]);
+    }
 }

@@ -121,7 +121,7 @@ impl PropertyService {
         id: Uuid,
         params: AvailabilityParams,
     ) -> AppResult<Availability> {
-        self.listed(id).await?;
+        self.listed_shared(id).await?;
         let from = params
             .from
             .map_or_else(|| self.clock.today(), CalendarDate::date);

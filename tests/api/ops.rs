@@ -46,6 +46,21 @@ async fn health_readiness_metrics_and_docs() {
     assert!(committed(&metrics, "transactions") >= 1, "{metrics}");
     assert_eq!(committed(&metrics, "split"), 0, "{metrics}");
 
+    // Paths of one route, whatever their ids, count under its pattern.
+    let (_, _, other) = app.listing(json!({})).await;
+    for id in [&property, &other, &property] {
+        app.get(&format!("/api/v1/properties/{id}/availability"), None)
+            .await
+            .expect(200);
+    }
+    let metrics = app.get("/metrics", None).await.text;
+    assert!(
+        metrics.contains(
+            r#"innkeep_http_requests_total{method="GET",route="/api/v1/properties/{id}/availability",status="200"} 3"#
+        ),
+        "{metrics}"
+    );
+
     let doc = app.get("/openapi.json", None).await.expect(200).clone();
     for path in [
         "/api/v1/auth/register",
