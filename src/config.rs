@@ -175,6 +175,10 @@ pub struct Config {
     /// writer and always uses 1).
     #[arg(long, env = "INNKEEP_COMMITTERS")]
     pub committers: Option<usize>,
+    /// Threads the property calendars' actors run on (default: one per
+    /// core).
+    #[arg(long, env = "INNKEEP_CALENDAR_THREADS")]
+    pub calendar_threads: Option<usize>,
     /// Unpaid bookings (`pending_payment`) one user may hold at once.
     #[arg(long, env = "INNKEEP_MAX_HOLDS", default_value_t = DEFAULT_MAX_HOLDS)]
     pub max_holds: u32,
@@ -234,6 +238,7 @@ impl Default for Config {
             calendar_idle_secs: DEFAULT_CALENDAR_IDLE_SECS,
             workers: None,
             committers: None,
+            calendar_threads: None,
             max_holds: DEFAULT_MAX_HOLDS,
             bookings_per_minute: DEFAULT_BOOKINGS_PER_MINUTE,
             registrations_per_hour: DEFAULT_REGISTRATIONS_PER_HOUR,

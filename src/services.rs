@@ -142,7 +142,7 @@ impl Services {
             commits,
             clock.clone(),
             Duration::from_secs(config.calendar_idle_secs.max(1)),
-            threads,
+            config.calendar_threads.unwrap_or(threads).max(1),
         );
         for thread in calendars.threads() {
             memory_threads.register(thread);
