@@ -166,7 +166,11 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
-        keep_private(options.get_filename())?;
+        // An in-memory database (`sqlite::memory:`) has no file to protect;
+        // sqlx names it `file:sqlx-in-memory-N`, which is no path either.
+        if !(url.contains(":memory:") || url.contains("mode=memory")) {
+            keep_private(options.get_filename())?;
+        }
         // The one writer keeps 64 MiB of pages (SQLite's default is 2 MiB):
         // every write walks the same index pages, and with the default most
         // of a bulk load's time went to the kernel copying pages in and out
@@ -308,6 +312,18 @@ mod tests {
             .fetch_one(&mut conn)
             .await
             .unwrap_or(0))
+    }
+
+    #[tokio::test]
+    async fn an_in_memory_database_leaves_no_file_behind() -> anyhow::Result<()> {
+        let store = SqliteStore::connect("sqlite::memory:", 1).await?;
+        let leftovers = std::fs::read_dir(".")?
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().contains("sqlx-in-memory"))
+            .count();
+        assert_eq!(leftovers, 0, "a file was made for an in-memory database");
+        drop(store);
+        Ok(())
     }
 
     #[tokio::test]
