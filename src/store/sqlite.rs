@@ -94,9 +94,12 @@ impl Drop for Checkpointer {
 /// The database holds password and token hashes: only its owner may read
 /// it. A new file is created 0600 before SQLite opens it (SQLite gives its
 /// `-wal` and `-shm` files the database file's permissions); an existing
-/// one readable by others is narrowed, and said so.
-fn keep_private(path: &std::path::Path) -> anyhow::Result<()> {
-    if path.as_os_str() == ":memory:" || path.as_os_str().is_empty() {
+/// one readable by others is narrowed, and said so. An in-memory
+/// database (`sqlite::memory:`, `mode=memory`) has no file: sqlx names it
+/// `file:sqlx-in-memory-N`, which is no path, so `url` decides.
+fn keep_private(url: &str, path: &std::path::Path) -> anyhow::Result<()> {
+    let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+    if in_memory || path.as_os_str().is_empty() {
         return Ok(());
     }
     #[cfg(unix)]
@@ -166,11 +169,7 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
-        // An in-memory database (`sqlite::memory:`) has no file to protect;
-        // sqlx names it `file:sqlx-in-memory-N`, which is no path either.
-        if !(url.contains(":memory:") || url.contains("mode=memory")) {
-            keep_private(options.get_filename())?;
-        }
+        keep_private(url, options.get_filename())?;
         // The one writer keeps 64 MiB of pages (SQLite's default is 2 MiB):
         // every write walks the same index pages, and with the default most
         // of a bulk load's time went to the kernel copying pages in and out
