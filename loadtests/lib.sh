@@ -68,3 +68,25 @@ spawn() { local log=$1; shift; "$@" >"$log" 2>&1 & pids+=("$!"); }
 
 rate() { grep -E "^Requests/sec" "$1" | awk '{print $2}'; }
 pct() { grep -E "^ +$2%" "$1" | awk '{print $2}'; }
+
+# answers: the server's answers to POST /api/v1/bookings so far, one
+# "STATUS COUNT" line per status (from its /metrics). The booking scripts
+# count by status this way rather than in a wrk Lua response callback,
+# which would cost the load generator, on the server's cores, a table of
+# every answer's headers.
+answers() {
+  curl -sf "http://127.0.0.1:$PORT/metrics" | awk -F'"' '
+    /^innkeep_http_requests_total\{/ && /method="POST"/ && /route="\/api\/v1\/bookings"/ {
+      for (i = 1; i < NF; i++) if ($i ~ /status=$/) s = $(i + 1)
+      n = $NF; sub(/^[} ]+/, "", n); print s, n }'
+}
+# counted BEFORE AFTER: the answers between two `answers` snapshots, as
+# "201: N  409: M  other: K".
+counted() {
+  { echo "$1" | sed 's/^/b /'; echo "$2" | sed 's/^/a /'; } | awk '
+    $1 == "b" { b[$2] = $3 }
+    $1 == "a" { d = $3 - b[$2]; if ($2 == 201) c += d; else if ($2 == 409) k += d; else o += d }
+    END { printf "201: %d  409: %d  other: %d\n", c, k, o }'
+}
+# cpu PID: the process's user + system CPU time so far, in clock ticks.
+cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }

@@ -39,7 +39,12 @@ if [ "$STORE" = postgres ]; then
 fi
 ( [ -n "${PERF:-}" ] && sleep 3 && perf record -F 499 -g ${PERFARGS:--p $SERVER} -o "$OUT/perf.data" -- sleep 8 >/dev/null 2>&1 || true ) &
 PERF_PID=$!
-wrk -t2 -c64 -d"${DURATION}s" --latency -s loadtests/wrk/book_spread.lua "$HOST" >"$OUT/wrk-spread.log"
+before=$(answers); server_before=$(cpu "$SERVER")
+# CPU seconds of the load generator beside the server's: both share the cores.
+TIMEFORMAT='%U %S'
+{ time wrk -t2 -c64 -d"${DURATION}s" --latency -s loadtests/wrk/book_spread.lua "$HOST" >"$OUT/wrk-spread.log" 2>&1; } 2>"$OUT/wrk-cpu"
+server_ticks=$(( $(cpu "$SERVER") - server_before ))
+counted "$before" "$(answers)" >>"$OUT/wrk-spread.log"
 wait "$PERF_PID"
 created=$(grep -E "^201:" "$OUT/wrk-spread.log" | awk '{print $2}')
 echo "wrk random stays, 64 connections: $(grep -E '^Requests/sec' "$OUT/wrk-spread.log" | awk '{print $2}') req/s," \
@@ -47,6 +52,9 @@ echo "wrk random stays, 64 connections: $(grep -E '^Requests/sec' "$OUT/wrk-spre
   "p50 $(grep -E '^ +50%' "$OUT/wrk-spread.log" | awk '{print $2}')," \
   "p99 $(grep -E '^ +99%' "$OUT/wrk-spread.log" | awk '{print $2}')"
 grep -E "^201:" "$OUT/wrk-spread.log"
+echo "wrk's answers not 2xx: $(grep -E '^ +Non-2xx' "$OUT/wrk-spread.log" | awk '{print $NF}')"
+echo "CPU seconds in the run: server $(awk -v t="$server_ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", t / hz }')," \
+  "wrk $(awk '{ printf "%.1f", $1 + $2 }' "$OUT/wrk-cpu") (of $(( $(nproc) * DURATION )) on $(nproc) cores)"
 echo "committed since start: $(commits)"
 echo "server RSS: $(ps -o rss= -p "$SERVER") KiB"
 if [ "$STORE" = postgres ] && [ -n "${TABLES:-}" ]; then
