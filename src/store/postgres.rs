@@ -152,6 +152,8 @@ pub struct PgStore {
 const ACQUIRE_TIMEOUT: Duration = Duration::from_millis(1500);
 /// The longest any statement may run.
 const STATEMENT_TIMEOUT_MS: u64 = 5_000;
+/// A pooled connection idle this long is pinged before it is handed out.
+const PING_IDLE_AFTER: Duration = Duration::from_secs(1);
 
 /// The channel on which every process announces calendar changes.
 const CALENDAR_CHANNEL: &str = "innkeep_calendar";
@@ -240,6 +242,22 @@ impl PgStore {
             .options([("statement_timeout", STATEMENT_TIMEOUT_MS.to_string())]);
         let pool = PgPoolOptions::new()
             .max_connections(connections.max(1))
+            // sqlx pings every connection it hands out by default: a round
+            // trip to the server before each transaction's first statement
+            // (+5–9 % bookings/s without it, `loadtests/README.md`, ninth
+            // sitting). Only a connection that sat idle long enough to
+            // have gone stale (the server restarted, the link cut) is
+            // checked now; one that breaks in use fails its request (503)
+            // and is closed when returned, where sqlx pings it again.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= PING_IDLE_AFTER {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             // When the database is away, requests fail fast (503 with
             // Retry-After) instead of queueing for a connection; the pool
             // reconnects by itself once it is back.

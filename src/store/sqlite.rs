@@ -180,8 +180,14 @@ impl SqliteStore {
         // by default one over 64 KiB spills to a temporary file, and with
         // shared commits that file's writes were more of the writer's time
         // than the WAL's own (perf, `loadtests/spread.sh`).
+        //
+        // Neither pool pings a connection before handing it out (sqlx's
+        // default): a SQLite connection is a thread in this process and
+        // cannot go stale, and the ping was a round trip to that thread
+        // before each transaction.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .connect_with(
                 options
                     .clone()
@@ -193,6 +199,7 @@ impl SqliteStore {
             .with_context(|| format!("opening SQLite database {url}"))?;
         let reader = SqlitePoolOptions::new()
             .max_connections(readers.max(1))
+            .test_before_acquire(false)
             .connect_with(options.clone())
             .await
             .with_context(|| format!("opening SQLite database {url}"))?;
