@@ -132,6 +132,11 @@ pub trait CalendarStore: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<Vec<OpOutcome>, PortError>;
 
+    /// The committer has nothing waiting: a store that keeps anything
+    /// between back-to-back commits (SQLite's writer connection) gives it
+    /// back.
+    async fn idle(&self) {}
+
     /// Applies the batches of several properties in one transaction, each
     /// as [`Self::apply_calendar`] would, one list of outcomes per batch;
     /// an `Err` means nothing was applied. Without an override, one

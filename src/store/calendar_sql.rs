@@ -18,6 +18,34 @@ pub(super) type Lone<'a> = (
     chrono::DateTime<chrono::Utc>,
 );
 
+/// The writer connection the calendar committer keeps between back-to-back
+/// shared commits. SQLite's writer is a pool of one, and sqlx pings every
+/// connection given back to a pool: a round trip to the connection's
+/// thread that the next commit waited for. The committer gives it back
+/// when it runs out of work (`CalendarStore::idle`), before any other kind
+/// of calendar write, and after [`HeldWriter::MAX_USES`] commits in a row,
+/// so the store's other writers wait at most that many commits for it.
+pub(super) struct HeldWriter<DB: sqlx::Database>(
+    pub(super) tokio::sync::Mutex<Option<(sqlx::pool::PoolConnection<DB>, u32)>>,
+);
+
+impl<DB: sqlx::Database> Default for HeldWriter<DB> {
+    fn default() -> Self {
+        Self(tokio::sync::Mutex::new(None))
+    }
+}
+
+impl<DB: sqlx::Database> HeldWriter<DB> {
+    /// Commits in a row on one holding.
+    pub(super) const MAX_USES: u32 = 8;
+
+    /// Gives the connection back to the pool, if it is held.
+    pub(super) async fn release(&self) {
+        let held = self.0.lock().await.take();
+        drop(held);
+    }
+}
+
 macro_rules! impl_calendar_store {
     ($store:ty, $db:ty) => {
         const _: () = {
@@ -60,6 +88,10 @@ macro_rules! impl_calendar_store {
                     innkeep_actors::ports::apply_one(self, property_id, ops, now).await
                 }
 
+                async fn idle(&self) {
+                    self.release_writer().await;
+                }
+
                 /// The batches of several properties in one transaction
                 /// (the cross-property committer's): one commit for all.
                 async fn apply_calendars(
@@ -74,8 +106,9 @@ macro_rules! impl_calendar_store {
                     let lone = lone_bookings(batches);
                     if !lone.is_empty() && lone.len() == batches.len() {
                         let inserted = if <$store>::ONE_QUERY_CHUNKS && lone.len() <= MAX_ROWS {
-                            Some(commit_lone_at_once(self.writer(), &lone).await.map_err(fail)?)
+                            Some(commit_lone_at_once(self.held_writer(), self.writer(), &lone).await.map_err(fail)?)
                         } else {
+                            self.release_writer().await;
                             // One statement is a transaction of its own.
                             let mut conn = self.writer().acquire().await.map_err(fail)?;
                             <$store>::insert_lone(&mut conn, &lone).await.map_err(fail)?
@@ -84,6 +117,7 @@ macro_rules! impl_calendar_store {
                             return Ok(lone_outcomes(self, &lone, &inserted));
                         }
                     }
+                    self.release_writer().await;
                     let mut tx = self.begin_write().await.map_err(fail)?;
                     let mut all: Vec<Option<Vec<OpOutcome>>> = vec![None; batches.len()];
                     if lone.len() > 1 {
@@ -104,6 +138,16 @@ macro_rules! impl_calendar_store {
                         }
                     }
                     Ok(all)
+                }
+            }
+
+            impl $store {
+                /// Gives back the writer connection the committer holds, if
+                /// it does, before a write that takes it from the pool.
+                async fn release_writer(&self) {
+                    if let Some(held) = self.held_writer() {
+                        held.release().await;
+                    }
                 }
             }
 
@@ -206,10 +250,13 @@ macro_rules! impl_calendar_store {
 
             /// Lone bookings (at most `MAX_ROWS`) as a whole transaction in
             /// one query, `BEGIN IMMEDIATE` to `COMMIT`: one round trip to
-            /// the database thread instead of five. A failed query is rolled
-            /// back; a connection dropped mid-query (the caller gone) is
-            /// closed rather than returned to the pool inside a transaction.
+            /// the database thread instead of five, on the connection
+            /// `held` keeps between commits (where the store has one). A
+            /// failed query is rolled back; a connection dropped mid-query
+            /// (the caller gone) is closed rather than returned to the pool
+            /// inside a transaction.
             async fn commit_lone_at_once(
+                held: Option<&$crate::store::calendar_sql::HeldWriter<$db>>,
                 pool: &sqlx::Pool<$db>,
                 lone: &[Lone<'_>],
             ) -> Result<std::collections::HashSet<Uuid>, sqlx::Error> {
@@ -225,25 +272,37 @@ macro_rules! impl_calendar_store {
                 let mut qb = sqlx::QueryBuilder::<$db>::new("BEGIN IMMEDIATE; ");
                 push_chunk(&mut qb, lone, &entries);
                 qb.push("; COMMIT");
-                let mut guard = CloseUnlessDone(Some(pool.acquire().await?));
+                let mut slot = match held {
+                    Some(held) => Some(held.0.lock().await),
+                    None => None,
+                };
+                let kept = slot.as_mut().and_then(|slot| slot.take());
+                let (conn, uses) = match kept {
+                    Some((conn, uses)) if uses < $crate::store::calendar_sql::HeldWriter::<$db>::MAX_USES => (conn, uses),
+                    other => {
+                        // Back to the pool first: its other writers queue
+                        // for it before this commit does.
+                        drop(other);
+                        (pool.acquire().await?, 0)
+                    }
+                };
+                let mut guard = CloseUnlessDone(Some(conn));
                 let Some(conn) = guard.0.as_mut() else {
                     return Err(sqlx::Error::PoolClosed);
                 };
-                match qb.build_query_scalar::<Uuid>().fetch_all(&mut **conn).await {
-                    Ok(ids) => {
+                let result = qb.build_query_scalar::<Uuid>().fetch_all(&mut **conn).await;
+                // Rolled back after a failure, the connection is clean; if
+                // ROLLBACK fails too (no transaction open, or a broken
+                // connection), it is closed.
+                let clean = result.is_ok() || sqlx::query("ROLLBACK").execute(&mut **conn).await.is_ok();
+                if clean {
+                    if let (Some(slot), Some(conn)) = (slot.as_mut(), guard.0.take()) {
+                        **slot = Some((conn, uses + 1));
+                    } else {
                         guard.0.take();
-                        Ok(ids.into_iter().collect())
-                    }
-                    Err(e) => {
-                        // Rolled back, the connection is clean; if ROLLBACK
-                        // fails too (no transaction open, or a broken
-                        // connection), it is closed.
-                        if sqlx::query("ROLLBACK").execute(&mut **conn).await.is_ok() {
-                            guard.0.take();
-                        }
-                        Err(e)
                     }
                 }
+                Ok(result?.into_iter().collect())
             }
 
             /// A chunk's three statements, `;`-separated: its calendar

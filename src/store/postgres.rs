@@ -283,6 +283,11 @@ impl PgStore {
         &self.pool
     }
 
+    /// Commits take any pooled connection: none is held between them.
+    fn held_writer(&self) -> Option<&super::calendar_sql::HeldWriter<Postgres>> {
+        None
+    }
+
     async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
         self.pool.begin().await
     }

@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::properties::BBox;
 
 use super::bookings_sql::impl_booking_store;
-use super::calendar_sql::{Lone, impl_calendar_store};
+use super::calendar_sql::{HeldWriter, Lone, impl_calendar_store};
 use super::dev_gateway_sql::impl_dev_gateway_store;
 use super::imports_sql::impl_import_store;
 use super::jobs_sql::impl_job_store;
@@ -32,6 +32,8 @@ use super::{ChangeListener, Store};
 pub struct SqliteStore {
     reader: SqlitePool,
     writer: SqlitePool,
+    /// The writer's connection while the calendar committer holds it.
+    held: HeldWriter<Sqlite>,
     /// Copies the WAL back into the database off the writer's path.
     _checkpointer: Checkpointer,
 }
@@ -207,6 +209,7 @@ impl SqliteStore {
         Ok(Self {
             reader,
             writer,
+            held: HeldWriter::default(),
             _checkpointer: checkpointer,
         })
     }
@@ -217,6 +220,10 @@ impl SqliteStore {
 
     fn writer(&self) -> &SqlitePool {
         &self.writer
+    }
+
+    fn held_writer(&self) -> Option<&HeldWriter<Sqlite>> {
+        Some(&self.held)
     }
 
     async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {

@@ -132,7 +132,15 @@ impl Committer {
         loop {
             let batch = {
                 let mut receiver = self.receiver.lock().await;
-                let Some(first) = receiver.recv().await else {
+                let first = match receiver.try_recv() {
+                    Ok(first) => Some(first),
+                    Err(mpsc::error::TryRecvError::Empty) => {
+                        self.inner.idle().await;
+                        receiver.recv().await
+                    }
+                    Err(mpsc::error::TryRecvError::Disconnected) => None,
+                };
+                let Some(first) = first else {
                     return;
                 };
                 let mut batch = vec![first];
@@ -237,6 +245,10 @@ impl CalendarStore for SharedCommits {
         batches: &[PropertyOps<'_>],
     ) -> Result<Vec<Vec<OpOutcome>>, PortError> {
         self.inner.apply_calendars(batches).await
+    }
+
+    async fn idle(&self) {
+        self.inner.idle().await;
     }
 }
 
