@@ -99,6 +99,9 @@ pub struct Services {
     /// The threads whose heaps are collected once the process is quiet.
     threads: Arc<memory::Threads>,
     payments: &'static str,
+    /// The background tasks `start_background` spawned, stopped by
+    /// `stop_background` while the runtime still runs.
+    background: std::sync::Mutex<Vec<actix_web::rt::task::JoinHandle<()>>>,
 }
 
 impl Services {
@@ -271,6 +274,7 @@ impl Services {
             commits: commit_stats,
             threads: memory_threads,
             payments,
+            background: std::sync::Mutex::default(),
         })
     }
 
@@ -286,17 +290,40 @@ impl Services {
                 properties.changed_elsewhere(property_id);
             }))
             .await?;
-        self.release_memory_when_quiet();
+        let mut tasks = vec![self.release_memory_when_quiet()];
         if let Some((handlers, periodic, settings)) = &self.workers {
-            Worker::new(
-                self.store.clone(),
-                handlers.clone(),
-                periodic.clone(),
-                settings.clone(),
-            )
-            .spawn();
+            tasks.push(
+                Worker::new(
+                    self.store.clone(),
+                    handlers.clone(),
+                    periodic.clone(),
+                    settings.clone(),
+                )
+                .spawn(),
+            );
+        }
+        if let Ok(mut background) = self.background.lock() {
+            background.extend(tasks);
         }
         Ok(())
+    }
+
+    /// Stops the background tasks and waits until they are gone, on the
+    /// runtime: a task left to the runtime's own teardown drops what it
+    /// holds (a pooled connection mid-`BEGIN`, say) where sqlx can no
+    /// longer spawn the connection's return, and panics.
+    pub async fn stop_background(&self) {
+        let tasks = match self.background.lock() {
+            Ok(mut background) => std::mem::take(&mut *background),
+            Err(_) => return,
+        };
+        for task in &tasks {
+            task.abort();
+        }
+        for task in tasks {
+            // Cancelled is the expected answer.
+            let _ = task.await;
+        }
     }
 
     /// Once every calendar has passivated after a busy spell (checked every
@@ -304,7 +331,7 @@ impl Services {
     /// (`Store::release_memory`), so an idle server's memory comes back
     /// near its idle figure, and every thread that served the spell gives
     /// back the pages its allocator kept (`memory::Threads::give_back`).
-    fn release_memory_when_quiet(&self) {
+    fn release_memory_when_quiet(&self) -> actix_web::rt::task::JoinHandle<()> {
         let calendars = self.calendars.clone();
         let store = self.store.clone();
         let threads = self.threads.clone();
@@ -328,7 +355,7 @@ impl Services {
                     );
                 }
             }
-        });
+        })
     }
 
     /// Called on each HTTP worker thread as it builds its `App`: its heap

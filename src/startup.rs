@@ -19,6 +19,7 @@ use crate::store;
 pub struct Application {
     port: u16,
     server: Server,
+    services: web::Data<Services>,
 }
 
 impl Application {
@@ -45,7 +46,11 @@ impl Application {
         if services.payments_provider() == "dev" {
             tracing::warn!("payments use the DEV gateway: recorded locally, no money moves");
         }
-        Ok(Self { port, server })
+        Ok(Self {
+            port,
+            server,
+            services,
+        })
     }
 
     /// `innkeep worker`: the services and the job workers, no HTTP, until
@@ -72,7 +77,9 @@ impl Application {
             payments = services.payments_provider(),
             "innkeep worker running"
         );
-        stopped().await
+        let stopped = stopped().await;
+        services.stop_background().await;
+        stopped
     }
 
     pub fn port(&self) -> u16 {
@@ -83,9 +90,12 @@ impl Application {
         &self.server
     }
 
-    /// Serves until SIGINT/SIGTERM, then drains in-flight requests.
+    /// Serves until SIGINT/SIGTERM, then drains in-flight requests and
+    /// stops the background tasks.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        self.services.stop_background().await;
+        served
     }
 }
 

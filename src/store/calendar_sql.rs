@@ -296,10 +296,11 @@ macro_rules! impl_calendar_store {
                 // connection), it is closed.
                 let clean = result.is_ok() || sqlx::query("ROLLBACK").execute(&mut **conn).await.is_ok();
                 if clean {
-                    if let (Some(slot), Some(conn)) = (slot.as_mut(), guard.0.take()) {
-                        **slot = Some((conn, uses + 1));
-                    } else {
-                        guard.0.take();
+                    // Kept for the next commit where the store holds one,
+                    // else back to the pool.
+                    let conn = guard.0.take();
+                    if let Some(slot) = slot.as_mut() {
+                        **slot = conn.map(|conn| (conn, uses + 1));
                     }
                 }
                 Ok(result?.into_iter().collect())
