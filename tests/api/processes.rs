@@ -1,12 +1,13 @@
 //! Real `innkeep` processes: two servers sharing one PostgreSQL database
 //! still sell a night once, a server killed with SIGKILL mid-storm loses
-//! no acknowledged booking and leaves no overlap behind, and `innkeep
-//! worker` processes run the job queue of a web-only server.
+//! no acknowledged booking and leaves no overlap behind, one stopped with
+//! SIGTERM mid-storm exits cleanly, and `innkeep worker` processes run the
+//! job queue of a web-only server.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use futures_util::future::join_all;
@@ -17,6 +18,10 @@ use crate::support::{
     random_stays, spawn, spawn_with,
 };
 
+// The test's own server runs no job worker: the process's worker alone
+// takes the queue the test fills.
+crate::both_stores!(no_workers: terminated_mid_storm_exits_cleanly);
+
 crate::both_stores!(
     killed_mid_storm_keeps_every_acknowledged_booking,
     a_refund_owed_when_the_server_dies_is_sent_after_restart,
@@ -26,6 +31,10 @@ crate::both_stores!(
 struct Server {
     child: Child,
     base: String,
+    /// What the process wrote to stderr so far (a panic's message), and
+    /// the thread reading it (done once the process has exited).
+    stderr: Arc<Mutex<String>>,
+    stderr_reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Server {
@@ -55,10 +64,21 @@ impl Server {
         }
         let mut child = command
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("starting innkeep: {e}"));
         let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+        let stderr_pipe = child.stderr.take().unwrap_or_else(|| panic!("no stderr"));
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let written = stderr.clone();
+        let stderr_reader = std::thread::spawn(move || {
+            for line in BufReader::new(stderr_pipe).lines().map_while(Result::ok) {
+                if let Ok(mut written) = written.lock() {
+                    written.push_str(&line);
+                    written.push('\n');
+                }
+            }
+        });
         let (tx, rx) = mpsc::channel();
         // Keeps draining the log so the server never blocks on a full pipe.
         std::thread::spawn(move || {
@@ -79,6 +99,8 @@ impl Server {
         Server {
             child,
             base: format!("http://127.0.0.1:{port}"),
+            stderr,
+            stderr_reader: Some(stderr_reader),
         }
     }
 
@@ -86,6 +108,34 @@ impl Server {
         // SIGKILL: no graceful shutdown, no flush.
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// Sends SIGTERM and waits (up to `within`) for the process to exit:
+    /// its exit status (all its stderr read by then), or `None` if it was
+    /// still running.
+    fn terminate(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap_or_else(|e| panic!("running kill: {e}"));
+        assert!(sent.success(), "kill -TERM failed");
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                if let Some(reader) = self.stderr_reader.take() {
+                    let _ = reader.join();
+                }
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
+    fn stderr(&self) -> String {
+        self.stderr.lock().map(|s| s.clone()).unwrap_or_default()
     }
 }
 
@@ -279,6 +329,93 @@ async fn killed_mid_storm_keeps_every_acknowledged_booking(app: TestApp) {
             "({a}, {b}) on property {p} was sold again after the restart"
         );
     }
+}
+
+/// SIGTERM in the middle of a booking storm (what an orchestrator sends on
+/// every deploy): the server stops taking connections, answers what it
+/// has accepted, stops its background tasks while its runtime still runs,
+/// and exits 0 with no panic on the way out. Its job worker is kept busy
+/// with a long queue of no-op jobs, so SIGTERM finds it inside a claim or
+/// a completion: a connection it held, dropped by the runtime's teardown,
+/// once panicked here. Every booking the server acknowledged is there
+/// after a restart, and no two stays overlap.
+async fn terminated_mid_storm_exits_cleanly(app: TestApp) {
+    let store = innkeep::store::connect(&innkeep::store::StoreConfig {
+        database_url: app.database_url.clone(),
+        connections: 2,
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let jobs: Vec<innkeep::jobs::NewJob> = (0..30_000)
+        .map(|i| innkeep::jobs::NewJob::new("noop", format!("busy:{i}"), json!({})))
+        .collect();
+    store
+        .enqueue_many(&jobs, chrono::Utc::now())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let host = app.register("host").await;
+    let guests = app.register_all(["guest"; 6]).await;
+    let properties = app
+        .list_properties(&host, 5, json!({"max_nights": 30}))
+        .await;
+    let server = Server::start(&app.database_url);
+    let base = server.base.clone();
+    let client = http_client();
+    let requests = random_stays(600, properties.len(), 1..150, 1..6);
+    let (client_ref, base_ref, guests_ref, properties_ref) = (&client, &base, &guests, &properties);
+    let mut stream = futures_util::stream::iter(requests.iter().enumerate())
+        .map(|(n, &(p, a, b))| async move {
+            let guest = n % guests_ref.len();
+            let answer = book(
+                client_ref,
+                base_ref,
+                &guests_ref[guest],
+                &properties_ref[p],
+                a,
+                b,
+            )
+            .await;
+            (answer, guest)
+        })
+        .buffer_unordered(50);
+    let mut acknowledged = Vec::new();
+    let mut answered = 0;
+    let mut server = Some(server);
+    let mut stopping = None;
+    while let Some(((status, booking), guest)) = stream.next().await {
+        answered += 1;
+        if status == 201 {
+            acknowledged.push((booking, guest));
+        }
+        if answered == 150
+            && let Some(mut s) = server.take()
+        {
+            // Waited for off this thread: the storm goes on meanwhile.
+            stopping = Some(tokio::task::spawn_blocking(move || {
+                let exit = s.terminate(Duration::from_secs(45));
+                (exit, s.stderr())
+            }));
+        }
+    }
+    drop(stream);
+    let stopping = stopping.unwrap_or_else(|| panic!("the storm ended before SIGTERM"));
+    let (exit, stderr) = stopping
+        .await
+        .unwrap_or_else(|e| panic!("waiting for the exit: {e}"));
+    assert!(
+        !stderr.contains("panicked"),
+        "the server panicked on SIGTERM:\n{stderr}"
+    );
+    let exit = exit.unwrap_or_else(|| panic!("still running 45 s after SIGTERM:\n{stderr}"));
+    assert!(exit.success(), "exit {exit} after SIGTERM:\n{stderr}");
+    assert!(!acknowledged.is_empty());
+    let restarted = Server::start(&app.database_url);
+    for (booking, guest) in &acknowledged {
+        let url = format!("{}/api/v1/bookings/{booking}", restarted.base);
+        let found = status_of(client.get(&url).bearer_auth(&guests[*guest])).await;
+        assert_eq!(found, 200, "acknowledged booking {booking} lost on SIGTERM");
+    }
+    assert_eq!(app.count(OVERLAPS).await, 0);
 }
 
 /// The outbox is durable: a refund decided, failing at the gateway, then
