@@ -264,66 +264,97 @@ async fn two_servers_on_one_postgres_sell_a_night_once() {
     assert!(repriced, "the other server kept quoting the old price");
 }
 
-async fn killed_mid_storm_keeps_every_acknowledged_booking(app: TestApp) {
-    let host = app.register("host").await;
-    let guests = app.register_all(["guest"; 6]).await;
-    let properties = app
-        .list_properties(&host, 5, json!({"max_nights": 30}))
-        .await;
-    let server = Server::start(&app.database_url);
-    let base = server.base.clone();
-    let client = http_client();
-    let requests = random_stays(600, properties.len(), 1..150, 1..6);
-    let (client_ref, base_ref, guests_ref, properties_ref) = (&client, &base, &guests, &properties);
-    let mut stream = futures_util::stream::iter(requests.iter().enumerate())
-        .map(|(n, &(p, a, b))| async move {
-            let answer = book(
-                client_ref,
-                base_ref,
-                &guests_ref[n % guests_ref.len()],
-                &properties_ref[p],
-                a,
-                b,
-            )
+/// A storm's fixture: six guests, a host's five listings, and 600 random
+/// stays over them.
+struct Storm {
+    guests: Vec<String>,
+    properties: Vec<String>,
+    stays: Vec<(usize, i64, i64)>,
+}
+
+impl Storm {
+    async fn new(app: &TestApp) -> Storm {
+        let host = app.register("host").await;
+        let guests = app.register_all(["guest"; 6]).await;
+        let properties = app
+            .list_properties(&host, 5, json!({"max_nights": 30}))
             .await;
-            (answer, (p, a, b))
-        })
-        .buffer_unordered(50);
-    let mut acknowledged = Vec::new();
-    let mut answered = 0;
-    let mut server = Some(server);
-    let mut taken = Vec::new();
-    while let Some(((status, booking), stay)) = stream.next().await {
-        answered += 1;
-        if status == 201 {
-            acknowledged.push(booking);
-            taken.push(stay);
-        }
-        if answered == 150
-            && let Some(s) = server.take()
-        {
-            s.kill();
+        let stays = random_stays(600, properties.len(), 1..150, 1..6);
+        Storm {
+            guests,
+            properties,
+            stays,
         }
     }
-    drop(stream);
+
+    /// Starts a server process on `app`'s database and books the stays
+    /// there, 50 at once, the n-th by guest `n % 6`. At the 150th answer
+    /// `midway` is handed the server (to kill or stop it) while the rest
+    /// are in flight. The bookings answered 201 (id, guest index, stay),
+    /// and what `midway` returned.
+    async fn run<T>(
+        &self,
+        app: &TestApp,
+        client: &reqwest::Client,
+        midway: impl FnOnce(Server) -> T,
+    ) -> (Vec<(String, usize, (usize, i64, i64))>, T) {
+        let server = Server::start(&app.database_url);
+        let base = server.base.clone();
+        let base = base.as_str();
+        let mut midway = Some((server, midway));
+        let mut answers = futures_util::stream::iter(self.stays.iter().enumerate())
+            .map(|(n, &(p, a, b))| async move {
+                let guest = n % self.guests.len();
+                let answer =
+                    book(client, base, &self.guests[guest], &self.properties[p], a, b).await;
+                (answer, guest, (p, a, b))
+            })
+            .buffer_unordered(50);
+        let mut acknowledged = Vec::new();
+        let mut answered = 0;
+        let mut outcome = None;
+        while let Some(((status, booking), guest, stay)) = answers.next().await {
+            answered += 1;
+            if status == 201 {
+                acknowledged.push((booking, guest, stay));
+            }
+            if answered == 150
+                && let Some((server, midway)) = midway.take()
+            {
+                outcome = Some(midway(server));
+            }
+        }
+        let outcome = outcome.unwrap_or_else(|| panic!("the storm ended before its midway"));
+        (acknowledged, outcome)
+    }
+}
+
+async fn killed_mid_storm_keeps_every_acknowledged_booking(app: TestApp) {
+    let storm = Storm::new(&app).await;
+    let client = http_client();
+    let (acknowledged, ()) = storm.run(&app, &client, Server::kill).await;
     assert!(!acknowledged.is_empty());
     let restarted = Server::start(&app.database_url);
-    for booking in &acknowledged {
+    for (booking, guest, _) in &acknowledged {
         let url = format!("{}/api/v1/bookings/{booking}", restarted.base);
-        let found = status_of(client.get(&url).bearer_auth(&guests[0])).await;
-        // Visible to its own guest only; any of the guests may own it.
-        if found != 200 {
-            let mut seen = false;
-            for g in &guests {
-                seen |= status_of(client.get(&url).bearer_auth(g)).await == 200;
-            }
-            assert!(seen, "acknowledged booking {booking} lost in the crash");
-        }
+        let found = status_of(client.get(&url).bearer_auth(&storm.guests[*guest])).await;
+        assert_eq!(
+            found, 200,
+            "acknowledged booking {booking} lost in the crash"
+        );
     }
     assert_eq!(app.count(OVERLAPS).await, 0);
     // And the restarted server still refuses what is taken.
-    for &(p, a, b) in taken.iter().take(20) {
-        let (status, _) = book(&client, &restarted.base, &guests[0], &properties[p], a, b).await;
+    for &(_, _, (p, a, b)) in acknowledged.iter().take(20) {
+        let (status, _) = book(
+            &client,
+            &restarted.base,
+            &storm.guests[0],
+            &storm.properties[p],
+            a,
+            b,
+        )
+        .await;
         assert_eq!(
             status, 409,
             "({a}, {b}) on property {p} was sold again after the restart"
@@ -353,52 +384,17 @@ async fn terminated_mid_storm_exits_cleanly(app: TestApp) {
         .enqueue_many(&jobs, chrono::Utc::now())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let host = app.register("host").await;
-    let guests = app.register_all(["guest"; 6]).await;
-    let properties = app
-        .list_properties(&host, 5, json!({"max_nights": 30}))
-        .await;
-    let server = Server::start(&app.database_url);
-    let base = server.base.clone();
+    let storm = Storm::new(&app).await;
     let client = http_client();
-    let requests = random_stays(600, properties.len(), 1..150, 1..6);
-    let (client_ref, base_ref, guests_ref, properties_ref) = (&client, &base, &guests, &properties);
-    let mut stream = futures_util::stream::iter(requests.iter().enumerate())
-        .map(|(n, &(p, a, b))| async move {
-            let guest = n % guests_ref.len();
-            let answer = book(
-                client_ref,
-                base_ref,
-                &guests_ref[guest],
-                &properties_ref[p],
-                a,
-                b,
-            )
-            .await;
-            (answer, guest)
-        })
-        .buffer_unordered(50);
-    let mut acknowledged = Vec::new();
-    let mut answered = 0;
-    let mut server = Some(server);
-    let mut stopping = None;
-    while let Some(((status, booking), guest)) = stream.next().await {
-        answered += 1;
-        if status == 201 {
-            acknowledged.push((booking, guest));
-        }
-        if answered == 150
-            && let Some(mut s) = server.take()
-        {
+    let (acknowledged, stopping) = storm
+        .run(&app, &client, |mut server| {
             // Waited for off this thread: the storm goes on meanwhile.
-            stopping = Some(tokio::task::spawn_blocking(move || {
-                let exit = s.terminate(Duration::from_secs(45));
-                (exit, s.stderr())
-            }));
-        }
-    }
-    drop(stream);
-    let stopping = stopping.unwrap_or_else(|| panic!("the storm ended before SIGTERM"));
+            tokio::task::spawn_blocking(move || {
+                let exit = server.terminate(Duration::from_secs(45));
+                (exit, server.stderr())
+            })
+        })
+        .await;
     let (exit, stderr) = stopping
         .await
         .unwrap_or_else(|e| panic!("waiting for the exit: {e}"));
@@ -410,9 +406,9 @@ async fn terminated_mid_storm_exits_cleanly(app: TestApp) {
     assert!(exit.success(), "exit {exit} after SIGTERM:\n{stderr}");
     assert!(!acknowledged.is_empty());
     let restarted = Server::start(&app.database_url);
-    for (booking, guest) in &acknowledged {
+    for (booking, guest, _) in &acknowledged {
         let url = format!("{}/api/v1/bookings/{booking}", restarted.base);
-        let found = status_of(client.get(&url).bearer_auth(&guests[*guest])).await;
+        let found = status_of(client.get(&url).bearer_auth(&storm.guests[*guest])).await;
         assert_eq!(found, 200, "acknowledged booking {booking} lost on SIGTERM");
     }
     assert_eq!(app.count(OVERLAPS).await, 0);
