@@ -109,9 +109,7 @@ impl Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
 
-impl Server {
     /// Sends SIGTERM and waits (up to `within`) for the process to exit:
     /// its exit status (all its stderr read by then), or `None` if it was
     /// still running.
@@ -327,23 +325,36 @@ impl Storm {
         let outcome = outcome.unwrap_or_else(|| panic!("the storm ended before its midway"));
         (acknowledged, outcome)
     }
+
+    /// After the first server's end (`how`): a server restarted on `app`'s
+    /// database shows each acknowledged booking to its guest, and no two
+    /// stays overlap. The restarted server.
+    async fn assert_kept(
+        &self,
+        app: &TestApp,
+        client: &reqwest::Client,
+        acknowledged: &[(String, usize, (usize, i64, i64))],
+        how: &str,
+    ) -> Server {
+        assert!(!acknowledged.is_empty());
+        let restarted = Server::start(&app.database_url);
+        for (booking, guest, _) in acknowledged {
+            let url = format!("{}/api/v1/bookings/{booking}", restarted.base);
+            let found = status_of(client.get(&url).bearer_auth(&self.guests[*guest])).await;
+            assert_eq!(found, 200, "acknowledged booking {booking} lost {how}");
+        }
+        assert_eq!(app.count(OVERLAPS).await, 0);
+        restarted
+    }
 }
 
 async fn killed_mid_storm_keeps_every_acknowledged_booking(app: TestApp) {
     let storm = Storm::new(&app).await;
     let client = http_client();
     let (acknowledged, ()) = storm.run(&app, &client, Server::kill).await;
-    assert!(!acknowledged.is_empty());
-    let restarted = Server::start(&app.database_url);
-    for (booking, guest, _) in &acknowledged {
-        let url = format!("{}/api/v1/bookings/{booking}", restarted.base);
-        let found = status_of(client.get(&url).bearer_auth(&storm.guests[*guest])).await;
-        assert_eq!(
-            found, 200,
-            "acknowledged booking {booking} lost in the crash"
-        );
-    }
-    assert_eq!(app.count(OVERLAPS).await, 0);
+    let restarted = storm
+        .assert_kept(&app, &client, &acknowledged, "in the crash")
+        .await;
     // And the restarted server still refuses what is taken.
     for &(_, _, (p, a, b)) in acknowledged.iter().take(20) {
         let (status, _) = book(
@@ -404,14 +415,9 @@ async fn terminated_mid_storm_exits_cleanly(app: TestApp) {
     );
     let exit = exit.unwrap_or_else(|| panic!("still running 45 s after SIGTERM:\n{stderr}"));
     assert!(exit.success(), "exit {exit} after SIGTERM:\n{stderr}");
-    assert!(!acknowledged.is_empty());
-    let restarted = Server::start(&app.database_url);
-    for (booking, guest, _) in &acknowledged {
-        let url = format!("{}/api/v1/bookings/{booking}", restarted.base);
-        let found = status_of(client.get(&url).bearer_auth(&storm.guests[*guest])).await;
-        assert_eq!(found, 200, "acknowledged booking {booking} lost on SIGTERM");
-    }
-    assert_eq!(app.count(OVERLAPS).await, 0);
+    storm
+        .assert_kept(&app, &client, &acknowledged, "on SIGTERM")
+        .await;
 }
 
 /// The outbox is durable: a refund decided, failing at the gateway, then
