@@ -370,4 +370,94 @@ mod tests {
         std::fs::remove_dir_all(&dir)?;
         Ok(())
     }
+
+    /// The committer keeps the writer between back-to-back commits of lone
+    /// bookings, but gives it back after `HeldWriter::MAX_USES` of them:
+    /// a writer queued for the pool of one gets it within that many
+    /// commits, not only once the committer runs out of work.
+    #[tokio::test]
+    async fn a_queued_writer_gets_the_held_writer_within_max_uses_commits() -> anyhow::Result<()> {
+        use crate::store::BookingStore;
+        use innkeep_actors::ports::{CalendarOp, CalendarStore, PropertyOps};
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicU32, Ordering};
+
+        let dir = std::env::temp_dir().join(format!("innkeep-held-{}", Uuid::now_v7()));
+        std::fs::create_dir_all(&dir)?;
+        let store = Arc::new(
+            SqliteStore::connect(&format!("sqlite://{}", dir.join("db.sqlite").display()), 1)
+                .await?,
+        );
+        store.migrate().await?;
+        crate::seed::run(store.clone(), 1).await?;
+        let seeded: Uuid = sqlx::query_scalar("SELECT id FROM bookings LIMIT 1")
+            .fetch_one(store.reader())
+            .await?;
+        let template = store
+            .booking(seeded)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("no seeded booking"))?;
+        let far =
+            chrono::NaiveDate::from_ymd_opt(2100, 1, 1).ok_or_else(|| anyhow::anyhow!("date"))?;
+        // One lone booking (a night of its own, far ahead) per shared commit.
+        let commit = |n: i64| {
+            let mut booking = template.clone();
+            booking.id = Uuid::now_v7();
+            booking.check_in = far + chrono::Duration::days(2 * n);
+            booking.check_out = booking.check_in + chrono::Duration::days(1);
+            booking.payment_intent_id = Some(format!("pi_held_{}", booking.id.simple()));
+            let store = store.clone();
+            async move {
+                let ops = [CalendarOp::InsertBooking(Box::new(booking), None)];
+                let batch = PropertyOps {
+                    property_id: template.property_id,
+                    ops: &ops,
+                    now: chrono::Utc::now(),
+                };
+                let outcomes = store.apply_calendars(std::slice::from_ref(&batch)).await?;
+                anyhow::ensure!(
+                    matches!(outcomes[..], [ref one] if one.len() == 1),
+                    "one outcome: {outcomes:?}"
+                );
+                anyhow::Ok(())
+            }
+        };
+        const COMMITS: u32 = 3 * HeldWriter::<Sqlite>::MAX_USES;
+        commit(0).await?;
+        let done = Arc::new(AtomicU32::new(1));
+        // Another writer queues for the pool of one while the committer
+        // holds its only connection, and notes how many commits it waited.
+        let waiter = tokio::spawn({
+            let pool = store.writer().clone();
+            let done = done.clone();
+            async move {
+                let conn = pool.acquire().await?;
+                let waited = done.load(Ordering::SeqCst);
+                drop(conn);
+                anyhow::Ok(waited)
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        for n in 1..i64::from(COMMITS) {
+            commit(n).await?;
+            done.fetch_add(1, Ordering::SeqCst);
+        }
+        // Out of work: the committer gives the writer back in any case.
+        store.idle().await;
+        let waited = tokio::time::timeout(Duration::from_secs(10), waiter).await???;
+        assert!(
+            waited <= HeldWriter::<Sqlite>::MAX_USES,
+            "the queued writer waited {waited} of {COMMITS} commits (cap {})",
+            HeldWriter::<Sqlite>::MAX_USES
+        );
+        let stored: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM bookings WHERE payment_intent_id LIKE 'pi_held_%'",
+        )
+        .fetch_one(store.reader())
+        .await?;
+        assert_eq!(stored, i64::from(COMMITS));
+        drop(store);
+        std::fs::remove_dir_all(&dir)?;
+        Ok(())
+    }
 }
