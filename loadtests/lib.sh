@@ -23,7 +23,8 @@ fresh_db() {
   case $STORE in
     sqlite) DB="sqlite://$OUT/innkeep.db" ;;
     postgres)
-      psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $1" -qc "CREATE DATABASE $1" >/dev/null
+      PGOPTIONS="-c client_min_messages=warning" \
+        psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $1" -qc "CREATE DATABASE $1" >/dev/null
       DB="$PG/$1" ;;
     *) echo "store: sqlite or postgres" >&2; exit 2 ;;
   esac
@@ -90,3 +91,6 @@ counted() {
 }
 # cpu PID: the process's user + system CPU time so far, in clock ticks.
 cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# pg_cpu: clock ticks used so far by every PostgreSQL process on this
+# machine (the server's backends, its WAL writer and checkpointer).
+pg_cpu() { for p in $(pgrep -x postgres); do cpu "$p" 2>/dev/null || true; done | awk '{ t += $1 } END { print t + 0 }'; }

@@ -39,11 +39,12 @@ if [ "$STORE" = postgres ]; then
 fi
 ( [ -n "${PERF:-}" ] && sleep 3 && perf record -F 499 -g ${PERFARGS:--p $SERVER} -o "$OUT/perf.data" -- sleep 8 >/dev/null 2>&1 || true ) &
 PERF_PID=$!
-before=$(answers); server_before=$(cpu "$SERVER")
+before=$(answers); server_before=$(cpu "$SERVER"); pg_before=$(pg_cpu)
 # CPU seconds of the load generator beside the server's: both share the cores.
 TIMEFORMAT='%U %S'
 { time wrk -t2 -c64 -d"${DURATION}s" --latency -s loadtests/wrk/book_spread.lua "$HOST" >"$OUT/wrk-spread.log" 2>&1; } 2>"$OUT/wrk-cpu"
 server_ticks=$(( $(cpu "$SERVER") - server_before ))
+pg_ticks=$(( $(pg_cpu) - pg_before ))
 counted "$before" "$(answers)" >>"$OUT/wrk-spread.log"
 wait "$PERF_PID"
 created=$(grep -E "^201:" "$OUT/wrk-spread.log" | awk '{print $2}')
@@ -53,8 +54,15 @@ echo "wrk random stays, 64 connections: $(grep -E '^Requests/sec' "$OUT/wrk-spre
   "p99 $(grep -E '^ +99%' "$OUT/wrk-spread.log" | awk '{print $2}')"
 grep -E "^201:" "$OUT/wrk-spread.log"
 echo "wrk's answers not 2xx: $(grep -E '^ +Non-2xx' "$OUT/wrk-spread.log" | awk '{print $NF}')"
-echo "CPU seconds in the run: server $(awk -v t="$server_ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", t / hz }')," \
+seconds() { awk -v t="$1" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", t / hz }'; }
+echo "CPU seconds in the run: server $(seconds "$server_ticks"), PostgreSQL $(seconds "$pg_ticks")," \
   "wrk $(awk '{ printf "%.1f", $1 + $2 }' "$OUT/wrk-cpu") (of $(( $(nproc) * DURATION )) on $(nproc) cores)"
+if [ "$STORE" = postgres ]; then
+  # The database's work per booking: what the write path's statements cost
+  # it, much steadier from run to run than the rate itself.
+  echo "PostgreSQL CPU per booking: $(awk -v t="$pg_ticks" -v hz="$(getconf CLK_TCK)" -v n="$created" \
+    'BEGIN { printf "%.0f µs", n ? t / hz / n * 1e6 : 0 }')"
+fi
 echo "committed since start: $(commits)"
 echo "server RSS: $(ps -o rss= -p "$SERVER") KiB"
 if [ "$STORE" = postgres ] && [ -n "${TABLES:-}" ]; then
