@@ -55,7 +55,9 @@ echo "wrk random stays, 64 connections: $(grep -E '^Requests/sec' "$OUT/wrk-spre
 grep -E "^201:" "$OUT/wrk-spread.log"
 echo "wrk's answers not 2xx: $(grep -E '^ +Non-2xx' "$OUT/wrk-spread.log" | awk '{print $NF}')"
 seconds() { awk -v t="$1" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", t / hz }'; }
-echo "CPU seconds in the run: server $(seconds "$server_ticks"), PostgreSQL $(seconds "$pg_ticks")," \
+database=""
+[ "$STORE" = postgres ] && database=", PostgreSQL $(seconds "$pg_ticks")"
+echo "CPU seconds in the run: server $(seconds "$server_ticks")$database," \
   "wrk $(awk '{ printf "%.1f", $1 + $2 }' "$OUT/wrk-cpu") (of $(( $(nproc) * DURATION )) on $(nproc) cores)"
 if [ "$STORE" = postgres ]; then
   # The database's work per booking: what the write path's statements cost
