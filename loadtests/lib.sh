@@ -23,11 +23,21 @@ fresh_db() {
   case $STORE in
     sqlite) DB="sqlite://$OUT/innkeep.db" ;;
     postgres)
-      PGOPTIONS="-c client_min_messages=warning" \
-        psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $1" -qc "CREATE DATABASE $1" >/dev/null
+      pg_recreate "$1"
       DB="$PG/$1" ;;
     *) echo "store: sqlite or postgres" >&2; exit 2 ;;
   esac
+}
+
+# pg_drop NAME: drops database NAME on $PG if it is there (quietly).
+pg_drop() {
+  PGOPTIONS="-c client_min_messages=warning" psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $1" >/dev/null
+}
+# pg_recreate NAME [TEMPLATE]: database NAME on $PG, new and empty, or a
+# copy of TEMPLATE.
+pg_recreate() {
+  pg_drop "$1"
+  psql "$PG/postgres" -qc "CREATE DATABASE $1${2:+ TEMPLATE $2}" >/dev/null
 }
 
 pids=()

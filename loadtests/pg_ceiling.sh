@@ -10,9 +10,10 @@
 #
 #   bash loadtests/pg_ceiling.sh
 #
-# Needs pgbench (PostgreSQL's client tools). DURATION (default 10 s) per run; BATCHES (bookings per statement,
-# default "13 32 128"; spread.sh's runs commit about 13) and CLIENTS
-# (statements in flight, default "2 4"; the server runs 2 committers).
+# Needs pgbench (PostgreSQL's client tools). DURATION (default 10 s) per
+# run; BATCHES (bookings per statement, default "13 32 128"; spread.sh's
+# runs commit about 13) and CLIENTS (statements in flight, default "2 4";
+# the server runs 2 committers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,10 +33,10 @@ done
 psql "$DB" -v ON_ERROR_STOP=1 -q -f loadtests/sql/ceiling_fixture.sql >/dev/null
 # Every run starts from the same empty calendars: a copy of the template.
 fresh_copy() {
-  PGOPTIONS="-c client_min_messages=warning" psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $RUN" -qc "CREATE DATABASE $RUN TEMPLATE $TEMPLATE" >/dev/null
+  pg_recreate "$RUN" "$TEMPLATE"
   DB=$PG/$RUN
 }
-trap 'PGOPTIONS="-c client_min_messages=warning" psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $RUN" -qc "DROP DATABASE IF EXISTS $TEMPLATE" >/dev/null 2>&1 || true' EXIT
+trap '{ pg_drop "$RUN"; pg_drop "$TEMPLATE"; } 2>/dev/null || true' EXIT
 
 fresh_copy
 # One-row INSERTs before and after: this machine's disk and CPU vary from
