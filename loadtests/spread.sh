@@ -54,7 +54,8 @@ echo "wrk random stays, 64 connections: $(grep -E '^Requests/sec' "$OUT/wrk-spre
   "p99 $(grep -E '^ +99%' "$OUT/wrk-spread.log" | awk '{print $2}')"
 grep -E "^201:" "$OUT/wrk-spread.log"
 echo "wrk's answers not 2xx: $(grep -E '^ +Non-2xx' "$OUT/wrk-spread.log" | awk '{print $NF}')"
-seconds() { awk -v t="$1" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", t / hz }'; }
+HZ=$(getconf CLK_TCK)
+seconds() { awk -v t="$1" -v hz="$HZ" 'BEGIN { printf "%.1f", t / hz }'; }
 database=""
 [ "$STORE" = postgres ] && database=", PostgreSQL $(seconds "$pg_ticks")"
 echo "CPU seconds in the run: server $(seconds "$server_ticks")$database," \
@@ -62,7 +63,7 @@ echo "CPU seconds in the run: server $(seconds "$server_ticks")$database," \
 if [ "$STORE" = postgres ]; then
   # The database's work per booking: what the write path's statements cost
   # it, much steadier from run to run than the rate itself.
-  echo "PostgreSQL CPU per booking: $(awk -v t="$pg_ticks" -v hz="$(getconf CLK_TCK)" -v n="$created" \
+  echo "PostgreSQL CPU per booking: $(awk -v t="$pg_ticks" -v hz="$HZ" -v n="$created" \
     'BEGIN { printf "%.0f µs", n ? t / hz / n * 1e6 : 0 }')"
 fi
 echo "committed since start: $(commits)"
