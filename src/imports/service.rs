@@ -12,7 +12,7 @@ use super::fetch::{Fetcher, Reach, looks_like_http};
 use super::{CalendarImport, ImportInput, Span, block_reason, parse_feed};
 use crate::error::{AppError, AppResult, Validator};
 use crate::properties::PropertyService;
-use crate::store::ImportStore;
+use crate::store::{ImportStore, SyncCounts};
 
 /// A property has at most this many imports.
 pub const MAX_IMPORTS: usize = 20;
@@ -82,6 +82,9 @@ impl ImportService {
             last_error: None,
             conflicts: sqlx::types::Json(Vec::new()),
             created_at: self.clock.now(),
+            events: 0,
+            skipped: 0,
+            warnings: sqlx::types::Json(Vec::new()),
         };
         self.store.insert_import(&import).await?;
         self.sync(&import).await?;
@@ -181,25 +184,28 @@ impl ImportService {
     /// were and marks the import `failed`. Whether it synced.
     async fn sync(&self, import: &CalendarImport) -> AppResult<bool> {
         let today = self.clock.today();
-        let wanted = match self.fetcher.fetch(&import.url).await {
-            Ok(text) => parse_feed(&text, today),
+        let read = match self.fetcher.fetch(&import.url).await {
+            // Off the request and worker threads: reading a feed of a
+            // mebibyte, its recurrences expanded, is CPU work.
+            Ok(text) => tokio::task::spawn_blocking(move || parse_feed(&text, today))
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::error!(import_id = %import.id, error = %e, "calendar feed reader failed");
+                    Err("the feed could not be read".into())
+                }),
             Err(e) => Err(e),
         };
-        let wanted = match wanted {
-            Ok(ranges) => ranges,
+        let feed = match read {
+            Ok(feed) => feed,
             Err(error) => {
                 tracing::info!(import_id = %import.id, error, "calendar import failed");
                 self.store
-                    .record_sync(
-                        import.id,
-                        Some(&error),
-                        &import.conflicts.0,
-                        self.clock.now(),
-                    )
+                    .record_failure(import.id, &error, self.clock.now())
                     .await?;
                 return Ok(false);
             }
         };
+        let wanted = feed.ranges;
         let reason = block_reason(import.id);
         let property_id = import.property_id;
         let held = self.store.import_blocks(property_id, &reason).await?;
@@ -247,8 +253,13 @@ impl ImportService {
             self.remove_blocks(property_id, import.id).await?;
             return Ok(false);
         }
+        let counts = SyncCounts {
+            events: i32::try_from(feed.events).unwrap_or(i32::MAX),
+            skipped: i32::try_from(feed.skipped).unwrap_or(i32::MAX),
+            warnings: &feed.warnings,
+        };
         self.store
-            .record_sync(import.id, None, &conflicts, self.clock.now())
+            .record_sync(import.id, &conflicts, counts, self.clock.now())
             .await?;
         Ok(true)
     }

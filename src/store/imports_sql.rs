@@ -11,13 +11,14 @@ macro_rules! impl_import_store {
             use $crate::store::StoreResult;
 
             const IMPORT_COLUMNS: &str =
-                "id, property_id, url, status, last_synced_at, last_error, conflicts, created_at";
+                "id, property_id, url, status, last_synced_at, last_error, conflicts, created_at, \
+                 events, skipped, warnings";
 
             #[async_trait::async_trait]
             impl $crate::store::ImportStore for $store {
                 async fn insert_import(&self, import: &CalendarImport) -> StoreResult<()> {
                     let sql = sqlx::AssertSqlSafe(format!(
-                        "INSERT INTO calendar_imports ({IMPORT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+                        "INSERT INTO calendar_imports ({IMPORT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
                     ));
                     sqlx::query(sql)
                         .bind(import.id)
@@ -28,6 +29,9 @@ macro_rules! impl_import_store {
                         .bind(&import.last_error)
                         .bind(&import.conflicts)
                         .bind(import.created_at)
+                        .bind(import.events)
+                        .bind(import.skipped)
+                        .bind(&import.warnings)
                         .execute(self.writer())
                         .await?;
                     Ok(())
@@ -63,18 +67,32 @@ macro_rules! impl_import_store {
                 async fn record_sync(
                     &self,
                     id: Uuid,
-                    error: Option<&str>,
                     conflicts: &[Span],
+                    read: $crate::store::SyncCounts<'_>,
                     now: DateTime<Utc>,
                 ) -> StoreResult<()> {
                     sqlx::query(
-                        "UPDATE calendar_imports SET status = $2, last_error = $3, conflicts = $4, \
-                         last_synced_at = $5 WHERE id = $1",
+                        "UPDATE calendar_imports SET status = 'ok', last_error = NULL, conflicts = $2, \
+                         last_synced_at = $3, events = $4, skipped = $5, warnings = $6 WHERE id = $1",
                     )
                     .bind(id)
-                    .bind(if error.is_some() { "failed" } else { "ok" })
-                    .bind(error)
                     .bind(sqlx::types::Json(conflicts))
+                    .bind(now)
+                    .bind(read.events)
+                    .bind(read.skipped)
+                    .bind(sqlx::types::Json(read.warnings))
+                    .execute(self.writer())
+                    .await?;
+                    Ok(())
+                }
+
+                async fn record_failure(&self, id: Uuid, error: &str, now: DateTime<Utc>) -> StoreResult<()> {
+                    sqlx::query(
+                        "UPDATE calendar_imports SET status = 'failed', last_error = $2, \
+                         last_synced_at = $3 WHERE id = $1",
+                    )
+                    .bind(id)
+                    .bind(error)
                     .bind(now)
                     .execute(self.writer())
                     .await?;

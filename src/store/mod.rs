@@ -309,6 +309,14 @@ pub trait NotificationStore: Send + Sync + 'static {
     ) -> StoreResult<u64>;
 }
 
+/// What a good sync of a calendar import read from its feed.
+#[derive(Debug, Clone, Copy)]
+pub struct SyncCounts<'a> {
+    pub events: i32,
+    pub skipped: i32,
+    pub warnings: &'a [String],
+}
+
 /// Calendar imports (`crate::imports`); their blocks are written through
 /// the calendar actors like any other.
 #[async_trait]
@@ -322,14 +330,18 @@ pub trait ImportStore: Send + Sync + 'static {
         after: Option<Uuid>,
         limit: u32,
     ) -> StoreResult<Vec<CalendarImport>>;
-    /// Records a sync: `ok`, or `failed` with `error`; its conflicts.
+    /// Records a good sync (`ok`): its conflicts, and the events it read,
+    /// skipped and warned of.
     async fn record_sync(
         &self,
         id: Uuid,
-        error: Option<&str>,
         conflicts: &[Span],
+        read: SyncCounts<'_>,
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
+    /// Records a sync that failed with `error`; what the last good one
+    /// found stays.
+    async fn record_failure(&self, id: Uuid, error: &str, now: DateTime<Utc>) -> StoreResult<()>;
     async fn delete_import(&self, id: Uuid) -> StoreResult<()>;
     /// The active blocks of a property with this reason: (id, start, end).
     async fn import_blocks(
