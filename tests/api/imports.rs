@@ -22,6 +22,8 @@ both_stores!(
     a_feed_becomes_blocks_and_follows_its_changes,
     feed_urls_are_checked_and_bad_feeds_fail,
     an_import_deleted_while_it_syncs_leaves_no_block,
+    a_nested_feed_fails_on_the_request_and_the_worker_path,
+    real_platforms_feeds_block_their_nights_and_say_what_they_skipped,
 );
 
 /// A feed server on a loopback port: `/feed.ics` serves `feed` (once the
@@ -123,7 +125,11 @@ impl FeedServer {
     }
 
     fn serve(&self, events: &[(i64, i64)]) {
-        *self.feed.lock().unwrap_or_else(|e| e.into_inner()) = calendar(events);
+        self.serve_text(calendar(events));
+    }
+
+    fn serve_text(&self, text: String) {
+        *self.feed.lock().unwrap_or_else(|e| e.into_inner()) = text;
     }
 }
 
@@ -379,4 +385,189 @@ async fn outside_dev_mode_a_loopback_feed_is_refused() {
         let error = failed["last_error"].as_str().unwrap_or_default();
         assert!(error.contains("not allowed"), "{url}: {error}");
     }
+}
+
+/// A feed of `levels` components nested in its calendar.
+fn nested(levels: usize) -> String {
+    format!(
+        "BEGIN:VCALENDAR\r\n{}{}END:VCALENDAR\r\n",
+        "BEGIN:X\r\n".repeat(levels),
+        "END:X\r\n".repeat(levels)
+    )
+}
+
+/// The attack of issue 28: a feed nested thousands deep overflowed the
+/// parser's stack and aborted the process, on the request thread and, once
+/// restarted, in the periodic job. Now components nest 16 levels at most:
+/// at 10× and 1,000× that the import fails with its reason, nothing it
+/// blocked moves, and the server goes on answering.
+async fn a_nested_feed_fails_on_the_request_and_the_worker_path(app: TestApp) {
+    use innkeep::imports::ical::MAX_NESTING;
+    let feeds = FeedServer::start();
+    let (host, _guest, property) = app.listing(json!({})).await;
+    let url = format!("{}/feed.ics", feeds.base);
+    for levels in [MAX_NESTING * 10, MAX_NESTING * 1_000] {
+        feeds.serve_text(nested(levels));
+        let failed = import(&app, &host, &property, &url)
+            .await
+            .expect(201)
+            .clone();
+        assert_eq!(failed["status"], "failed", "{levels}: {failed}");
+        let error = failed["last_error"].as_str().unwrap_or_default();
+        assert!(
+            error.contains("nested deeper than 16 levels"),
+            "{levels}: {error}"
+        );
+        app.get("/healthz", None).await.expect(200);
+    }
+    // The worker path: a good sync, then the feed turns hostile and the
+    // periodic job syncs it.
+    feeds.serve(&[(20, 23)]);
+    let created = import(&app, &host, &property, &url)
+        .await
+        .expect(201)
+        .clone();
+    assert_eq!(created["status"], "ok", "{created}");
+    feeds.serve_text(nested(MAX_NESTING * 1_000));
+    let store = crate::support::store_of(&app).await;
+    let job = innkeep::jobs::NewJob::new(
+        innkeep::jobs::handlers::IMPORTS,
+        "test:imports:nested",
+        Value::Null,
+    );
+    assert_eq!(
+        store.enqueue(&job, chrono::Utc::now()).await.ok(),
+        Some(true)
+    );
+    let path = format!("/api/v1/properties/{property}/calendar-imports");
+    let synced = eventually(100, Duration::from_millis(100), async || {
+        let list = app.get(&path, Some(&host.token)).await.expect(200).clone();
+        list["data"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|i| i["id"] == created["id"] && i["status"] == "failed")
+    })
+    .await;
+    assert!(synced, "the periodic job never synced the import");
+    let done = app
+        .count("SELECT COUNT(*) FROM jobs WHERE key = 'test:imports:nested' AND status = 'done'")
+        .await;
+    assert_eq!(done, 1, "the periodic job must finish, not die");
+    // What the last good sync blocked stays blocked.
+    assert_eq!(
+        app.unavailable(&property, 0, 60).await,
+        json!([span(20, 23)])
+    );
+    app.get("/healthz", None).await.expect(200);
+}
+
+/// Feeds as Airbnb, Vrbo, Booking.com, Google and Outlook export them
+/// (`tests/fixtures/ical`), imported as of 2027-01-01: the nights of each,
+/// recurring events expanded, and what each read said on the import.
+async fn real_platforms_feeds_block_their_nights_and_say_what_they_skipped(app: TestApp) {
+    let today = chrono::NaiveDate::from_ymd_opt(2027, 1, 1).unwrap_or_default();
+    app.set_clock(today.and_hms_opt(12, 0, 0).unwrap_or_default().and_utc())
+        .await;
+    let feeds = FeedServer::start();
+    let host = app.register("host").await;
+    let unreadable = format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\n{}{}{}{}END:VCALENDAR\r\n",
+        "BEGIN:VEVENT\r\nUID:m13\r\nDTSTART;VALUE=DATE:20271301\r\nEND:VEVENT\r\n",
+        "BEGIN:VEVENT\r\nUID:y1800\r\nDTSTART;VALUE=DATE:18000101\r\nEND:VEVENT\r\n",
+        "BEGIN:VEVENT\r\nUID:rev\r\nDTSTART;VALUE=DATE:20270310\r\nDTEND;VALUE=DATE:20270305\r\nEND:VEVENT\r\n",
+        "BEGIN:VEVENT\r\nUID:ok\r\nDTSTART;VALUE=DATE:20270401\r\nDTEND;VALUE=DATE:20270403\r\nEND:VEVENT\r\n",
+    );
+    let cases: [(&str, String, i64, i64, Value); 6] = [
+        (
+            "airbnb",
+            fixture("airbnb.ics"),
+            3,
+            0,
+            json!([["2027-01-10", "2027-01-15"], ["2027-02-25", "2027-03-01"]]),
+        ),
+        (
+            "vrbo",
+            fixture("vrbo.ics"),
+            2,
+            0,
+            json!([["2027-01-20", "2027-01-26"]]),
+        ),
+        (
+            "booking.com",
+            fixture("booking_com.ics"),
+            2,
+            0,
+            json!([["2027-02-05", "2027-02-07"], ["2027-02-10", "2027-02-11"]]),
+        ),
+        (
+            "google",
+            fixture("google.ics"),
+            5,
+            0,
+            json!([
+                ["2027-01-08", "2027-01-10"],
+                ["2027-01-15", "2027-01-17"],
+                ["2027-01-30", "2027-02-01"],
+                ["2027-02-12", "2027-02-14"],
+                ["2027-03-16", "2027-03-17"]
+            ]),
+        ),
+        (
+            "outlook",
+            fixture("outlook.ics"),
+            4,
+            0,
+            json!([
+                ["2027-02-01", "2027-02-02"],
+                ["2027-02-20", "2027-02-22"],
+                ["2027-03-01", "2027-03-02"],
+                ["2027-03-10", "2027-03-11"],
+                ["2027-03-12", "2027-03-13"],
+                ["2027-04-01", "2027-04-02"]
+            ]),
+        ),
+        (
+            "unreadable",
+            unreadable,
+            1,
+            3,
+            json!([["2027-04-01", "2027-04-03"]]),
+        ),
+    ];
+    for (name, text, events, skipped, nights) in cases {
+        let property = app.list_property(&host, json!({})).await;
+        feeds.serve_text(text);
+        let imported = import(&app, &host, &property, &format!("{}/feed.ics", feeds.base))
+            .await
+            .expect(201)
+            .clone();
+        assert_eq!(imported["status"], "ok", "{name}: {imported}");
+        assert_eq!(imported["events"], events, "{name}: {imported}");
+        assert_eq!(imported["skipped"], skipped, "{name}: {imported}");
+        let warnings = imported["warnings"].as_array().map(Vec::len);
+        assert_eq!(warnings, Some(skipped as usize), "{name}: {imported}");
+        let taken = app
+            .get(
+                &format!(
+                    "/api/v1/properties/{property}/availability?from=2027-01-01&to=2027-05-01"
+                ),
+                None,
+            )
+            .await
+            .expect(200)["unavailable"]
+            .clone();
+        let taken: Vec<Value> = taken
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| json!([r["start"], r["end"]]))
+            .collect();
+        assert_eq!(Value::from(taken), nights, "{name}");
+    }
+}
+
+fn fixture(name: &str) -> String {
+    let path = format!("{}/tests/fixtures/ical/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
