@@ -23,6 +23,7 @@ pub mod idempotency;
 pub mod imports;
 pub mod jobs;
 pub mod memory;
+pub mod nesting;
 pub mod notifications;
 pub mod payments;
 pub mod properties;

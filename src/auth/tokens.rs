@@ -65,6 +65,12 @@ impl TokenService {
 
     /// The session of a valid, unexpired token; `None` for anything else.
     pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Option<Session> {
+        // jsonwebtoken parses the header (the part before the last two
+        // dots) before it checks the signature, into a struct whose
+        // unknown fields serde buffers recursively: its nesting is bounded
+        // first, as every untrusted JSON's (`nesting`).
+        let header = URL_SAFE_NO_PAD.decode(token.rsplitn(3, '.').nth(2)?).ok()?;
+        crate::nesting::check_json(&header).ok()?;
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok()?;
         (data.claims.exp > now.timestamp()).then_some(Session {
             user_id: data.claims.sub,

@@ -1,10 +1,12 @@
 //! GraphQL over HTTP: `POST /graphql` (and `GET` for queries), the schema
 //! as SDL, and the GraphiQL page with its assets served from the binary.
 //!
-//! A request goes: body (64 KiB at most, as REST) → our limits on the
-//! document (depth, fields, aliases, cost) → juniper's parse and validation
-//! → execution. Field errors come back in `errors` with HTTP 200; a
-//! document refused before execution is a 400; a bad bearer token a 401.
+//! A request goes: body (64 KiB at most, JSON nested at most
+//! `MAX_JSON_NESTING` deep, as REST; so are GET's `variables`) → our limits
+//! on the document (nesting, depth, fields, aliases, cost) → juniper's parse
+//! and validation → execution. Field errors come back in `errors` with HTTP
+//! 200; a document refused before execution is a 400; a bad bearer token a
+//! 401.
 
 use std::sync::Arc;
 
@@ -133,7 +135,10 @@ pub async fn get(
     } = params.into_inner();
     let variables: Option<serde_json::Value> = match variables.as_deref() {
         None | Some("") => None,
-        Some(text) => match serde_json::from_str(text) {
+        Some(text) => match crate::nesting::check_json(text.as_bytes())
+            .map_err(|e| e.to_string())
+            .and_then(|()| serde_json::from_str(text).map_err(|e| e.to_string()))
+        {
             Ok(v) => Some(v),
             Err(e) => {
                 let message = format!("variables: {e}");

@@ -223,14 +223,17 @@ pub fn check(
 }
 
 /// Linear scan of `{` / `[` / `(` nesting, skipping strings, block strings and comments.
-/// Keeps the recursive parser from overflowing the stack on hostile input.
+/// Keeps the recursive parser from overflowing the stack on hostile input. A comment ends
+/// at `\r` as at `\n`, as graphql-parser and juniper end it: skipping further would leave
+/// brackets they read uncounted. A string ends there too (juniper refuses a carriage
+/// return in one; ending early only counts more).
 fn prescan(query: &str, max_nesting: usize) -> Result<(), LimitError> {
     let b = query.as_bytes();
     let (mut i, mut depth, mut max_seen) = (0usize, 0usize, 0usize);
     while i < b.len() {
         match b[i] {
             b'#' => {
-                while i < b.len() && b[i] != b'\n' {
+                while i < b.len() && b[i] != b'\n' && b[i] != b'\r' {
                     i += 1;
                 }
             }
@@ -247,7 +250,7 @@ fn prescan(query: &str, max_nesting: usize) -> Result<(), LimitError> {
             }
             b'"' => {
                 i += 1;
-                while i < b.len() && b[i] != b'"' && b[i] != b'\n' {
+                while i < b.len() && !matches!(b[i], b'"' | b'\n' | b'\r') {
                     i += if b[i] == b'\\' { 2 } else { 1 };
                 }
             }
@@ -483,6 +486,13 @@ mod tests {
             "[".repeat(500)
         );
         check_query(&q, None, &QueryLimits::default()).unwrap();
+        // A comment or an unclosed string ends at a carriage return, as
+        // the parsers end them: what follows counts.
+        let deep = "{".repeat(100);
+        for hidden in [format!("# x\r{deep}"), format!("{{ a(s: \"x\r{deep}")] {
+            let err = check_query(&hidden, None, &QueryLimits::default()).unwrap_err();
+            assert_eq!(err.code(), "QUERY_TOO_DEEP", "{hidden:?}");
+        }
     }
 
     #[test]

@@ -5,9 +5,10 @@
 //! goes through the same document limits as HTTP, WebSocket ping frames
 //! are answered and fragmented messages reassembled (juniper_actix closes
 //! the socket on either), and a client that never sends `connection_init`
-//! is closed after 10 s. Authentication is the `Authorization` key of the
-//! `connection_init` payload (any case), checked like the HTTP header: a
-//! bad token closes the socket with 4403.
+//! is closed after 10 s. A message nested deeper than `MAX_JSON_NESTING`
+//! closes the socket with 4400, as one that is not JSON. Authentication is
+//! the `Authorization` key of the `connection_init` payload (any case),
+//! checked like the HTTP header: a bad token closes the socket with 4403.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -130,12 +131,17 @@ pub async fn subscriptions(
                     return;
                 }
             };
-            let message: ClientMessage<DefaultScalarValue> = match serde_json::from_str(&text) {
+            // A message nested too deep is refused before serde_json and
+            // juniper's `InputValue` recurse into it, as one that is not JSON.
+            let parsed = crate::nesting::check_json(text.as_bytes())
+                .map_err(|e| e.to_string())
+                .and_then(|()| serde_json::from_str(&text).map_err(|e| e.to_string()));
+            let message: ClientMessage<DefaultScalarValue> = match parsed {
                 Ok(message) => message,
                 Err(e) => {
                     let reason = CloseReason {
                         code: CloseCode::Other(4400),
-                        description: Some(e.to_string()),
+                        description: Some(e),
                     };
                     let _ = reader_session.close(Some(reason)).await;
                     return;

@@ -1,6 +1,7 @@
 //! Request extractors that turn every kind of bad input into a precise
-//! problem: `ApiJson` (415 wrong content type, 413 too large, 400 malformed,
-//! 422 wrong types / missing or unknown fields with the field named),
+//! problem: `ApiJson` (415 wrong content type, 413 too large, 400 malformed
+//! or nested deeper than `nesting::MAX_JSON_NESTING`, 422 wrong types /
+//! missing or unknown fields with the field named),
 //! `ApiQuery` (422 naming the parameter), `AuthUser` (401), and path
 //! parameters (404: an id that does not parse names nothing).
 
@@ -16,6 +17,7 @@ use serde::de::DeserializeOwned;
 
 use crate::auth::tokens::Session;
 use crate::error::{AppError, FieldError};
+use crate::nesting;
 use crate::services::Services;
 
 /// Largest JSON body accepted.
@@ -104,10 +106,12 @@ fn field_of(path: &str, message: &str) -> String {
     }
 }
 
-/// A body: JSON (else 400), an object (else 422, as for any value of the
-/// wrong type), then the fields, each bad one named (422). A number with no
-/// fraction (`2.0`) is an integer, as JSON Schema's `integer` says.
+/// A body: JSON nested no deeper than `MAX_JSON_NESTING` (else 400, before
+/// anything recursive reads it), an object (else 422, as for any value of
+/// the wrong type), then the fields, each bad one named (422). A number
+/// with no fraction (`2.0`) is an integer, as JSON Schema's `integer` says.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
+    nesting::check_json(body).map_err(|e| AppError::BadRequest(e.to_string()))?;
     let mut value: serde_json::Value = serde_json::from_slice(body)
         .map_err(|e| AppError::BadRequest(format!("malformed JSON: {}", bare_message(&e))))?;
     if !value.is_object() {

@@ -3,6 +3,12 @@
 //! multicast or metadata address, checked on the addresses a name resolves
 //! to (so a name cannot point inside) and on every redirect (at most 3);
 //! loopback only in dev mode; 10 s and 1 MiB at most.
+//!
+//! An IPv6 address that carries an IPv4 address inside is judged by that
+//! address too: IPv4-mapped (`::ffff:a.b.c.d`, as the IPv4 address it
+//! is), 6to4 (`2002::/16`), NAT64's well-known prefix (`64:ff9b::/96`) and
+//! Teredo (`2001::/32`, server and client); IPv4-compatible (`::/96`) and
+//! NAT64's local-use prefix (`64:ff9b:1::/48`) are refused outright.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
@@ -48,14 +54,45 @@ fn allowed_v6(ip: Ipv6Addr, loopback: bool) -> bool {
     if ip.is_loopback() {
         return loopback;
     }
-    let first = ip.segments()[0];
-    !(ip.is_unspecified()
+    let [first, second, ..] = ip.segments();
+    let refused = ip.is_unspecified()
         || ip.is_multicast()
         || (first & 0xfe00) == 0xfc00 // unique local fc00::/7 (fd00:ec2::254 is a metadata address)
         || (first & 0xffc0) == 0xfe80 // link-local
         || (first & 0xffc0) == 0xfec0 // site-local (deprecated)
-        || first == 0x2001 && ip.segments()[1] == 0x0db8 // documentation
-        || first == 0x0064 && ip.segments()[1] == 0xff9b) // NAT64 (reaches IPv4 inside)
+        || first == 0x2001 && second == 0x0db8; // documentation
+    !refused && transition_allowed(ip)
+}
+
+/// Whether an IPv6 transition form is allowed by the IPv4 address it
+/// carries (true for an address of no such form). A loopback address
+/// inside is refused even in dev mode: what reaches it is a relay or a
+/// translator, never this machine's loopback, and a feed served here is
+/// reached by `127.0.0.1`, `::1` or `localhost`.
+fn transition_allowed(ip: Ipv6Addr) -> bool {
+    let s = ip.segments();
+    let v4 = |high: u16, low: u16| Ipv4Addr::from((u32::from(high) << 16) | u32::from(low));
+    let judged = |v4: Ipv4Addr| allowed_v4(v4, false);
+    match s {
+        // NAT64, well-known prefix: the translator connects to the last
+        // 32 bits (an IPv6-only network reaches IPv4 feeds this way).
+        [0x0064, 0xff9b, 0, 0, 0, 0, high, low] => judged(v4(high, low)),
+        // NAT64's local-use prefix (its operator chooses where the IPv4
+        // address goes, RFC 6052 allows several places) and the rest of
+        // 64:ff9b::/32: refused outright.
+        [0x0064, 0xff9b, ..] => false,
+        // The rest of ::/8, reserved: IPv4-compatible (::a.b.c.d,
+        // deprecated, which some stacks still send to the IPv4 address)
+        // and IPv4-translated (::ffff:0:a.b.c.d). Nothing public lives
+        // there (IPv4-mapped was judged as IPv4 before).
+        [first, ..] if first < 0x0100 => false,
+        // 6to4: packets are tunnelled to the IPv4 address in bits 16..48.
+        [0x2002, high, low, ..] => judged(v4(high, low)),
+        // Teredo: the server's IPv4 address in bits 32..64, the client's
+        // in the last 32 bits, inverted; a packet goes to both.
+        [0x2001, 0, sh, sl, _, _, ch, cl] => judged(v4(sh, sl)) && judged(v4(!ch, !cl)),
+        _ => true,
+    }
 }
 
 /// Where feeds may be fetched from.
@@ -69,6 +106,9 @@ pub struct Reach {
 }
 
 impl Reach {
+    /// Whether `ip` may be connected to. Only `127/8`, `::1` and their
+    /// IPv4-mapped forms are loopback: a transition form carrying
+    /// `127.0.0.1` leaves the machine (and `allowed` refuses it anyway).
     fn ip(self, ip: IpAddr) -> bool {
         allowed(ip, self.loopback) && (!self.loopback_only || ip.to_canonical().is_loopback())
     }
@@ -263,9 +303,115 @@ mod tests {
         }
     }
 
+    /// IPv6 forms carrying an IPv4 address, by what is inside: `{}` is
+    /// replaced by the address's two 16-bit halves (`hhhh:llll`), `{!}` by
+    /// them inverted (Teredo's client).
+    const CARRIERS: [&str; 9] = [
+        "::{}",                           // IPv4-compatible
+        "::ffff:0:{}",                    // IPv4-translated
+        "2002:{}::",                      // 6to4
+        "2002:{}:1:2:3:4:5",              // 6to4, a host inside
+        "64:ff9b::{}",                    // NAT64, well-known prefix
+        "64:ff9b:1::{}",                  // NAT64, local-use prefix
+        "64:ff9b:1:{}::",                 // NAT64, local-use, the address higher up
+        "2001:0:{}:8000:63bf:f7f7:f7f7",  // Teredo server (client 8.8.8.8)
+        "2001:0:4136:e378:8000:63bf:{!}", // Teredo client (server public)
+    ];
+
+    fn carried(form: &str, v4: Ipv4Addr) -> IpAddr {
+        let n = u32::from(v4);
+        let halves = |n: u32| format!("{:x}:{:x}", n >> 16, n & 0xffff);
+        ip(&form.replace("{}", &halves(n)).replace("{!}", &halves(!n)))
+    }
+
+    #[test]
+    fn ipv6_forms_carrying_a_refused_ipv4_address_are_refused() {
+        for v4 in [
+            "127.0.0.1",
+            "127.9.9.9",
+            "10.0.0.1",
+            "192.168.1.1",
+            "172.16.0.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+        ] {
+            let v4: Ipv4Addr = v4.parse().unwrap_or_else(|e| panic!("{v4}: {e}"));
+            for form in CARRIERS {
+                let carrier = carried(form, v4);
+                // Even in dev mode: a loopback address inside is not loopback.
+                assert!(!allowed(carrier, true), "{carrier} ({form}, {v4})");
+                assert!(!allowed(carrier, false), "{carrier} ({form}, {v4})");
+                let url = format!("http://[{carrier}]/a.ics");
+                for reach in [OPEN, DEV, FENCED] {
+                    assert!(check_url(&url, reach).is_err(), "{url} {reach:?}");
+                }
+            }
+        }
+        // The two, and more written with a dotted quad inside.
+        for url in [
+            "http://[2002:7f00:1::]/",
+            "http://[::127.0.0.1]/",
+            "http://[::ffff:0:127.0.0.1]/",
+            "http://[64:ff9b::127.0.0.1]/",
+            "http://[64:ff9b::169.254.169.254]/",
+            "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/", // Teredo client 127.0.0.1
+        ] {
+            for reach in [OPEN, DEV, FENCED] {
+                assert!(check_url(url, reach).is_err(), "{url} {reach:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn ipv6_forms_carrying_a_public_ipv4_address_are_judged_by_it() {
+        let public = Ipv4Addr::new(8, 8, 8, 8);
+        // 6to4, NAT64's well-known prefix and Teredo reach the address inside.
+        for form in [
+            "2002:{}::",
+            "2002:{}:1:2:3:4:5",
+            "64:ff9b::{}",
+            "2001:0:{}:8000:63bf:f7f7:f7f7",
+            "2001:0:4136:e378:8000:63bf:{!}",
+        ] {
+            let carrier = carried(form, public);
+            assert!(allowed(carrier, false), "{carrier} ({form})");
+            let url = format!("http://[{carrier}]/a.ics");
+            assert!(check_url(&url, OPEN).is_ok(), "{url}");
+            // Not loopback: never fetched from by a fenced server.
+            assert!(check_url(&url, FENCED).is_err(), "{url}");
+        }
+        // The others, whatever is inside.
+        for form in ["::{}", "::ffff:0:{}", "64:ff9b:1::{}", "64:ff9b:1:{}::"] {
+            let carrier = carried(form, public);
+            assert!(!allowed(carrier, true), "{carrier} ({form})");
+        }
+        assert!(!allowed(ip("64:ff9b:2::808:808"), false));
+        // A Teredo address is refused if either address inside is.
+        assert!(!allowed(ip("2001:0:a00:1:8000:63bf:f7f7:f7f7"), false));
+        // Ordinary global addresses stay allowed.
+        for global in [
+            "2606:4700:4700::1111",
+            "2001:4860:4860::8888",
+            "2a00:1450::1",
+        ] {
+            assert!(allowed(ip(global), false), "{global}");
+        }
+    }
+
     const OPEN: Reach = Reach {
         loopback: false,
         loopback_only: false,
+    };
+
+    const DEV: Reach = Reach {
+        loopback: true,
+        loopback_only: false,
+    };
+
+    const FENCED: Reach = Reach {
+        loopback: true,
+        loopback_only: true,
     };
 
     #[test]
@@ -288,20 +434,13 @@ mod tests {
         ] {
             assert!(check_url(bad, OPEN).is_err(), "{bad} was accepted");
         }
-        let dev = Reach {
-            loopback: true,
-            loopback_only: false,
-        };
-        assert!(check_url("http://127.0.0.1:8080/a.ics", dev).is_ok());
+        assert!(check_url("http://127.0.0.1:8080/a.ics", DEV).is_ok());
         // Loopback only: no other name is even looked up.
-        let fenced = Reach {
-            loopback: true,
-            loopback_only: true,
-        };
-        assert!(check_url("http://127.0.0.1:8080/a.ics", fenced).is_ok());
-        assert!(check_url("http://localhost:8080/a.ics", fenced).is_ok());
-        assert!(check_url("https://calendar.example.com/a.ics", fenced).is_err());
-        assert!(check_url("http://8.8.8.8/a.ics", fenced).is_err());
+        assert!(check_url("http://127.0.0.1:8080/a.ics", FENCED).is_ok());
+        assert!(check_url("http://localhost:8080/a.ics", FENCED).is_ok());
+        assert!(check_url("http://[::1]:8080/a.ics", FENCED).is_ok());
+        assert!(check_url("https://calendar.example.com/a.ics", FENCED).is_err());
+        assert!(check_url("http://8.8.8.8/a.ics", FENCED).is_err());
     }
 
     #[test]

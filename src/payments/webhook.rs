@@ -1,10 +1,11 @@
 //! Stripe's signed events: the signature is checked before anything is
 //! read (HMAC-SHA256 of `t.payload` with `STRIPE_WEBHOOK_SECRET`, 300 s
 //! tolerance, constant-time compare, any of several `v1` values); a bad one
-//! changes nothing. Event ids handled before are remembered, so a
-//! redelivery has no effect. What an event does to its booking is
-//! `bookings::events`, whose changes are conditional and keyed, so
-//! concurrent redeliveries that race past the id check still change the
+//! changes nothing. A signed event nested deeper than `MAX_JSON_NESTING` is
+//! refused (400) before it is parsed. Event ids handled before are
+//! remembered, so a redelivery has no effect. What an event does to its
+//! booking is `bookings::events`, whose changes are conditional and keyed,
+//! so concurrent redeliveries that race past the id check still change the
 //! booking once and post once.
 
 use std::sync::Arc;
@@ -182,6 +183,8 @@ impl Webhooks {
             .ok_or_else(|| AppError::BadRequest("the Stripe-Signature header is missing".into()))?;
         verify_signature(header, body, secret, self.clock.now().timestamp())
             .map_err(|e| AppError::BadRequest(e.to_string()))?;
+        crate::nesting::check_json(body)
+            .map_err(|e| AppError::BadRequest(format!("not a Stripe event: {e}")))?;
         serde_json::from_slice(body)
             .map_err(|e| AppError::BadRequest(format!("not a Stripe event: {e}")))
     }

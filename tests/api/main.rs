@@ -14,6 +14,7 @@ mod hardening;
 mod imports;
 mod jobs;
 mod ledger_property;
+mod nesting;
 mod notifications;
 mod ops;
 mod parsers;
