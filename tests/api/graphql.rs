@@ -22,6 +22,7 @@ both_stores!(
     the_schema_and_an_offline_graphiql_are_served,
     reviews_are_written_and_read_through_graphql,
     a_kept_property_answer_follows_every_change,
+    register_and_login_show_the_new_user_their_own_email,
 );
 
 const CREATE_PROPERTY: &str = "mutation($input: PropertyInput!) {
@@ -636,4 +637,62 @@ async fn a_kept_property_answer_follows_every_change(app: TestApp) {
         )
         .await;
     assert_eq!(other.body["errors"][0]["extensions"]["code"], "NOT_FOUND");
+}
+
+/// The payload of `register`, `login` and `refresh` goes to the account it
+/// signs in: its owner, who sees the e-mail, as `me` shows it. Anyone
+/// else still sees none.
+async fn register_and_login_show_the_new_user_their_own_email(app: TestApp) {
+    let email = format!("ana-{}@example.com", uuid::Uuid::now_v7().simple());
+    let registered = app
+        .gql_data(
+            None,
+            "mutation($input: RegisterInput!) {
+                register(input: $input) { refreshToken user { id email name } } }",
+            json!({"input": {"email": email, "password": "correct horse battery", "name": "Ana"}}),
+        )
+        .await;
+    assert_eq!(registered["register"]["user"]["email"], json!(email));
+    assert_eq!(registered["register"]["user"]["name"], "Ana");
+    // Signed in as someone else, logging in as Ana: her e-mail, she just
+    // gave her password.
+    let other = app.register("other").await;
+    let login = app
+        .gql_data(
+            Some(&other.token),
+            "mutation($input: LoginInput!) {
+                login(input: $input) { accessToken user { id email } } }",
+            json!({"input": {"email": email, "password": "correct horse battery"}}),
+        )
+        .await;
+    assert_eq!(login["login"]["user"]["email"], json!(email));
+    assert_eq!(
+        login["login"]["user"]["id"],
+        registered["register"]["user"]["id"]
+    );
+    let refreshed = app
+        .gql_data(
+            None,
+            "mutation($t: String!) { refresh(refreshToken: $t) { user { email } } }",
+            json!({"t": registered["register"]["refreshToken"]}),
+        )
+        .await;
+    assert_eq!(refreshed["refresh"]["user"]["email"], json!(email));
+    // Her listing's host, read by others: no e-mail; by her: hers.
+    let ana = login["login"]["accessToken"].as_str().unwrap_or_default();
+    let created = app
+        .gql_data(
+            Some(ana),
+            CREATE_PROPERTY,
+            json!({"input": property_input()}),
+        )
+        .await;
+    let read = "query($id: ID!) { property(id: $id) { host { email } } }";
+    let vars = json!({"id": created["createProperty"]["id"]});
+    for token in [None, Some(other.token.as_str())] {
+        let seen = app.gql_data(token, read, vars.clone()).await;
+        assert_eq!(seen["property"]["host"]["email"], Value::Null, "{token:?}");
+    }
+    let own = app.gql_data(Some(ana), read, vars).await;
+    assert_eq!(own["property"]["host"]["email"], json!(email));
 }
