@@ -9,7 +9,7 @@ use futures_util::future::join_all;
 use serde_json::{Value, json};
 
 use crate::both_stores;
-use crate::support::{TestApp, days, id, intent};
+use crate::support::{Options, TestApp, days, id, intent, spawn_sqlite};
 
 both_stores!(
     the_same_story_through_rest_and_graphql_leaves_the_same_state,
@@ -24,6 +24,9 @@ both_stores!(
     a_kept_property_answer_follows_every_change,
     register_and_login_show_the_new_user_their_own_email,
 );
+
+/// The GraphQL-over-HTTP media types.
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 
 const CREATE_PROPERTY: &str = "mutation($input: PropertyInput!) {
     createProperty(input: $input) { id title host { name } } }";
@@ -695,4 +698,71 @@ async fn register_and_login_show_the_new_user_their_own_email(app: TestApp) {
     }
     let own = app.gql_data(Some(ana), read, vars).await;
     assert_eq!(own["property"]["host"]["email"], json!(email));
+}
+
+/// `{ properties(first: 1) { pageInfo { hasNextPage } } __type(name:
+/// "Query") { fields { type { ofType … { name } } } } }`, `depth` deep:
+/// data and introspection in one operation.
+fn mixed_document(depth: usize) -> String {
+    let chain = depth - 4;
+    format!(
+        "{{ properties(first: 1) {{ pageInfo {{ hasNextPage }} }} \
+        __type(name: \"Query\") {{ fields {{ type {}{{ name }}{} }} }} }}",
+        "{ ofType ".repeat(chain),
+        " }".repeat(chain)
+    )
+}
+
+/// The same introspection without the data field.
+fn introspection_document(depth: usize) -> String {
+    mixed_document(depth).replacen("properties(first: 1) { pageInfo { hasNextPage } } ", "", 1)
+}
+
+#[actix_web::test]
+async fn depth_limits_hold_at_their_exact_boundaries() {
+    let app = spawn_sqlite(Options::default()).await;
+    let refused = async |query: &str| {
+        let res = app
+            .gql_accepting(Some(GRAPHQL_RESPONSE), json!({"query": query}))
+            .await;
+        assert_eq!(res.status.as_u16(), 400, "{}", res.text);
+        assert_eq!(
+            res.body["errors"][0]["extensions"]["code"], "QUERY_TOO_DEEP",
+            "{}",
+            res.text
+        );
+        res.body["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    // An ordinary operation: 12 runs, 13 does not.
+    let twelve = app.gql_data(None, &mixed_document(12), json!({})).await;
+    assert_eq!(twelve["properties"]["pageInfo"]["hasNextPage"], false);
+    assert!(twelve["__type"]["fields"].is_array(), "{twelve}");
+    assert_eq!(
+        refused(&mixed_document(13)).await,
+        "query depth 13 exceeds limit 12"
+    );
+    // Introspection alone (GraphiQL's schema query is 15 deep): 16 runs.
+    app.gql_data(None, &introspection_document(16), json!({}))
+        .await;
+    assert_eq!(
+        refused(&introspection_document(17)).await,
+        "query depth 17 exceeds limit 16"
+    );
+    // However shallow, a type's lists nest twice at most: each level
+    // multiplies the answer by the schema's size.
+    let lists = |n: usize| {
+        format!(
+            "{{ __schema {{ types {}{{ name }}{} }} }}",
+            "{ fields { type ".repeat(n),
+            " } }".repeat(n)
+        )
+    };
+    app.gql_data(None, &lists(2), json!({})).await;
+    assert!(
+        refused(&lists(3)).await.contains("3 deep, limit 2"),
+        "three nested lists, 9 deep"
+    );
 }

@@ -23,6 +23,21 @@ impl TestApp {
         .await
     }
 
+    /// `POST /graphql` with `body` as is, sending `Accept: accept` (none
+    /// when `None`).
+    pub async fn gql_accepting(&self, accept: Option<&str>, body: Value) -> Response {
+        let mut req = self.client.post(self.url("/graphql")).json(&body);
+        if let Some(accept) = accept {
+            req = req.header("accept", accept);
+        }
+        Self::read(
+            req.send()
+                .await
+                .unwrap_or_else(|e| panic!("request /graphql: {e}")),
+        )
+        .await
+    }
+
     /// The same, expecting data without errors; returns `data`.
     pub async fn gql_data(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
         let res = self.gql(token, query, variables).await;
