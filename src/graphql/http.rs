@@ -4,7 +4,10 @@
 //! A request goes: body (64 KiB at most, as REST) → our limits on the
 //! document (depth, fields, aliases, cost) → juniper's parse and validation
 //! → execution. Field errors come back in `errors` with HTTP 200; a
-//! document refused before execution is a 400; a bad bearer token a 401.
+//! document that does not run (refused by a limit, unparsable, invalid,
+//! variables that do not fit) is a 400 to a client that accepts
+//! `application/graphql-response+json` and a 200 to one that accepts
+//! `application/json` (`media`); a bad bearer token is a 401.
 
 use std::sync::Arc;
 
@@ -18,6 +21,7 @@ use serde::Deserialize;
 
 use super::GraphQl;
 use super::context::Context;
+use super::media::MediaType;
 use super::prepared::Refusal;
 use crate::http::extract::ApiJson;
 use crate::http::metrics::Metrics;
@@ -27,8 +31,11 @@ pub fn error_json(message: &str, code: &str) -> serde_json::Value {
     serde_json::json!({ "message": message, "extensions": { "code": code } })
 }
 
-fn errors(status: StatusCode, message: &str, code: &str) -> HttpResponse {
-    HttpResponse::build(status).json(serde_json::json!({ "errors": [error_json(message, code)] }))
+fn errors(status: StatusCode, media: MediaType, message: &str, code: &str) -> HttpResponse {
+    let body = serde_json::json!({ "errors": [error_json(message, code)] });
+    HttpResponse::build(status)
+        .content_type(media.content_type())
+        .body(body.to_string())
 }
 
 /// `Authorization: Bearer <token>` → who is asking: nobody without the
@@ -37,6 +44,7 @@ pub fn context(
     req: &HttpRequest,
     svc: &web::Data<Services>,
     gql: &GraphQl,
+    media: MediaType,
 ) -> Result<Context, Box<HttpResponse>> {
     let client = req.peer_addr().map(|a| a.ip());
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
@@ -55,6 +63,7 @@ pub fn context(
         .ok_or_else(|| {
             let mut res = errors(
                 StatusCode::UNAUTHORIZED,
+                media,
                 "invalid or expired access token",
                 "UNAUTHENTICATED",
             );
@@ -91,7 +100,8 @@ pub async fn post(
     gql: web::Data<GraphQl>,
     metrics: web::Data<Metrics>,
 ) -> HttpResponse {
-    let ctx = match context(&req, &svc, &gql) {
+    let media = MediaType::of(&req);
+    let ctx = match context(&req, &svc, &gql, media) {
         Ok(ctx) => ctx,
         Err(res) => return *res,
     };
@@ -102,7 +112,7 @@ pub async fn post(
             .as_ref()
             .and_then(|v| serde_json::to_value(v).ok())
     };
-    execute(&gql, &metrics, &ctx, &request, variables, false).await
+    execute(&gql, &metrics, &ctx, media, &request, variables, false).await
 }
 
 #[derive(Deserialize)]
@@ -122,7 +132,8 @@ pub async fn get(
     gql: web::Data<GraphQl>,
     metrics: web::Data<Metrics>,
 ) -> HttpResponse {
-    let ctx = match context(&req, &svc, &gql) {
+    let media = MediaType::of(&req);
+    let ctx = match context(&req, &svc, &gql, media) {
         Ok(ctx) => ctx,
         Err(res) => return *res,
     };
@@ -137,7 +148,7 @@ pub async fn get(
             Ok(v) => Some(v),
             Err(e) => {
                 let message = format!("variables: {e}");
-                return errors(StatusCode::BAD_REQUEST, &message, "BAD_USER_INPUT");
+                return errors(StatusCode::BAD_REQUEST, media, &message, "BAD_USER_INPUT");
             }
         },
     };
@@ -146,11 +157,11 @@ pub async fn get(
         Some(Ok(v)) => Some(v),
         Some(Err(e)) => {
             let message = format!("variables: {e}");
-            return errors(StatusCode::BAD_REQUEST, &message, "BAD_USER_INPUT");
+            return errors(StatusCode::BAD_REQUEST, media, &message, "BAD_USER_INPUT");
         }
     };
     let request = GraphQLRequest::new(query, operation_name, input);
-    execute(&gql, &metrics, &ctx, &request, || variables, true).await
+    execute(&gql, &metrics, &ctx, media, &request, || variables, true).await
 }
 
 fn operation_label(kind: OperationType) -> &'static str {
@@ -167,6 +178,7 @@ async fn execute(
     gql: &GraphQl,
     metrics: &Metrics,
     ctx: &Context,
+    media: MediaType,
     request: &GraphQLRequest,
     variables: impl FnOnce() -> Option<serde_json::Value>,
     is_get: bool,
@@ -180,12 +192,19 @@ async fn execute(
             Ok(prepared) => prepared,
             Err(Refusal::Limits(e)) => {
                 metrics.observe_graphql("refused", None);
-                return HttpResponse::BadRequest()
-                    .json(serde_json::json!({ "errors": [e.to_graphql_error()] }));
+                let body = serde_json::json!({ "errors": [e.to_graphql_error()] });
+                return HttpResponse::build(media.request_error())
+                    .content_type(media.content_type())
+                    .body(body.to_string());
             }
             Err(Refusal::Invalid(e)) => {
                 metrics.observe_graphql("invalid", None);
-                return invalid(e);
+                let code = match e {
+                    juniper::GraphQLError::ParseError(_) => "GRAPHQL_PARSE_FAILED",
+                    juniper::GraphQLError::ValidationError(_) => "GRAPHQL_VALIDATION_FAILED",
+                    _ => "BAD_USER_INPUT",
+                };
+                return request_error(e, code, media);
             }
         };
     let operation = prepared.operation();
@@ -195,6 +214,7 @@ async fn execute(
         OperationType::Mutation if is_get => {
             let mut res = errors(
                 StatusCode::METHOD_NOT_ALLOWED,
+                media,
                 "mutations are POSTed",
                 "BAD_USER_INPUT",
             );
@@ -205,6 +225,7 @@ async fn execute(
         OperationType::Subscription => {
             return errors(
                 StatusCode::BAD_REQUEST,
+                media,
                 "subscriptions are served on /graphql/ws (graphql-transport-ws)",
                 "BAD_USER_INPUT",
             );
@@ -223,7 +244,7 @@ async fn execute(
                 if let Some(body) = gql.answers.get(read, id, &property) {
                     ctx.store_call();
                     metrics.observe_graphql_reuse();
-                    return answer(gql, ctx, StatusCode::OK, body);
+                    return answer(gql, ctx, media, body);
                 }
                 Some((read, id, property))
             }
@@ -231,14 +252,14 @@ async fn execute(
         },
         None => None,
     };
-    let result = operation.execute(&request.variables(), ctx).await;
-    let complete = matches!(&result, Ok((_, errors)) if errors.is_empty());
-    let response = GraphQLResponse::from_result(result);
-    let status = if response.is_ok() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
+    // An error here, before any resolver ran, is the variables' (the
+    // document was validated when prepared): they do not fit its types.
+    let result = match operation.execute(&request.variables(), ctx).await {
+        Ok(result) => result,
+        Err(e) => return request_error(e, "BAD_USER_INPUT", media),
     };
+    let complete = result.1.is_empty();
+    let response = GraphQLResponse::from_result(Ok(result));
     // Serialised as is, so fields keep the order of the query.
     let body = match serde_json::to_vec(&response) {
         Ok(body) => Bytes::from(body),
@@ -246,6 +267,7 @@ async fn execute(
             tracing::error!(error = %e, "serialising a GraphQL response");
             return errors(
                 StatusCode::INTERNAL_SERVER_ERROR,
+                media,
                 "something went wrong on our side",
                 "INTERNAL",
             );
@@ -259,11 +281,12 @@ async fn execute(
             gql.answers.keep(read, id, property, body.clone());
         }
     }
-    answer(gql, ctx, status, body)
+    answer(gql, ctx, media, body)
 }
 
-/// An answer's body, with `extensions.storeCalls` where stats are exposed.
-fn answer(gql: &GraphQl, ctx: &Context, status: StatusCode, body: Bytes) -> HttpResponse {
+/// An answer (200) with `body`, and `extensions.storeCalls` where stats
+/// are exposed.
+fn answer(gql: &GraphQl, ctx: &Context, media: MediaType, body: Bytes) -> HttpResponse {
     let body = if gql.expose_stats && body.ends_with(b"}") {
         let calls = ctx.store_calls.load(std::sync::atomic::Ordering::Relaxed);
         let mut with = body[..body.len() - 1].to_vec();
@@ -272,18 +295,14 @@ fn answer(gql: &GraphQl, ctx: &Context, status: StatusCode, body: Bytes) -> Http
     } else {
         body
     };
-    HttpResponse::build(status)
-        .content_type("application/json")
+    HttpResponse::Ok()
+        .content_type(media.content_type())
         .body(body)
 }
 
-/// A document juniper refused (syntax, validation): 400, with a code.
-fn invalid(e: juniper::GraphQLError) -> HttpResponse {
-    let code = match e {
-        juniper::GraphQLError::ParseError(_) => "GRAPHQL_PARSE_FAILED",
-        juniper::GraphQLError::ValidationError(_) => "GRAPHQL_VALIDATION_FAILED",
-        _ => "BAD_USER_INPUT",
-    };
+/// A document juniper refused (syntax or validation when preparing it, its
+/// variables when executing it): its errors with `code`, and no `data`.
+fn request_error(e: juniper::GraphQLError, code: &str, media: MediaType) -> HttpResponse {
     let response = GraphQLResponse::<juniper::DefaultScalarValue>::from_result(Err(e));
     let mut body = serde_json::to_value(&response).unwrap_or_default();
     if let Some(list) = body.get_mut("errors").and_then(|e| e.as_array_mut()) {
@@ -291,7 +310,9 @@ fn invalid(e: juniper::GraphQLError) -> HttpResponse {
             err["extensions"] = serde_json::json!({ "code": code });
         }
     }
-    HttpResponse::BadRequest().json(body)
+    HttpResponse::build(media.request_error())
+        .content_type(media.content_type())
+        .body(body.to_string())
 }
 
 /// `GET /graphql/schema.graphql`: the schema in SDL.

@@ -1,7 +1,9 @@
 //! GraphQL over the same service layer: the same story leaves the same
 //! state as REST, the booking storm has one winner, nested fields are
 //! batched, subscriptions push changes, and abusive documents are refused
-//! quickly without hurting the server.
+//! quickly without hurting the server. The protocols' own rules
+//! (GraphQL over HTTP's media types and statuses, graphql-transport-ws's
+//! closes) are checked on SQLite only: no store is involved.
 
 use std::time::{Duration, Instant};
 
@@ -27,6 +29,7 @@ both_stores!(
 
 /// The GraphQL-over-HTTP media types.
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+const JSON: &str = "application/json";
 
 const CREATE_PROPERTY: &str = "mutation($input: PropertyInput!) {
     createProperty(input: $input) { id title host { name } } }";
@@ -348,7 +351,9 @@ async fn abusive_documents_are_refused_quickly(app: TestApp) {
     let started = Instant::now();
     let res = app.gql(None, &deep, json!({})).await;
     assert!(started.elapsed() < quick, "took {:?}", started.elapsed());
-    assert_eq!(res.status.as_u16(), 400, "{}", res.text);
+    // No `Accept`: application/json, where a request error is a 200.
+    assert_eq!(res.status.as_u16(), 200, "{}", res.text);
+    assert!(res.body.get("data").is_none(), "{}", res.text);
     assert_eq!(
         res.body["errors"][0]["extensions"]["code"],
         "QUERY_TOO_DEEP"
@@ -765,4 +770,109 @@ async fn depth_limits_hold_at_their_exact_boundaries() {
         refused(&lists(3)).await.contains("3 deep, limit 2"),
         "three nested lists, 9 deep"
     );
+}
+
+#[actix_web::test]
+async fn answers_come_in_the_media_type_the_client_accepts() {
+    let app = spawn_sqlite(Options::default()).await;
+    let query = json!({"query": "{ __typename }"});
+    for (accept, expected) in [
+        (Some(GRAPHQL_RESPONSE), GRAPHQL_RESPONSE),
+        // graphql-http's client and Apollo Client ask so.
+        (
+            Some("application/graphql-response+json, application/json"),
+            GRAPHQL_RESPONSE,
+        ),
+        (
+            Some("application/graphql-response+json,application/json;q=0.9"),
+            GRAPHQL_RESPONSE,
+        ),
+        (Some(JSON), JSON),
+        (Some("*/*"), JSON),
+        (None, JSON),
+    ] {
+        let res = app.gql_accepting(accept, query.clone()).await;
+        assert_eq!(res.status.as_u16(), 200, "{accept:?}: {}", res.text);
+        assert!(
+            res.content_type().starts_with(expected),
+            "{accept:?}: {}",
+            res.content_type()
+        );
+        assert_eq!(res.body["data"]["__typename"], "Query");
+    }
+    // GET, and an error answer, in kind too.
+    let res = app
+        .client
+        .get(app.url("/graphql?query=%7B__typename%7D"))
+        .header("accept", GRAPHQL_RESPONSE)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let res = TestApp::read(res).await;
+    assert!(
+        res.content_type().starts_with(GRAPHQL_RESPONSE),
+        "{}",
+        res.content_type()
+    );
+    let res = app
+        .gql_accepting(Some(GRAPHQL_RESPONSE), json!({"query": "{ noSuchField }"}))
+        .await;
+    assert!(
+        res.content_type().starts_with(GRAPHQL_RESPONSE),
+        "{}",
+        res.content_type()
+    );
+}
+
+/// A document that does not run, sent twice (the second time any cache
+/// is warm), under each media type: a 200 with `errors` (and no `data`)
+/// to `application/json`, a 400 to `application/graphql-response+json`.
+async fn assert_request_error(app: &TestApp, body: Value, code: &str) {
+    for (accept, status) in [
+        (Some(JSON), 200),
+        (None, 200),
+        (Some(GRAPHQL_RESPONSE), 400),
+    ] {
+        for _ in 0..2 {
+            let res = app.gql_accepting(accept, body.clone()).await;
+            assert_eq!(res.status.as_u16(), status, "{accept:?}: {}", res.text);
+            assert_eq!(
+                res.body["errors"][0]["extensions"]["code"], code,
+                "{accept:?}: {}",
+                res.text
+            );
+            assert!(res.body.get("data").is_none(), "{accept:?}: {}", res.text);
+        }
+    }
+}
+
+#[actix_web::test]
+async fn a_document_that_does_not_parse_is_a_200_to_json_clients() {
+    let app = spawn_sqlite(Options::default()).await;
+    assert_request_error(&app, json!({"query": "{"}), "GRAPHQL_PARSE_FAILED").await;
+}
+
+#[actix_web::test]
+async fn a_document_that_does_not_validate_is_a_200_to_json_clients() {
+    let app = spawn_sqlite(Options::default()).await;
+    let body = json!({"query": "{ noSuchField }"});
+    assert_request_error(&app, body, "GRAPHQL_VALIDATION_FAILED").await;
+    // graphql-http's audit sends this one: a variable never used.
+    let body = json!({
+        "query": "query CoerceFailure($id: ID!) { __typename }",
+        "variables": {"id": null},
+    });
+    assert_request_error(&app, body, "GRAPHQL_VALIDATION_FAILED").await;
+}
+
+#[actix_web::test]
+async fn variables_that_do_not_fit_are_a_200_to_json_clients() {
+    let app = spawn_sqlite(Options::default()).await;
+    for variables in [json!({"id": null}), json!({}), json!({"id": [1, 2]})] {
+        let body = json!({
+            "query": "query($id: ID!) { property(id: $id) { id } }",
+            "variables": variables,
+        });
+        assert_request_error(&app, body, "BAD_USER_INPUT").await;
+    }
 }
