@@ -9,6 +9,9 @@ use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
 
 use crate::both_stores;
 use crate::support::{Options, TestApp, days, id, intent, spawn_sqlite};
@@ -875,4 +878,69 @@ async fn variables_that_do_not_fit_are_a_200_to_json_clients() {
         });
         assert_request_error(&app, body, "BAD_USER_INPUT").await;
     }
+}
+
+#[actix_web::test]
+async fn a_second_connection_init_closes_the_socket_with_4429() {
+    let app = spawn_sqlite(Options::default()).await;
+    let mut socket = app.subscriber(None).await;
+    socket
+        .send(json!({"type": "connection_init", "payload": {}}))
+        .await;
+    let close = socket
+        .closed(Duration::from_secs(5))
+        .await
+        .unwrap_or_else(|| panic!("no close frame"));
+    assert_eq!(u16::from(close.code), 4429);
+    assert_eq!(close.reason.as_str(), "Too many initialisation requests");
+}
+
+#[actix_web::test]
+async fn an_upgrade_without_the_subprotocol_is_accepted_then_closed_with_4406() {
+    let app = spawn_sqlite(Options::default()).await;
+    let mut socket = app.websocket(None).await;
+    let close = socket
+        .closed(Duration::from_secs(5))
+        .await
+        .unwrap_or_else(|| panic!("no close frame"));
+    assert_eq!(u16::from(close.code), 4406);
+    assert_eq!(close.reason.as_str(), "Subprotocol not acceptable");
+}
+
+#[actix_web::test]
+async fn a_message_over_64_kib_closes_the_socket_with_1009() {
+    let app = spawn_sqlite(Options::default()).await;
+    let big = format!(
+        r#"{{"type":"connection_init","payload":{{"pad":"{}"}}}}"#,
+        "x".repeat(64 * 1024)
+    );
+    // In one frame: refused from its header.
+    let mut socket = app.websocket(Some("graphql-transport-ws")).await;
+    socket.send_message(Message::text(big.clone())).await;
+    let close = socket.closed(Duration::from_secs(5)).await;
+    assert_eq!(close.map(|c| c.code), Some(CloseCode::Size));
+    // In fragments of 16 KiB: refused once they add up to more.
+    let fragment = |i: usize, chunk: &[u8], last: bool| {
+        let opcode = OpCode::Data(if i == 0 { Data::Text } else { Data::Continue });
+        Message::Frame(Frame::message(chunk.to_vec(), opcode, last))
+    };
+    let chunks: Vec<&[u8]> = big.as_bytes().chunks(16 * 1024).collect();
+    let mut socket = app.websocket(Some("graphql-transport-ws")).await;
+    for (i, chunk) in chunks.iter().enumerate() {
+        socket
+            .send_message(fragment(i, chunk, i + 1 == chunks.len()))
+            .await;
+    }
+    let close = socket.closed(Duration::from_secs(5)).await;
+    assert_eq!(close.map(|c| c.code), Some(CloseCode::Size));
+    // Fragments within the limit are one message.
+    let init = r#"{"type":"connection_init","payload":{}}"#.as_bytes();
+    let mut socket = app.websocket(Some("graphql-transport-ws")).await;
+    socket.send_message(fragment(0, &init[..10], false)).await;
+    socket.send_message(fragment(1, &init[10..], true)).await;
+    let ack = socket.receive(Duration::from_secs(5)).await;
+    assert_eq!(
+        ack.map(|a| a["type"].clone()),
+        Some(json!("connection_ack"))
+    );
 }
