@@ -5,8 +5,10 @@
 //! `MAX_JSON_NESTING` deep, as REST; so are GET's `variables`) → our limits
 //! on the document (nesting, depth, fields, aliases, cost) → juniper's parse
 //! and validation → execution. Field errors come back in `errors` with HTTP
-//! 200; a document refused before execution is a 400; a bad bearer token a
-//! 401.
+//! 200; a document that does not run (refused by a limit, unparsable,
+//! invalid, variables that do not fit) is a 400 to a client that accepts
+//! `application/graphql-response+json` and a 200 to one that accepts
+//! `application/json` (`media`); a bad bearer token is a 401.
 
 use std::sync::Arc;
 
@@ -20,6 +22,7 @@ use serde::Deserialize;
 
 use super::GraphQl;
 use super::context::Context;
+use super::media::MediaType;
 use super::prepared::Refusal;
 use crate::http::extract::ApiJson;
 use crate::http::metrics::Metrics;
@@ -29,8 +32,11 @@ pub fn error_json(message: &str, code: &str) -> serde_json::Value {
     serde_json::json!({ "message": message, "extensions": { "code": code } })
 }
 
-fn errors(status: StatusCode, message: &str, code: &str) -> HttpResponse {
-    HttpResponse::build(status).json(serde_json::json!({ "errors": [error_json(message, code)] }))
+fn errors(status: StatusCode, media: MediaType, message: &str, code: &str) -> HttpResponse {
+    let body = serde_json::json!({ "errors": [error_json(message, code)] });
+    HttpResponse::build(status)
+        .content_type(media.content_type())
+        .body(body.to_string())
 }
 
 /// `Authorization: Bearer <token>` → who is asking: nobody without the
@@ -39,6 +45,7 @@ pub fn context(
     req: &HttpRequest,
     svc: &web::Data<Services>,
     gql: &GraphQl,
+    media: MediaType,
 ) -> Result<Context, Box<HttpResponse>> {
     let client = req.peer_addr().map(|a| a.ip());
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
@@ -57,6 +64,7 @@ pub fn context(
         .ok_or_else(|| {
             let mut res = errors(
                 StatusCode::UNAUTHORIZED,
+                media,
                 "invalid or expired access token",
                 "UNAUTHENTICATED",
             );
@@ -93,7 +101,8 @@ pub async fn post(
     gql: web::Data<GraphQl>,
     metrics: web::Data<Metrics>,
 ) -> HttpResponse {
-    let ctx = match context(&req, &svc, &gql) {
+    let media = MediaType::of(&req);
+    let ctx = match context(&req, &svc, &gql, media) {
         Ok(ctx) => ctx,
         Err(res) => return *res,
     };
@@ -104,7 +113,7 @@ pub async fn post(
             .as_ref()
             .and_then(|v| serde_json::to_value(v).ok())
     };
-    execute(&gql, &metrics, &ctx, &request, variables, false).await
+    execute(&gql, &metrics, &ctx, media, &request, variables, false).await
 }
 
 #[derive(Deserialize)]
@@ -124,7 +133,8 @@ pub async fn get(
     gql: web::Data<GraphQl>,
     metrics: web::Data<Metrics>,
 ) -> HttpResponse {
-    let ctx = match context(&req, &svc, &gql) {
+    let media = MediaType::of(&req);
+    let ctx = match context(&req, &svc, &gql, media) {
         Ok(ctx) => ctx,
         Err(res) => return *res,
     };
@@ -142,7 +152,7 @@ pub async fn get(
             Ok(v) => Some(v),
             Err(e) => {
                 let message = format!("variables: {e}");
-                return errors(StatusCode::BAD_REQUEST, &message, "BAD_USER_INPUT");
+                return errors(StatusCode::BAD_REQUEST, media, &message, "BAD_USER_INPUT");
             }
         },
     };
@@ -151,11 +161,11 @@ pub async fn get(
         Some(Ok(v)) => Some(v),
         Some(Err(e)) => {
             let message = format!("variables: {e}");
-            return errors(StatusCode::BAD_REQUEST, &message, "BAD_USER_INPUT");
+            return errors(StatusCode::BAD_REQUEST, media, &message, "BAD_USER_INPUT");
         }
     };
     let request = GraphQLRequest::new(query, operation_name, input);
-    execute(&gql, &metrics, &ctx, &request, || variables, true).await
+    execute(&gql, &metrics, &ctx, media, &request, || variables, true).await
 }
 
 fn operation_label(kind: OperationType) -> &'static str {
@@ -172,6 +182,7 @@ async fn execute(
     gql: &GraphQl,
     metrics: &Metrics,
     ctx: &Context,
+    media: MediaType,
     request: &GraphQLRequest,
     variables: impl FnOnce() -> Option<serde_json::Value>,
     is_get: bool,
@@ -185,12 +196,19 @@ async fn execute(
             Ok(prepared) => prepared,
             Err(Refusal::Limits(e)) => {
                 metrics.observe_graphql("refused", None);
-                return HttpResponse::BadRequest()
-                    .json(serde_json::json!({ "errors": [e.to_graphql_error()] }));
+                let body = serde_json::json!({ "errors": [e.to_graphql_error()] });
+                return HttpResponse::build(media.request_error())
+                    .content_type(media.content_type())
+                    .body(body.to_string());
             }
             Err(Refusal::Invalid(e)) => {
                 metrics.observe_graphql("invalid", None);
-                return invalid(e);
+                let code = match e {
+                    juniper::GraphQLError::ParseError(_) => "GRAPHQL_PARSE_FAILED",
+                    juniper::GraphQLError::ValidationError(_) => "GRAPHQL_VALIDATION_FAILED",
+                    _ => "BAD_USER_INPUT",
+                };
+                return request_error(e, code, media);
             }
         };
     let operation = prepared.operation();
@@ -200,6 +218,7 @@ async fn execute(
         OperationType::Mutation if is_get => {
             let mut res = errors(
                 StatusCode::METHOD_NOT_ALLOWED,
+                media,
                 "mutations are POSTed",
                 "BAD_USER_INPUT",
             );
@@ -210,6 +229,7 @@ async fn execute(
         OperationType::Subscription => {
             return errors(
                 StatusCode::BAD_REQUEST,
+                media,
                 "subscriptions are served on /graphql/ws (graphql-transport-ws)",
                 "BAD_USER_INPUT",
             );
@@ -228,7 +248,7 @@ async fn execute(
                 if let Some(body) = gql.answers.get(read, id, &property) {
                     ctx.store_call();
                     metrics.observe_graphql_reuse();
-                    return answer(gql, ctx, StatusCode::OK, body);
+                    return answer(gql, ctx, media, body);
                 }
                 Some((read, id, property))
             }
@@ -236,14 +256,14 @@ async fn execute(
         },
         None => None,
     };
-    let result = operation.execute(&request.variables(), ctx).await;
-    let complete = matches!(&result, Ok((_, errors)) if errors.is_empty());
-    let response = GraphQLResponse::from_result(result);
-    let status = if response.is_ok() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
+    // An error here, before any resolver ran, is the variables' (the
+    // document was validated when prepared): they do not fit its types.
+    let result = match operation.execute(&request.variables(), ctx).await {
+        Ok(result) => result,
+        Err(e) => return request_error(e, "BAD_USER_INPUT", media),
     };
+    let complete = result.1.is_empty();
+    let response = GraphQLResponse::from_result(Ok(result));
     // Serialised as is, so fields keep the order of the query.
     let body = match serde_json::to_vec(&response) {
         Ok(body) => Bytes::from(body),
@@ -251,6 +271,7 @@ async fn execute(
             tracing::error!(error = %e, "serialising a GraphQL response");
             return errors(
                 StatusCode::INTERNAL_SERVER_ERROR,
+                media,
                 "something went wrong on our side",
                 "INTERNAL",
             );
@@ -264,11 +285,12 @@ async fn execute(
             gql.answers.keep(read, id, property, body.clone());
         }
     }
-    answer(gql, ctx, status, body)
+    answer(gql, ctx, media, body)
 }
 
-/// An answer's body, with `extensions.storeCalls` where stats are exposed.
-fn answer(gql: &GraphQl, ctx: &Context, status: StatusCode, body: Bytes) -> HttpResponse {
+/// An answer (200) with `body`, and `extensions.storeCalls` where stats
+/// are exposed.
+fn answer(gql: &GraphQl, ctx: &Context, media: MediaType, body: Bytes) -> HttpResponse {
     let body = if gql.expose_stats && body.ends_with(b"}") {
         let calls = ctx.store_calls.load(std::sync::atomic::Ordering::Relaxed);
         let mut with = body[..body.len() - 1].to_vec();
@@ -277,18 +299,14 @@ fn answer(gql: &GraphQl, ctx: &Context, status: StatusCode, body: Bytes) -> Http
     } else {
         body
     };
-    HttpResponse::build(status)
-        .content_type("application/json")
+    HttpResponse::Ok()
+        .content_type(media.content_type())
         .body(body)
 }
 
-/// A document juniper refused (syntax, validation): 400, with a code.
-fn invalid(e: juniper::GraphQLError) -> HttpResponse {
-    let code = match e {
-        juniper::GraphQLError::ParseError(_) => "GRAPHQL_PARSE_FAILED",
-        juniper::GraphQLError::ValidationError(_) => "GRAPHQL_VALIDATION_FAILED",
-        _ => "BAD_USER_INPUT",
-    };
+/// A document juniper refused (syntax or validation when preparing it, its
+/// variables when executing it): its errors with `code`, and no `data`.
+fn request_error(e: juniper::GraphQLError, code: &str, media: MediaType) -> HttpResponse {
     let response = GraphQLResponse::<juniper::DefaultScalarValue>::from_result(Err(e));
     let mut body = serde_json::to_value(&response).unwrap_or_default();
     if let Some(list) = body.get_mut("errors").and_then(|e| e.as_array_mut()) {
@@ -296,7 +314,9 @@ fn invalid(e: juniper::GraphQLError) -> HttpResponse {
             err["extensions"] = serde_json::json!({ "code": code });
         }
     }
-    HttpResponse::BadRequest().json(body)
+    HttpResponse::build(media.request_error())
+        .content_type(media.content_type())
+        .body(body.to_string())
 }
 
 /// `GET /graphql/schema.graphql`: the schema in SDL.

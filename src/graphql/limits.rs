@@ -30,7 +30,16 @@ pub struct QueryLimits {
     /// Depth allowed for operations that select ONLY introspection root fields (`__schema`,
     /// `__type`, `__typename`). GraphiQL's introspection query (graphql-js
     /// `getIntrospectionQuery`, `ofType` nested 9 times) has depth 15 and 215 fields.
+    /// Such an operation reads the schema only, never data: the extra depth is
+    /// for that `ofType` chain, one type per level.
     pub max_introspection_depth: usize,
+    /// Introspection's lists of a type (`fields`, `inputFields`, `interfaces`,
+    /// `possibleTypes`) nested in one another, in any operation. Depth alone
+    /// does not bound introspection: `types { fields { type { fields { type …`
+    /// multiplies its answer by the schema's size at every level while costing
+    /// one per field here. GraphiQL's query nests them once; graphql-js
+    /// (`MaxIntrospectionDepthRule`) refuses three, as this does.
+    pub max_introspection_lists: usize,
     /// Fields after fragment expansion (a fragment spread 3 times counts 3 times).
     pub max_fields: u64,
     /// Aliased fields after fragment expansion.
@@ -47,12 +56,17 @@ impl Default for QueryLimits {
             max_nesting: 64,
             max_depth: 12,
             max_introspection_depth: 16,
+            max_introspection_lists: 2,
             max_fields: 500,
             max_aliases: 50,
             max_cost: 5_000,
         }
     }
 }
+
+/// Introspection fields that list a type's members (see
+/// [`QueryLimits::max_introspection_lists`]).
+const INTROSPECTION_LISTS: &[&str] = &["fields", "inputFields", "interfaces", "possibleTypes"];
 
 /// Page size assumed for list fields that are queried without `first`/`last`/`limit`:
 /// the connections' default page (20), and the few lists that are short by nature.
@@ -67,6 +81,8 @@ fn default_list_size(field_name: &str) -> u64 {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct QueryStats {
     pub depth: usize,
+    /// Introspection lists nested in one another ([`INTROSPECTION_LISTS`]).
+    pub introspection_lists: usize,
     pub fields: u64,
     pub aliases: u64,
     pub cost: u64,
@@ -76,6 +92,7 @@ pub struct QueryStats {
 pub enum LimitError {
     TooLarge { bytes: usize, max: usize },
     TooDeep { depth: usize, max: usize },
+    IntrospectionTooDeep { lists: usize, max: usize },
     TooManyFields { fields: u64, max: u64 },
     TooManyAliases { aliases: u64, max: u64 },
     TooCostly { cost: u64, max: u64 },
@@ -88,7 +105,7 @@ impl LimitError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::TooLarge { .. } => "QUERY_TOO_LARGE",
-            Self::TooDeep { .. } => "QUERY_TOO_DEEP",
+            Self::TooDeep { .. } | Self::IntrospectionTooDeep { .. } => "QUERY_TOO_DEEP",
             Self::TooManyFields { .. } => "QUERY_TOO_MANY_FIELDS",
             Self::TooManyAliases { .. } => "QUERY_TOO_MANY_ALIASES",
             Self::TooCostly { .. } => "QUERY_TOO_COMPLEX",
@@ -111,6 +128,11 @@ impl std::fmt::Display for LimitError {
         match self {
             Self::TooLarge { bytes, max } => write!(f, "query is {bytes} bytes, limit is {max}"),
             Self::TooDeep { depth, max } => write!(f, "query depth {depth} exceeds limit {max}"),
+            Self::IntrospectionTooDeep { lists, max } => write!(
+                f,
+                "introspection nests fields, inputFields, interfaces or possibleTypes \
+                 {lists} deep, limit {max}"
+            ),
             Self::TooManyFields { fields, max } => {
                 write!(f, "query has {fields} fields, limit is {max}")
             }
@@ -195,7 +217,14 @@ pub fn check(
                 max: max_depth,
             });
         }
+        if s.introspection_lists > limits.max_introspection_lists {
+            return Err(LimitError::IntrospectionTooDeep {
+                lists: s.introspection_lists,
+                max: limits.max_introspection_lists,
+            });
+        }
         total.depth = total.depth.max(s.depth);
+        total.introspection_lists = total.introspection_lists.max(s.introspection_lists);
         total.fields = total.fields.saturating_add(s.fields);
         total.aliases = total.aliases.saturating_add(s.aliases);
         total.cost = total.cost.saturating_add(s.cost);
@@ -295,8 +324,10 @@ impl<'q, 'd> Walker<'q, 'd> {
                 Selection::Field(field) => {
                     let child = self.selection_set(&field.selection_set)?;
                     let page = self.page_size(field.name, &field.arguments);
+                    let list = INTROSPECTION_LISTS.contains(&field.name);
                     QueryStats {
                         depth: child.depth + 1,
+                        introspection_lists: child.introspection_lists + usize::from(list),
                         fields: child.fields.saturating_add(1),
                         aliases: child.aliases + u64::from(field.alias.is_some()),
                         cost: child.cost.saturating_mul(page).saturating_add(1),
@@ -306,6 +337,7 @@ impl<'q, 'd> Walker<'q, 'd> {
                 Selection::FragmentSpread(spread) => self.fragment(spread.fragment_name)?,
             };
             acc.depth = acc.depth.max(s.depth);
+            acc.introspection_lists = acc.introspection_lists.max(s.introspection_lists);
             acc.fields = acc.fields.saturating_add(s.fields);
             acc.aliases = acc.aliases.saturating_add(s.aliases);
             acc.cost = acc.cost.saturating_add(s.cost);
@@ -504,6 +536,69 @@ mod tests {
         assert_eq!(err.code(), "QUERY_TOO_COMPLEX");
     }
 
+    /// `{ __type(name: "Query") { ofType { … { name } } } }`, `depth` deep.
+    fn of_type_chain(depth: usize) -> String {
+        let chain = depth - 2;
+        format!(
+            "{{ __type(name: \"Query\") {}{{ name }}{} }}",
+            "{ ofType ".repeat(chain),
+            " }".repeat(chain)
+        )
+    }
+
+    #[test]
+    fn depth_limits_hold_at_their_exact_boundaries() {
+        let limits = QueryLimits::default();
+        assert_eq!(check_query(&nested(12), None, &limits).unwrap().depth, 12);
+        assert_eq!(
+            check_query(&nested(13), None, &limits).unwrap_err(),
+            LimitError::TooDeep { depth: 13, max: 12 }
+        );
+        // Introspection alone: the schema's `ofType` chain, to 16.
+        assert_eq!(
+            check_query(&of_type_chain(16), None, &limits)
+                .unwrap()
+                .depth,
+            16
+        );
+        assert_eq!(
+            check_query(&of_type_chain(17), None, &limits).unwrap_err(),
+            LimitError::TooDeep { depth: 17, max: 16 }
+        );
+        // Beside a data field it is an ordinary operation again.
+        let mixed = of_type_chain(13).replacen('{', "{ me { id }", 1);
+        assert_eq!(
+            check_query(&mixed, None, &limits).unwrap_err(),
+            LimitError::TooDeep { depth: 13, max: 12 }
+        );
+    }
+
+    #[test]
+    fn introspection_lists_nest_twice_at_most_however_shallow() {
+        let limits = QueryLimits::default();
+        let lists = |n: usize| {
+            format!(
+                "{{ __schema {{ types {}{{ name }}{} }} }}",
+                "{ fields { type ".repeat(n),
+                " } }".repeat(n)
+            )
+        };
+        let two = check_query(&lists(2), None, &limits).unwrap();
+        assert_eq!((two.depth, two.introspection_lists), (7, 2));
+        // Three, 9 deep: within both depth limits, and still refused.
+        let err = check_query(&lists(3), None, &limits).unwrap_err();
+        assert_eq!(err, LimitError::IntrospectionTooDeep { lists: 3, max: 2 });
+        assert_eq!(err.code(), "QUERY_TOO_DEEP");
+        // Through fragments, with other lists, beside data: the same.
+        let q = "{ me { id } __type(name: \"Query\") { ...A } }
+            fragment A on __Type { interfaces { possibleTypes { ...B } } }
+            fragment B on __Type { inputFields { name } }";
+        assert_eq!(
+            check_query(q, None, &limits).unwrap_err(),
+            LimitError::IntrospectionTooDeep { lists: 3, max: 2 }
+        );
+    }
+
     #[test]
     fn graphiql_introspection_query_passes_but_deep_introspection_does_not() {
         let q = include_str!("../../tests/fixtures/graphiql-introspection.graphql");
@@ -512,6 +607,7 @@ mod tests {
             s,
             QueryStats {
                 depth: 15,
+                introspection_lists: 1,
                 fields: 215,
                 aliases: 0,
                 cost: 215

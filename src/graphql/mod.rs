@@ -14,6 +14,7 @@ pub mod context;
 pub mod errors;
 pub mod http;
 pub mod limits;
+pub mod media;
 pub mod mutation;
 pub mod prepared;
 pub mod query;

@@ -190,7 +190,7 @@ impl Mutation {
             bio: input.bio,
         };
         let user = ctx.services.users.update_me(session.user_id, input).await?;
-        Ok(UserNode(user))
+        Ok(UserNode::new(user))
     }
 
     /// Lists a property; you become its host.

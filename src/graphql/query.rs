@@ -112,7 +112,7 @@ impl Query {
     async fn me(ctx: &Context) -> GqlResult<Option<UserNode>> {
         let session = ctx.viewer()?;
         ctx.store_call();
-        Ok(Some(UserNode(
+        Ok(Some(UserNode::new(
             ctx.services.users.me(session.user_id).await?,
         )))
     }

@@ -21,25 +21,50 @@ use crate::reviews::Review;
 use crate::users::User;
 
 /// An account. Its e-mail shows only to its owner.
-pub struct UserNode(pub User);
+pub struct UserNode {
+    user: User,
+    /// The account is the one this answer signs in (`register`, `login`,
+    /// `refresh`): whoever reads it just proved to own it, though the
+    /// request carried no token of it (or another one).
+    signing_in: bool,
+}
+
+impl UserNode {
+    /// An account as anyone may see it: its e-mail only to its owner.
+    pub fn new(user: User) -> Self {
+        Self {
+            user,
+            signing_in: false,
+        }
+    }
+
+    /// The account an auth payload signs in, answered to its owner.
+    pub fn signing_in(user: User) -> Self {
+        Self {
+            user,
+            signing_in: true,
+        }
+    }
+}
 
 #[graphql_object(name = "User", context = Context)]
 impl UserNode {
     fn id(&self) -> ID {
-        id(self.0.id)
+        id(self.user.id)
     }
     /// Only your own.
     fn email(&self, ctx: &Context) -> Option<&str> {
-        (ctx.viewer.map(|s| s.user_id) == Some(self.0.id)).then_some(self.0.email.as_str())
+        let own = self.signing_in || ctx.viewer.map(|s| s.user_id) == Some(self.user.id);
+        own.then_some(self.user.email.as_str())
     }
     fn name(&self) -> &str {
-        &self.0.name
+        &self.user.name
     }
     fn bio(&self) -> &str {
-        &self.0.bio
+        &self.user.bio
     }
     fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+        self.user.created_at
     }
 }
 
@@ -113,7 +138,7 @@ impl PropertyNode {
     }
     /// Batched: a page of properties costs one lookup for all their hosts.
     async fn host(&self, ctx: &Context) -> Option<UserNode> {
-        ctx.users().load(self.0.host_id).await.map(UserNode)
+        ctx.users().load(self.0.host_id).await.map(UserNode::new)
     }
     fn title(&self) -> &str {
         &self.0.title
@@ -305,10 +330,16 @@ impl BookingNode {
             .map(PropertyNode)
     }
     async fn guest(&self, ctx: &Context) -> Option<UserNode> {
-        ctx.users().load(self.booking.guest_id).await.map(UserNode)
+        ctx.users()
+            .load(self.booking.guest_id)
+            .await
+            .map(UserNode::new)
     }
     async fn host(&self, ctx: &Context) -> Option<UserNode> {
-        ctx.users().load(self.booking.host_id).await.map(UserNode)
+        ctx.users()
+            .load(self.booking.host_id)
+            .await
+            .map(UserNode::new)
     }
     fn check_in(&self) -> Date {
         self.booking.check_in.into()
@@ -404,7 +435,7 @@ pub struct AuthPayload {
 impl From<AuthResponse> for AuthPayload {
     fn from(a: AuthResponse) -> Self {
         Self {
-            user: UserNode(a.user),
+            user: UserNode::signing_in(a.user),
             access_token: a.access_token,
             refresh_token: a.refresh_token,
             expires_in: i32::try_from(a.expires_in).unwrap_or(i32::MAX),

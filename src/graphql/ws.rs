@@ -9,13 +9,22 @@
 //! closes the socket with 4400, as one that is not JSON. Authentication is
 //! the `Authorization` key of the `connection_init` payload (any case),
 //! checked like the HTTP header: a bad token closes the socket with 4403.
+//!
+//! The protocol's other closes are here too (juniper_graphql_ws leaves
+//! them to the transport): 4406 for an upgrade that does not ask for
+//! `graphql-transport-ws` (accepted first, as the protocol says, so the
+//! client reads why), 4429 for a second `connection_init`, and 1009 for a
+//! message over 64 KiB (a close frame, not a dropped connection, so the
+//! client can tell it from a network failure).
 
 use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 
+use actix_web::http::header;
+use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
-use actix_ws::{AggregatedMessage, CloseCode, CloseReason};
+use actix_ws::{CloseCode, CloseReason, Item, Message, MessageStream, ProtocolError};
 use futures_util::{SinkExt as _, StreamExt as _, future};
 use juniper::{DefaultScalarValue, ScalarValue as _, Variables};
 use juniper_graphql_ws::graphql_transport_ws::{ClientMessage, Connection, Input, Output};
@@ -29,6 +38,7 @@ use crate::services::Services;
 const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The largest message a client may send (the same 64 KiB as a body).
 const MAX_MESSAGE: usize = 64 * 1024;
+const PROTOCOL: &str = "graphql-transport-ws";
 
 /// Why a `connection_init` was refused (the close reason, code 4403).
 #[derive(Debug)]
@@ -79,6 +89,85 @@ fn on_init(
     }
 }
 
+/// Whether the upgrade asks for `graphql-transport-ws` among its
+/// subprotocols (actix-ws then names it in the answer).
+fn asks_for_protocol(req: &HttpRequest) -> bool {
+    req.headers()
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|protocol| protocol.trim() == PROTOCOL)
+}
+
+/// One whole message from the client.
+enum Incoming {
+    Text(String),
+    Ping(Bytes),
+    /// Over [`MAX_MESSAGE`], in one frame or in fragments.
+    TooBig,
+    /// Closed, or no longer speaking WebSocket.
+    Gone,
+}
+
+/// The client's frames as whole messages: fragments reassembled, at most
+/// [`MAX_MESSAGE`] in all (actix-ws's codec refuses a single larger frame
+/// from its header, before reading it).
+struct Inbox {
+    messages: MessageStream,
+    partial: Option<Vec<u8>>,
+}
+
+impl Inbox {
+    async fn next(&mut self) -> Incoming {
+        loop {
+            let message = match self.messages.recv().await {
+                Some(Ok(message)) => message,
+                Some(Err(ProtocolError::Overflow)) => return Incoming::TooBig,
+                Some(Err(_)) | None => return Incoming::Gone,
+            };
+            let (first, last, bytes) = match message {
+                Message::Text(text) => return Incoming::Text(text.to_string()),
+                Message::Binary(bytes) => return Incoming::Text(lossy(&bytes)),
+                Message::Ping(bytes) => return Incoming::Ping(bytes),
+                Message::Pong(_) | Message::Nop => continue,
+                Message::Close(_) => return Incoming::Gone,
+                Message::Continuation(Item::FirstText(b) | Item::FirstBinary(b)) => {
+                    (true, false, b)
+                }
+                Message::Continuation(Item::Continue(b)) => (false, false, b),
+                Message::Continuation(Item::Last(b)) => (false, true, b),
+            };
+            if first {
+                self.partial = Some(Vec::new());
+            }
+            // A fragment with no first one before it is no WebSocket.
+            let Some(partial) = self.partial.as_mut() else {
+                return Incoming::Gone;
+            };
+            if partial.len() + bytes.len() > MAX_MESSAGE {
+                self.partial = None;
+                return Incoming::TooBig;
+            }
+            partial.extend_from_slice(&bytes);
+            if last {
+                let whole = self.partial.take().unwrap_or_default();
+                return Incoming::Text(lossy(&whole));
+            }
+        }
+    }
+}
+
+fn lossy(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn close(code: u16, why: &str) -> Option<CloseReason> {
+    Some(CloseReason {
+        code: CloseCode::Other(code),
+        description: Some(why.to_owned()),
+    })
+}
+
 pub async fn subscriptions(
     req: HttpRequest,
     stream: web::Payload,
@@ -86,12 +175,21 @@ pub async fn subscriptions(
     gql: web::Data<GraphQl>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let client = req.peer_addr().map(|a| a.ip());
-    let (response, session, messages) =
-        actix_ws::handle_with_protocols(&req, stream, &["graphql-transport-ws"])?;
-    let mut messages = messages
-        .max_frame_size(MAX_MESSAGE)
-        .aggregate_continuations()
-        .max_continuation_size(MAX_MESSAGE);
+    let (response, session, messages) = actix_ws::handle_with_protocols(&req, stream, &[PROTOCOL])?;
+    if !asks_for_protocol(&req) {
+        // Nothing is read: the close frame ends the answer and the socket.
+        actix_web::rt::spawn(async move {
+            let _ = session
+                .close(close(4406, "Subprotocol not acceptable"))
+                .await;
+            drop(messages);
+        });
+        return Ok(response);
+    }
+    let mut messages = Inbox {
+        messages: messages.max_frame_size(MAX_MESSAGE),
+        partial: None,
+    };
     let limits = gql.limits;
     let connection = Connection::new(
         ArcSchema(gql.schema.clone()),
@@ -105,28 +203,33 @@ pub async fn subscriptions(
         let mut initialised = false;
         loop {
             let next = if initialised {
-                messages.recv().await
+                messages.next().await
             } else {
-                match tokio::time::timeout_at(deadline, messages.recv()).await {
+                match tokio::time::timeout_at(deadline, messages.next()).await {
                     Ok(next) => next,
                     Err(_) => {
-                        let reason = (CloseCode::Other(4408), "Connection initialisation timeout");
-                        let _ = reader_session.close(Some(reason.into())).await;
+                        let why = "Connection initialisation timeout";
+                        let _ = reader_session.close(close(4408, why)).await;
                         return;
                     }
                 }
             };
             let text = match next {
-                Some(Ok(AggregatedMessage::Text(text))) => text.to_string(),
-                Some(Ok(AggregatedMessage::Binary(bytes))) => {
-                    String::from_utf8_lossy(&bytes).into_owned()
-                }
-                Some(Ok(AggregatedMessage::Ping(bytes))) => {
+                Incoming::Text(text) => text,
+                Incoming::Ping(bytes) => {
                     let _ = reader_session.pong(&bytes).await;
                     continue;
                 }
-                Some(Ok(AggregatedMessage::Pong(_))) => continue,
-                Some(Ok(AggregatedMessage::Close(_))) | Some(Err(_)) | None => {
+                Incoming::TooBig => {
+                    let reason = CloseReason {
+                        code: CloseCode::Size,
+                        description: Some(format!("Message too big: over {MAX_MESSAGE} bytes")),
+                    };
+                    let _ = to_juniper.send(Input::Close).await;
+                    let _ = reader_session.close(Some(reason)).await;
+                    return;
+                }
+                Incoming::Gone => {
                     let _ = to_juniper.send(Input::Close).await;
                     return;
                 }
@@ -139,15 +242,18 @@ pub async fn subscriptions(
             let message: ClientMessage<DefaultScalarValue> = match parsed {
                 Ok(message) => message,
                 Err(e) => {
-                    let reason = CloseReason {
-                        code: CloseCode::Other(4400),
-                        description: Some(e),
-                    };
-                    let _ = reader_session.close(Some(reason)).await;
+                    let _ = reader_session.close(close(4400, &e)).await;
                     return;
                 }
             };
             match &message {
+                // Once per socket, acknowledged or not yet.
+                ClientMessage::ConnectionInit { .. } if initialised => {
+                    let why = "Too many initialisation requests";
+                    let _ = to_juniper.send(Input::Close).await;
+                    let _ = reader_session.close(close(4429, why)).await;
+                    return;
+                }
                 ClientMessage::ConnectionInit { .. } => initialised = true,
                 ClientMessage::Subscribe { id, payload } => {
                     let variables = serde_json::to_value(&payload.variables).ok();

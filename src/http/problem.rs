@@ -132,12 +132,16 @@ pub fn ensure_problem<B: MessageBody + 'static>(
     res: ServiceResponse<B>,
 ) -> actix_web::Result<ErrorHandlerResponse<B>> {
     // Already problem+json, or a GraphQL answer (JSON with `errors`, the
-    // GraphQL-over-HTTP way): left as it is.
+    // GraphQL-over-HTTP way, in either of its media types): left as it is.
     let answered = res
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with(PROBLEM_JSON) || ct.starts_with("application/json"));
+        .is_some_and(|ct| {
+            ct.starts_with(PROBLEM_JSON)
+                || ct.starts_with("application/json")
+                || ct.starts_with("application/graphql-response+json")
+        });
     if answered {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }

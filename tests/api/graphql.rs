@@ -1,15 +1,20 @@
 //! GraphQL over the same service layer: the same story leaves the same
 //! state as REST, the booking storm has one winner, nested fields are
 //! batched, subscriptions push changes, and abusive documents are refused
-//! quickly without hurting the server.
+//! quickly without hurting the server. The protocols' own rules
+//! (GraphQL over HTTP's media types and statuses, graphql-transport-ws's
+//! closes) are checked on SQLite only: no store is involved.
 
 use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
 
 use crate::both_stores;
-use crate::support::{TestApp, days, id, intent};
+use crate::support::{Options, TestApp, days, id, intent, spawn_sqlite};
 
 both_stores!(
     the_same_story_through_rest_and_graphql_leaves_the_same_state,
@@ -22,7 +27,12 @@ both_stores!(
     the_schema_and_an_offline_graphiql_are_served,
     reviews_are_written_and_read_through_graphql,
     a_kept_property_answer_follows_every_change,
+    register_and_login_show_the_new_user_their_own_email,
 );
+
+/// The GraphQL-over-HTTP media types.
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+const JSON: &str = "application/json";
 
 const CREATE_PROPERTY: &str = "mutation($input: PropertyInput!) {
     createProperty(input: $input) { id title host { name } } }";
@@ -344,7 +354,9 @@ async fn abusive_documents_are_refused_quickly(app: TestApp) {
     let started = Instant::now();
     let res = app.gql(None, &deep, json!({})).await;
     assert!(started.elapsed() < quick, "took {:?}", started.elapsed());
-    assert_eq!(res.status.as_u16(), 400, "{}", res.text);
+    // No `Accept`: application/json, where a request error is a 200.
+    assert_eq!(res.status.as_u16(), 200, "{}", res.text);
+    assert!(res.body.get("data").is_none(), "{}", res.text);
     assert_eq!(
         res.body["errors"][0]["extensions"]["code"],
         "QUERY_TOO_DEEP"
@@ -636,4 +648,299 @@ async fn a_kept_property_answer_follows_every_change(app: TestApp) {
         )
         .await;
     assert_eq!(other.body["errors"][0]["extensions"]["code"], "NOT_FOUND");
+}
+
+/// The payload of `register`, `login` and `refresh` goes to the account it
+/// signs in: its owner, who sees the e-mail, as `me` shows it. Anyone
+/// else still sees none.
+async fn register_and_login_show_the_new_user_their_own_email(app: TestApp) {
+    let email = format!("ana-{}@example.com", uuid::Uuid::now_v7().simple());
+    let registered = app
+        .gql_data(
+            None,
+            "mutation($input: RegisterInput!) {
+                register(input: $input) { refreshToken user { id email name } } }",
+            json!({"input": {"email": email, "password": "correct horse battery", "name": "Ana"}}),
+        )
+        .await;
+    assert_eq!(registered["register"]["user"]["email"], json!(email));
+    assert_eq!(registered["register"]["user"]["name"], "Ana");
+    // Signed in as someone else, logging in as Ana: her e-mail, she just
+    // gave her password.
+    let other = app.register("other").await;
+    let login = app
+        .gql_data(
+            Some(&other.token),
+            "mutation($input: LoginInput!) {
+                login(input: $input) { accessToken user { id email } } }",
+            json!({"input": {"email": email, "password": "correct horse battery"}}),
+        )
+        .await;
+    assert_eq!(login["login"]["user"]["email"], json!(email));
+    assert_eq!(
+        login["login"]["user"]["id"],
+        registered["register"]["user"]["id"]
+    );
+    let refreshed = app
+        .gql_data(
+            None,
+            "mutation($t: String!) { refresh(refreshToken: $t) { user { email } } }",
+            json!({"t": registered["register"]["refreshToken"]}),
+        )
+        .await;
+    assert_eq!(refreshed["refresh"]["user"]["email"], json!(email));
+    // Her listing's host, read by others: no e-mail; by her: hers.
+    let ana = login["login"]["accessToken"].as_str().unwrap_or_default();
+    let created = app
+        .gql_data(
+            Some(ana),
+            CREATE_PROPERTY,
+            json!({"input": property_input()}),
+        )
+        .await;
+    let read = "query($id: ID!) { property(id: $id) { host { email } } }";
+    let vars = json!({"id": created["createProperty"]["id"]});
+    for token in [None, Some(other.token.as_str())] {
+        let seen = app.gql_data(token, read, vars.clone()).await;
+        assert_eq!(seen["property"]["host"]["email"], Value::Null, "{token:?}");
+    }
+    let own = app.gql_data(Some(ana), read, vars).await;
+    assert_eq!(own["property"]["host"]["email"], json!(email));
+}
+
+/// `{ properties(first: 1) { pageInfo { hasNextPage } } __type(name:
+/// "Query") { fields { type { ofType … { name } } } } }`, `depth` deep:
+/// data and introspection in one operation.
+fn mixed_document(depth: usize) -> String {
+    let chain = depth - 4;
+    format!(
+        "{{ properties(first: 1) {{ pageInfo {{ hasNextPage }} }} \
+        __type(name: \"Query\") {{ fields {{ type {}{{ name }}{} }} }} }}",
+        "{ ofType ".repeat(chain),
+        " }".repeat(chain)
+    )
+}
+
+/// The same introspection without the data field.
+fn introspection_document(depth: usize) -> String {
+    mixed_document(depth).replacen("properties(first: 1) { pageInfo { hasNextPage } } ", "", 1)
+}
+
+#[actix_web::test]
+async fn depth_limits_hold_at_their_exact_boundaries() {
+    let app = spawn_sqlite(Options::default()).await;
+    let refused = async |query: &str| {
+        let res = app
+            .gql_accepting(Some(GRAPHQL_RESPONSE), json!({"query": query}))
+            .await;
+        assert_eq!(res.status.as_u16(), 400, "{}", res.text);
+        assert_eq!(
+            res.body["errors"][0]["extensions"]["code"], "QUERY_TOO_DEEP",
+            "{}",
+            res.text
+        );
+        res.body["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    // An ordinary operation: 12 runs, 13 does not.
+    let twelve = app.gql_data(None, &mixed_document(12), json!({})).await;
+    assert_eq!(twelve["properties"]["pageInfo"]["hasNextPage"], false);
+    assert!(twelve["__type"]["fields"].is_array(), "{twelve}");
+    assert_eq!(
+        refused(&mixed_document(13)).await,
+        "query depth 13 exceeds limit 12"
+    );
+    // Introspection alone (GraphiQL's schema query is 15 deep): 16 runs.
+    app.gql_data(None, &introspection_document(16), json!({}))
+        .await;
+    assert_eq!(
+        refused(&introspection_document(17)).await,
+        "query depth 17 exceeds limit 16"
+    );
+    // However shallow, a type's lists nest twice at most: each level
+    // multiplies the answer by the schema's size.
+    let lists = |n: usize| {
+        format!(
+            "{{ __schema {{ types {}{{ name }}{} }} }}",
+            "{ fields { type ".repeat(n),
+            " } }".repeat(n)
+        )
+    };
+    app.gql_data(None, &lists(2), json!({})).await;
+    assert!(
+        refused(&lists(3)).await.contains("3 deep, limit 2"),
+        "three nested lists, 9 deep"
+    );
+}
+
+#[actix_web::test]
+async fn answers_come_in_the_media_type_the_client_accepts() {
+    let app = spawn_sqlite(Options::default()).await;
+    let query = json!({"query": "{ __typename }"});
+    for (accept, expected) in [
+        (Some(GRAPHQL_RESPONSE), GRAPHQL_RESPONSE),
+        // graphql-http's client and Apollo Client ask so.
+        (
+            Some("application/graphql-response+json, application/json"),
+            GRAPHQL_RESPONSE,
+        ),
+        (
+            Some("application/graphql-response+json,application/json;q=0.9"),
+            GRAPHQL_RESPONSE,
+        ),
+        (Some(JSON), JSON),
+        (Some("*/*"), JSON),
+        (None, JSON),
+    ] {
+        let res = app.gql_accepting(accept, query.clone()).await;
+        assert_eq!(res.status.as_u16(), 200, "{accept:?}: {}", res.text);
+        assert!(
+            res.content_type().starts_with(expected),
+            "{accept:?}: {}",
+            res.content_type()
+        );
+        assert_eq!(res.body["data"]["__typename"], "Query");
+    }
+    // GET, and an error answer, in kind too.
+    let res = app
+        .client
+        .get(app.url("/graphql?query=%7B__typename%7D"))
+        .header("accept", GRAPHQL_RESPONSE)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let res = TestApp::read(res).await;
+    assert!(
+        res.content_type().starts_with(GRAPHQL_RESPONSE),
+        "{}",
+        res.content_type()
+    );
+    let res = app
+        .gql_accepting(Some(GRAPHQL_RESPONSE), json!({"query": "{ noSuchField }"}))
+        .await;
+    assert!(
+        res.content_type().starts_with(GRAPHQL_RESPONSE),
+        "{}",
+        res.content_type()
+    );
+}
+
+/// A document that does not run, sent twice (the second time any cache
+/// is warm), under each media type: a 200 with `errors` (and no `data`)
+/// to `application/json`, a 400 to `application/graphql-response+json`.
+async fn assert_request_error(app: &TestApp, body: Value, code: &str) {
+    for (accept, status) in [
+        (Some(JSON), 200),
+        (None, 200),
+        (Some(GRAPHQL_RESPONSE), 400),
+    ] {
+        for _ in 0..2 {
+            let res = app.gql_accepting(accept, body.clone()).await;
+            assert_eq!(res.status.as_u16(), status, "{accept:?}: {}", res.text);
+            assert_eq!(
+                res.body["errors"][0]["extensions"]["code"], code,
+                "{accept:?}: {}",
+                res.text
+            );
+            assert!(res.body.get("data").is_none(), "{accept:?}: {}", res.text);
+        }
+    }
+}
+
+#[actix_web::test]
+async fn a_document_that_does_not_parse_is_a_200_to_json_clients() {
+    let app = spawn_sqlite(Options::default()).await;
+    assert_request_error(&app, json!({"query": "{"}), "GRAPHQL_PARSE_FAILED").await;
+}
+
+#[actix_web::test]
+async fn a_document_that_does_not_validate_is_a_200_to_json_clients() {
+    let app = spawn_sqlite(Options::default()).await;
+    let body = json!({"query": "{ noSuchField }"});
+    assert_request_error(&app, body, "GRAPHQL_VALIDATION_FAILED").await;
+    // graphql-http's audit sends this one: a variable never used.
+    let body = json!({
+        "query": "query CoerceFailure($id: ID!) { __typename }",
+        "variables": {"id": null},
+    });
+    assert_request_error(&app, body, "GRAPHQL_VALIDATION_FAILED").await;
+}
+
+#[actix_web::test]
+async fn variables_that_do_not_fit_are_a_200_to_json_clients() {
+    let app = spawn_sqlite(Options::default()).await;
+    for variables in [json!({"id": null}), json!({}), json!({"id": [1, 2]})] {
+        let body = json!({
+            "query": "query($id: ID!) { property(id: $id) { id } }",
+            "variables": variables,
+        });
+        assert_request_error(&app, body, "BAD_USER_INPUT").await;
+    }
+}
+
+#[actix_web::test]
+async fn a_second_connection_init_closes_the_socket_with_4429() {
+    let app = spawn_sqlite(Options::default()).await;
+    let mut socket = app.subscriber(None).await;
+    socket
+        .send(json!({"type": "connection_init", "payload": {}}))
+        .await;
+    let close = socket
+        .closed(Duration::from_secs(5))
+        .await
+        .unwrap_or_else(|| panic!("no close frame"));
+    assert_eq!(u16::from(close.code), 4429);
+    assert_eq!(close.reason.as_str(), "Too many initialisation requests");
+}
+
+#[actix_web::test]
+async fn an_upgrade_without_the_subprotocol_is_accepted_then_closed_with_4406() {
+    let app = spawn_sqlite(Options::default()).await;
+    let mut socket = app.websocket(None).await;
+    let close = socket
+        .closed(Duration::from_secs(5))
+        .await
+        .unwrap_or_else(|| panic!("no close frame"));
+    assert_eq!(u16::from(close.code), 4406);
+    assert_eq!(close.reason.as_str(), "Subprotocol not acceptable");
+}
+
+#[actix_web::test]
+async fn a_message_over_64_kib_closes_the_socket_with_1009() {
+    let app = spawn_sqlite(Options::default()).await;
+    let big = format!(
+        r#"{{"type":"connection_init","payload":{{"pad":"{}"}}}}"#,
+        "x".repeat(64 * 1024)
+    );
+    // In one frame: refused from its header.
+    let mut socket = app.websocket(Some("graphql-transport-ws")).await;
+    socket.send_message(Message::text(big.clone())).await;
+    let close = socket.closed(Duration::from_secs(5)).await;
+    assert_eq!(close.map(|c| c.code), Some(CloseCode::Size));
+    // In fragments of 16 KiB: refused once they add up to more.
+    let fragment = |i: usize, chunk: &[u8], last: bool| {
+        let opcode = OpCode::Data(if i == 0 { Data::Text } else { Data::Continue });
+        Message::Frame(Frame::message(chunk.to_vec(), opcode, last))
+    };
+    let chunks: Vec<&[u8]> = big.as_bytes().chunks(16 * 1024).collect();
+    let mut socket = app.websocket(Some("graphql-transport-ws")).await;
+    for (i, chunk) in chunks.iter().enumerate() {
+        socket
+            .send_message(fragment(i, chunk, i + 1 == chunks.len()))
+            .await;
+    }
+    let close = socket.closed(Duration::from_secs(5)).await;
+    assert_eq!(close.map(|c| c.code), Some(CloseCode::Size));
+    // Fragments within the limit are one message.
+    let init = r#"{"type":"connection_init","payload":{}}"#.as_bytes();
+    let mut socket = app.websocket(Some("graphql-transport-ws")).await;
+    socket.send_message(fragment(0, &init[..10], false)).await;
+    socket.send_message(fragment(1, &init[10..], true)).await;
+    let ack = socket.receive(Duration::from_secs(5)).await;
+    assert_eq!(
+        ack.map(|a| a["type"].clone()),
+        Some(json!("connection_ack"))
+    );
 }

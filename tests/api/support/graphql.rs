@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use super::{Response, TestApp};
@@ -19,6 +20,21 @@ impl TestApp {
             "/graphql",
             token,
             json!({"query": query, "variables": variables}),
+        )
+        .await
+    }
+
+    /// `POST /graphql` with `body` as is, sending `Accept: accept` (none
+    /// when `None`).
+    pub async fn gql_accepting(&self, accept: Option<&str>, body: Value) -> Response {
+        let mut req = self.client.post(self.url("/graphql")).json(&body);
+        if let Some(accept) = accept {
+            req = req.header("accept", accept);
+        }
+        Self::read(
+            req.send()
+                .await
+                .unwrap_or_else(|e| panic!("request /graphql: {e}")),
         )
         .await
     }
@@ -35,25 +51,36 @@ impl TestApp {
     pub async fn subscriber(&self, token: Option<&str>) -> Subscriber {
         subscriber_at(&self.base, token).await
     }
+
+    /// A WebSocket to `/graphql/ws` asking for `protocol` (none when
+    /// `None`), not initialised.
+    pub async fn websocket(&self, protocol: Option<&str>) -> Subscriber {
+        websocket_at(&self.base, protocol).await
+    }
+}
+
+/// A WebSocket to the server at `base` (`http://…`), not initialised.
+pub async fn websocket_at(base: &str, protocol: Option<&str>) -> Subscriber {
+    let url = base.replace("http://", "ws://") + "/graphql/ws";
+    let mut request = url
+        .into_client_request()
+        .unwrap_or_else(|e| panic!("ws request: {e}"));
+    if let Some(protocol) = protocol {
+        request.headers_mut().insert(
+            "sec-websocket-protocol",
+            protocol.parse().unwrap_or_else(|e| panic!("{e}")),
+        );
+    }
+    let (socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .unwrap_or_else(|e| panic!("ws connect: {e}"));
+    Subscriber { socket, next_id: 0 }
 }
 
 /// A WebSocket to the server at `base` (`http://…`), initialised.
 pub async fn subscriber_at(base: &str, token: Option<&str>) -> Subscriber {
     {
-        let url = base.replace("http://", "ws://") + "/graphql/ws";
-        let mut request = url
-            .into_client_request()
-            .unwrap_or_else(|e| panic!("ws request: {e}"));
-        request.headers_mut().insert(
-            "sec-websocket-protocol",
-            "graphql-transport-ws"
-                .parse()
-                .unwrap_or_else(|e| panic!("{e}")),
-        );
-        let (socket, _) = tokio_tungstenite::connect_async(request)
-            .await
-            .unwrap_or_else(|e| panic!("ws connect: {e}"));
-        let mut subscriber = Subscriber { socket, next_id: 0 };
+        let mut subscriber = websocket_at(base, Some("graphql-transport-ws")).await;
         let payload = match token {
             Some(token) => json!({"Authorization": format!("Bearer {token}")}),
             None => json!({}),
@@ -81,6 +108,30 @@ impl Subscriber {
             .send(Message::text(message.to_string()))
             .await
             .unwrap_or_else(|e| panic!("ws send: {e}"));
+    }
+
+    /// Sends a frame as is (a fragment, an oversized one).
+    pub async fn send_message(&mut self, message: Message) {
+        self.socket
+            .send(message)
+            .await
+            .unwrap_or_else(|e| panic!("ws send: {e}"));
+    }
+
+    /// The close frame the server sends within `within`, skipping other
+    /// messages; `None` if none comes (or the connection just drops).
+    pub async fn closed(&mut self, within: Duration) -> Option<CloseFrame> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let frame = tokio::time::timeout_at(deadline, self.socket.next())
+                .await
+                .ok()??;
+            match frame {
+                Ok(Message::Close(close)) => return close,
+                Ok(_) => {}
+                Err(e) => panic!("the connection failed without a close frame: {e}"),
+            }
+        }
     }
 
     /// Starts a subscription; returns its id.
