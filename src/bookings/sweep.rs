@@ -32,6 +32,8 @@ const INTENT_GRACE_SECS: i64 = 30;
 
 /// How often kept records are pruned, and how long each is kept.
 const PRUNE_EVERY_SECS: i64 = 600;
+/// Rows of each kind one prune deletes at most.
+const PRUNE_BATCH: u32 = 5_000;
 /// A replay answers the same key for at least a day (keys go after two).
 const KEEP_IDEMPOTENCY_KEYS: chrono::Duration = chrono::Duration::hours(48);
 /// A refresh token is useless once expired; kept a day more for the logs.
@@ -41,6 +43,17 @@ const KEEP_WEBHOOK_EVENTS: chrono::Duration = chrono::Duration::days(35);
 /// Finished jobs stay a week for `innkeep jobs list` (dead ones until
 /// retried, except periodic ones, whose next period redid the work).
 const KEEP_FINISHED_JOBS: chrono::Duration = chrono::Duration::days(7);
+
+/// The steps of a pass, in order.
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    Expire,
+    Complete,
+    RecoverIntents,
+    ReconcileCaptures,
+    PayOut,
+    Remind,
+}
 
 #[derive(Clone)]
 pub struct Sweeper {
@@ -76,77 +89,132 @@ impl Sweeper {
         }
     }
 
-    /// One pass; returns how many bookings changed. Fails only if the store
-    /// cannot say what is due.
+    /// One pass; returns how many bookings changed. Each step finds what
+    /// is due through an index of its own and takes at most [`BATCH`]
+    /// (the rest next pass); a step whose store cannot say what is due is
+    /// logged and the others still run; the pass then fails, to be
+    /// counted (`/metrics`), and the next one tries again.
     pub async fn sweep(&self) -> AppResult<usize> {
-        let bookings = &self.bookings;
         let mut changed = 0;
-        for (id, _) in self.store.due_holds(self.clock.now(), BATCH).await? {
-            let expired = bookings.expire(id).await.map(|b| b.is_some());
-            if matches!(expired, Ok(true)) {
-                tracing::info!(booking_id = %id, "hold expired");
+        let mut failed = None;
+        let steps = [
+            Step::Expire,
+            Step::Complete,
+            Step::RecoverIntents,
+            Step::ReconcileCaptures,
+            Step::PayOut,
+            Step::Remind,
+        ];
+        for step in steps {
+            match self.step(step).await {
+                Ok(n) => changed += n,
+                Err(e) => {
+                    tracing::warn!(step = ?step, error = %e, "sweep step could not read what is due; retried next pass");
+                    failed = Some(e);
+                }
             }
-            changed += counted("expire", id, expired);
-        }
-        for (id, _) in self.store.finished_stays(self.clock.today(), BATCH).await? {
-            changed += counted(
-                "complete",
-                id,
-                bookings.complete(id).await.map(|b| b.is_some()),
-            );
-        }
-        // Holds whose intent was created but not recorded (a crash in
-        // between): past a grace period for requests still in flight, find
-        // and record it.
-        let grace = self.clock.now() - chrono::Duration::seconds(INTENT_GRACE_SECS);
-        for id in self.store.holds_without_intent(grace, BATCH).await? {
-            changed += counted("recover intent", id, self.recover_intent(id).await);
-        }
-        // Captures that went through without the acceptance being recorded
-        // (a crash, or a retry that succeeded after the host was told 503):
-        // the same path as Stripe's `succeeded` confirms the booking, or
-        // returns the money if the booking has moved on.
-        let recent = self.clock.now() - chrono::Duration::days(1);
-        for intent_id in self.store.captures_unposted(recent, BATCH).await? {
-            tracing::warn!(intent_id, "capture not recorded; reconciling");
-            let applied = bookings
-                .apply_payment_event(&intent_id, PaymentEvent::Succeeded)
-                .await
-                .map(|_| true);
-            changed += counted("reconcile capture", &intent_id, applied);
-        }
-        let checked_in_by = payable_from(self.clock.now());
-        for booking in self.store.payouts_due(checked_in_by, BATCH).await? {
-            let amount = ledger::host_net(&booking, booking.refund_amount.unwrap_or(0));
-            let paid = self.pay_out(booking.id, amount).await;
-            changed += counted("payout", booking.id, paid);
-        }
-        // Guests checking in tomorrow (the service's today) hear of it once.
-        let tomorrow = self.clock.today() + chrono::Duration::days(1);
-        let due = self.store.checkins_to_remind(tomorrow, BATCH).await?;
-        if !due.is_empty() {
-            let notices: Vec<_> = due
-                .iter()
-                .map(|(booking, guest)| {
-                    crate::notifications::checkin_reminder(*booking, *guest, tomorrow)
-                })
-                .collect();
-            changed += counted(
-                "check-in reminders",
-                tomorrow,
-                self.store
-                    .add_notices(&notices, self.clock.now())
-                    .await
-                    .map(|n| n > 0)
-                    .map_err(Into::into),
-            );
         }
         self.prune_now_and_then().await;
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(changed),
+        }
+    }
+
+    async fn step(&self, step: Step) -> AppResult<usize> {
+        let bookings = &self.bookings;
+        let mut changed = 0;
+        match step {
+            Step::Expire => {
+                for (id, _) in self.store.due_holds(self.clock.now(), BATCH).await? {
+                    let expired = bookings.expire(id).await.map(|b| b.is_some());
+                    if matches!(expired, Ok(true)) {
+                        tracing::info!(booking_id = %id, "hold expired");
+                    }
+                    changed += counted("expire", id, expired);
+                }
+            }
+            Step::Complete => {
+                for (id, _) in self.store.finished_stays(self.clock.today(), BATCH).await? {
+                    changed += counted(
+                        "complete",
+                        id,
+                        bookings.complete(id).await.map(|b| b.is_some()),
+                    );
+                }
+            }
+            Step::RecoverIntents => {
+                // Holds whose intent was created but not recorded (a crash
+                // in between): past a grace period for requests still in
+                // flight, find and record it.
+                let grace = self.clock.now() - chrono::Duration::seconds(INTENT_GRACE_SECS);
+                for id in self.store.holds_without_intent(grace, BATCH).await? {
+                    changed += counted("recover intent", id, self.recover_intent(id).await);
+                }
+            }
+            Step::ReconcileCaptures => {
+                // Captures that went through without the acceptance being
+                // recorded (a crash, or a retry that succeeded after the
+                // host was told 503): the same path as Stripe's `succeeded`
+                // confirms the booking, or returns the money if the booking
+                // has moved on. Either way the capture is settled.
+                let recent = self.clock.now() - chrono::Duration::days(1);
+                for intent_id in self.store.captures_unposted(recent, BATCH).await? {
+                    tracing::warn!(intent_id, "capture not recorded; reconciling");
+                    let applied = match bookings
+                        .apply_payment_event(&intent_id, PaymentEvent::Succeeded)
+                        .await
+                    {
+                        Ok(_) => self
+                            .store
+                            .capture_settled(&intent_id)
+                            .await
+                            .map(|()| true)
+                            .map_err(Into::into),
+                        Err(e) => Err(e),
+                    };
+                    changed += counted("reconcile capture", &intent_id, applied);
+                }
+            }
+            Step::PayOut => {
+                let checked_in_by = payable_from(self.clock.now());
+                for booking in self.store.payouts_due(checked_in_by, BATCH).await? {
+                    let amount = ledger::host_net(&booking, booking.refund_amount.unwrap_or(0));
+                    let paid = self.pay_out(booking.id, amount).await;
+                    changed += counted("payout", booking.id, paid);
+                }
+            }
+            Step::Remind => {
+                // Guests checking in tomorrow (the service's today) hear of
+                // it once.
+                let tomorrow = self.clock.today() + chrono::Duration::days(1);
+                let due = self.store.checkins_to_remind(tomorrow, BATCH).await?;
+                if !due.is_empty() {
+                    let notices: Vec<_> = due
+                        .iter()
+                        .map(|(booking, guest)| {
+                            crate::notifications::checkin_reminder(*booking, *guest, tomorrow)
+                        })
+                        .collect();
+                    changed += counted(
+                        "check-in reminders",
+                        tomorrow,
+                        self.store
+                            .record_reminders(&notices, self.clock.now())
+                            .await
+                            .map(|n| n > 0)
+                            .map_err(Into::into),
+                    );
+                }
+            }
+        }
         Ok(changed)
     }
 
-    /// Forgets old idempotency keys, expired refresh tokens and old webhook
-    /// event ids, every [`PRUNE_EVERY_SECS`].
+    /// Forgets old idempotency keys, expired refresh tokens, old webhook
+    /// event ids and finished jobs, every [`PRUNE_EVERY_SECS`], at most
+    /// [`PRUNE_BATCH`] rows of each a pass: a pass that had more to do
+    /// leaves the next pass to go on at once.
     async fn prune_now_and_then(&self) {
         let now = self.clock.now();
         let last = self.last_pruned.load(Ordering::Relaxed);
@@ -169,20 +237,29 @@ impl Sweeper {
             // The queue keeps system time (`crate::jobs`).
             jobs: chrono::Utc::now() - KEEP_FINISHED_JOBS,
         };
-        match self.store.prune(&cutoffs).await {
+        let give_back = || {
+            let _ = self.last_pruned.compare_exchange(
+                now.timestamp(),
+                last,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
+        };
+        match self.store.prune(&cutoffs, PRUNE_BATCH).await {
             Ok(0) => {}
-            Ok(rows) => tracing::info!(
-                rows,
-                "pruned old idempotency keys, tokens, event ids and jobs"
-            ),
+            Ok(rows) => {
+                tracing::info!(
+                    rows,
+                    "pruned old idempotency keys, tokens, event ids and jobs"
+                );
+                if rows >= u64::from(PRUNE_BATCH) {
+                    // Maybe more: the next pass goes on.
+                    give_back();
+                }
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "pruning failed; retried next pass");
-                let _ = self.last_pruned.compare_exchange(
-                    now.timestamp(),
-                    last,
-                    Ordering::Relaxed,
-                    Ordering::Relaxed,
-                );
+                give_back();
             }
         }
     }
@@ -196,6 +273,8 @@ impl Sweeper {
 
     async fn pay_out(&self, booking_id: Uuid, amount: i64) -> AppResult<bool> {
         if amount <= 0 {
+            // Refunded in full: nothing is owed, nothing to look at again.
+            self.store.payout_settled(booking_id).await?;
             return Ok(false);
         }
         tracing::info!(%booking_id, amount, "host payout due");

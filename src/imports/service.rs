@@ -2,6 +2,8 @@
 //! feeds, for its host; and the periodic refresh of all of them.
 
 use std::collections::HashSet;
+
+use futures_util::StreamExt;
 use std::sync::Arc;
 
 use innkeep_actors::ports::{CalendarOp, NewBlock, OpOutcome};
@@ -16,6 +18,17 @@ use crate::store::{ImportStore, SyncCounts};
 
 /// A property has at most this many imports.
 pub const MAX_IMPORTS: usize = 20;
+/// How often each import is synced.
+pub const SYNC_EVERY_MINUTES: i64 = 15;
+/// Imports one periodic pass syncs at most (the rest are due next pass).
+pub const SYNC_BATCH: u32 = 256;
+/// Feeds fetched at once by a pass.
+pub const SYNC_AT_ONCE: usize = 16;
+
+fn sync_every() -> chrono::Duration {
+    chrono::Duration::minutes(SYNC_EVERY_MINUTES)
+}
+
 /// Feed URLs are at most this long.
 pub const URL_MAX_CHARS: usize = crate::schema::URL_MAX_CHARS;
 
@@ -135,26 +148,29 @@ impl ImportService {
         self.found(import.id).await
     }
 
-    /// Syncs every import (the periodic job); how many synced cleanly.
-    pub async fn refresh_all(&self) -> AppResult<usize> {
-        let mut after = None;
-        let mut ok = 0;
-        loop {
-            let page = self.store.all_imports(after, 100).await?;
-            let Some(last) = page.last() else {
-                return Ok(ok);
-            };
-            after = Some(last.id);
-            for import in &page {
-                match self.sync(import).await {
-                    Ok(true) => ok += 1,
-                    Ok(false) => {}
+    /// Syncs the imports that are due (the periodic job): at most
+    /// [`SYNC_BATCH`], [`SYNC_AT_ONCE`] at a time; the rest next pass. How
+    /// many synced cleanly.
+    pub async fn refresh_due(&self) -> AppResult<usize> {
+        let now = self.clock.now();
+        let due = self
+            .store
+            .claim_due_imports(now, now + sync_every(), SYNC_BATCH)
+            .await?;
+        let synced: Vec<bool> = futures_util::stream::iter(due)
+            .map(|import| async move {
+                match self.sync(&import).await {
+                    Ok(synced) => synced,
                     Err(e) => {
-                        tracing::warn!(import_id = %import.id, error = %e, "calendar import sync failed")
+                        tracing::warn!(import_id = %import.id, error = %e, "calendar import sync failed");
+                        false
                     }
                 }
-            }
-        }
+            })
+            .buffer_unordered(SYNC_AT_ONCE)
+            .collect()
+            .await;
+        Ok(synced.into_iter().filter(|ok| *ok).count())
     }
 
     async fn owned(
@@ -199,8 +215,9 @@ impl ImportService {
             Ok(feed) => feed,
             Err(error) => {
                 tracing::info!(import_id = %import.id, error, "calendar import failed");
+                let now = self.clock.now();
                 self.store
-                    .record_failure(import.id, &error, self.clock.now())
+                    .record_failure(import.id, &error, now, now + sync_every())
                     .await?;
                 return Ok(false);
             }
@@ -258,8 +275,9 @@ impl ImportService {
             skipped: i32::try_from(feed.skipped).unwrap_or(i32::MAX),
             warnings: &feed.warnings,
         };
+        let now = self.clock.now();
         self.store
-            .record_sync(import.id, &conflicts, counts, self.clock.now())
+            .record_sync(import.id, &conflicts, counts, now, now + sync_every())
             .await?;
         Ok(true)
     }

@@ -20,10 +20,11 @@ const NOOP_MAX_MS: u64 = 10_000;
 /// Lapsed holds and requests, finished stays, unrecorded intents and
 /// captures, payouts due, and now and then pruning (`Sweeper::sweep`).
 pub const SWEEP: &str = "bookings.sweep";
-/// Syncs every calendar import.
+/// Syncs the calendar imports that are due (each every 15 minutes, a
+/// bounded batch a pass: `ImportService::refresh_due`).
 pub const IMPORTS: &str = "calendar.imports";
-/// How often calendar imports are synced.
-pub const IMPORTS_EVERY: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+/// How often the due calendar imports are looked for.
+pub const IMPORTS_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The periodic work every worker schedules (with e-mail: its sender too).
 pub fn periodic(email: bool) -> Vec<Periodic> {
@@ -133,7 +134,7 @@ impl JobHandler for Imports {
     async fn run(&self, _: &Job) -> Result<(), JobError> {
         self.0
             .imports
-            .refresh_all()
+            .refresh_due()
             .await
             .map_err(JobError::retry)?;
         Ok(())

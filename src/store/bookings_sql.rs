@@ -130,40 +130,44 @@ macro_rules! impl_booking_store {
                     limit: u32,
                 ) -> StoreResult<Vec<Booking>> {
                     let sql = sqlx::AssertSqlSafe(format!(
-                        // Only these states can keep money (bookings_payout_idx);
-                        // whether the host is owed any is the ledger's word.
-                        "SELECT {BOOKING_COLUMNS} FROM bookings b \
-                         WHERE b.check_in <= $1 \
-                         AND b.status IN ('confirmed', 'completed', 'cancelled') \
-                         AND NOT EXISTS (SELECT 1 FROM jobs j \
-                                         WHERE j.booking_id = b.id AND j.kind = 'payment.payout') \
-                         AND (SELECT COALESCE(SUM(e.amount), 0) FROM ledger_transactions t \
-                              JOIN ledger_entries e ON e.transaction_id = t.id \
-                              WHERE t.booking_id = b.id AND e.account LIKE 'host_payable:%') < 0 \
-                         ORDER BY b.check_in LIMIT $2"
+                        // bookings_payout_due_idx holds only what is owed.
+                        "SELECT {BOOKING_COLUMNS} FROM bookings \
+                         WHERE payout_due AND check_in <= $1 ORDER BY check_in LIMIT $2"
                     ));
-                    Ok(sqlx::query_as::<_, Booking>(sql)
+                    let mut tx = self.begin_periodic().await?;
+                    let due = sqlx::query_as::<_, Booking>(sql)
                         .bind(checked_in_by)
                         .bind(i64::from(limit))
-                        .fetch_all(self.reader())
-                        .await?)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    Ok(due)
+                }
+
+                async fn payout_settled(&self, booking_id: Uuid) -> StoreResult<()> {
+                    sqlx::query("UPDATE bookings SET payout_due = FALSE WHERE id = $1")
+                        .bind(booking_id)
+                        .execute(self.writer())
+                        .await?;
+                    Ok(())
                 }
 
                 async fn checkins_to_remind(&self, day: NaiveDate, limit: u32) -> StoreResult<Vec<(Uuid, Uuid)>> {
-                    Ok(sqlx::query_as(
-                        "SELECT b.id, b.guest_id FROM bookings b \
-                         WHERE b.check_in = $1 AND b.status = 'confirmed' \
-                         AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.user_id = b.guest_id \
-                                         AND n.kind = 'checkin_reminder' AND n.booking_id = b.id) \
-                         LIMIT $2",
+                    // bookings_remind_idx: confirmed and not reminded yet.
+                    let mut tx = self.begin_periodic().await?;
+                    let due = sqlx::query_as(
+                        "SELECT id, guest_id FROM bookings \
+                         WHERE status = 'confirmed' AND NOT reminded AND check_in = $1 LIMIT $2",
                     )
                     .bind(day)
                     .bind(i64::from(limit))
-                    .fetch_all(self.reader())
-                    .await?)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Ok(due)
                 }
 
-                async fn add_notices(
+                async fn record_reminders(
                     &self,
                     notices: &[innkeep_actors::ports::Notice],
                     now: DateTime<Utc>,
@@ -171,6 +175,10 @@ macro_rules! impl_booking_store {
                     let mut tx = self.begin_write().await?;
                     for notice in notices {
                         <$store>::insert_notice(&mut tx, notice, now).await?;
+                        sqlx::query("UPDATE bookings SET reminded = TRUE WHERE id = $1")
+                            .bind(notice.booking_id)
+                            .execute(&mut *tx)
+                            .await?;
                     }
                     tx.commit().await?;
                     Ok(notices.len() as u64)
@@ -181,33 +189,55 @@ macro_rules! impl_booking_store {
                     done_after: DateTime<Utc>,
                     limit: u32,
                 ) -> StoreResult<Vec<String>> {
-                    Ok(sqlx::query_scalar(
+                    // jobs_capture_unsettled_idx: a capture leaves it when its
+                    // booking's capture is posted, or once reconciled.
+                    let mut tx = self.begin_periodic().await?;
+                    let due = sqlx::query_scalar(
                         "SELECT b.payment_intent_id FROM jobs j JOIN bookings b ON b.id = j.booking_id \
-                         WHERE j.kind = 'payment.capture' AND j.status = 'done' AND j.finished_at > $1 \
-                         AND b.payment_intent_id IS NOT NULL \
-                         AND NOT EXISTS (SELECT 1 FROM ledger_transactions t \
-                                         WHERE t.booking_id = b.id AND t.kind = 'capture') \
+                         WHERE j.kind = 'payment.capture' AND j.status = 'done' AND NOT j.settled \
+                         AND j.finished_at > $1 AND b.payment_intent_id IS NOT NULL \
                          ORDER BY j.finished_at LIMIT $2",
                     )
                     .bind(done_after)
                     .bind(i64::from(limit))
-                    .fetch_all(self.reader())
-                    .await?)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Ok(due)
                 }
 
-                async fn prune(&self, cutoffs: &$crate::store::Retention) -> StoreResult<u64> {
+                async fn capture_settled(&self, intent_id: &str) -> StoreResult<()> {
+                    sqlx::query(
+                        "UPDATE jobs SET settled = TRUE WHERE kind = 'payment.capture' AND booking_id = \
+                         (SELECT id FROM bookings WHERE payment_intent_id = $1)",
+                    )
+                    .bind(intent_id)
+                    .execute(self.writer())
+                    .await?;
+                    Ok(())
+                }
+
+                async fn prune(&self, cutoffs: &$crate::store::Retention, batch: u32) -> StoreResult<u64> {
+                    // In batches by key, each through the index on its cutoff
+                    // column: one pass deletes at most `batch` rows of each.
                     let statements: [(&str, DateTime<Utc>); 5] = [
-                        ("DELETE FROM idempotency_keys WHERE created_at < $1", cutoffs.idempotency_keys),
-                        ("DELETE FROM refresh_tokens WHERE expires_at < $1", cutoffs.refresh_tokens),
-                        ("DELETE FROM webhook_events WHERE received_at < $1", cutoffs.webhook_events),
+                        ("DELETE FROM idempotency_keys WHERE (user_id, key) IN \
+                          (SELECT user_id, key FROM idempotency_keys WHERE created_at < $1 LIMIT $2)", cutoffs.idempotency_keys),
+                        ("DELETE FROM refresh_tokens WHERE token_hash IN \
+                          (SELECT token_hash FROM refresh_tokens WHERE expires_at < $1 LIMIT $2)", cutoffs.refresh_tokens),
+                        ("DELETE FROM webhook_events WHERE id IN \
+                          (SELECT id FROM webhook_events WHERE received_at < $1 LIMIT $2)", cutoffs.webhook_events),
                         // A booking's payment jobs are its record of money moved: kept.
-                        ("DELETE FROM jobs WHERE status = 'done' AND finished_at < $1 AND booking_id IS NULL", cutoffs.jobs),
-                        ("DELETE FROM jobs WHERE status = 'dead' AND finished_at < $1 AND key LIKE 'every:%'", cutoffs.jobs),
+                        ("DELETE FROM jobs WHERE id IN (SELECT id FROM jobs \
+                          WHERE status = 'done' AND finished_at < $1 AND booking_id IS NULL LIMIT $2)", cutoffs.jobs),
+                        ("DELETE FROM jobs WHERE id IN (SELECT id FROM jobs \
+                          WHERE status = 'dead' AND finished_at < $1 AND key LIKE 'every:%' LIMIT $2)", cutoffs.jobs),
                     ];
                     let mut pruned = 0;
                     for (sql, before) in statements {
                         pruned += sqlx::query(sql)
                             .bind(before)
+                            .bind(i64::from(batch))
                             .execute(self.writer())
                             .await?
                             .rows_affected();

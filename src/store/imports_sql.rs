@@ -51,16 +51,23 @@ macro_rules! impl_import_store {
                     Ok(sqlx::query_as(sql).bind(property_id).fetch_all(self.reader()).await?)
                 }
 
-                async fn all_imports(&self, after: Option<Uuid>, limit: u32) -> StoreResult<Vec<CalendarImport>> {
+                async fn claim_due_imports(
+                    &self,
+                    now: DateTime<Utc>,
+                    until: DateTime<Utc>,
+                    limit: u32,
+                ) -> StoreResult<Vec<CalendarImport>> {
                     let sql = sqlx::AssertSqlSafe(format!(
-                        "SELECT {IMPORT_COLUMNS} FROM calendar_imports \
-                         WHERE id > $1 ORDER BY id LIMIT $2"
+                        "UPDATE calendar_imports SET next_sync_at = $1 WHERE id IN \
+                         (SELECT id FROM calendar_imports WHERE next_sync_at <= $2 \
+                          ORDER BY next_sync_at LIMIT $3) \
+                         RETURNING {IMPORT_COLUMNS}"
                     ));
-                    // The nil id sorts first on both stores.
                     Ok(sqlx::query_as(sql)
-                        .bind(after.unwrap_or(Uuid::nil()))
+                        .bind(until)
+                        .bind(now)
                         .bind(i64::from(limit))
-                        .fetch_all(self.reader())
+                        .fetch_all(self.writer())
                         .await?)
                 }
 
@@ -70,10 +77,12 @@ macro_rules! impl_import_store {
                     conflicts: &[Span],
                     read: $crate::store::SyncCounts<'_>,
                     now: DateTime<Utc>,
+                    next: DateTime<Utc>,
                 ) -> StoreResult<()> {
                     sqlx::query(
                         "UPDATE calendar_imports SET status = 'ok', last_error = NULL, conflicts = $2, \
-                         last_synced_at = $3, events = $4, skipped = $5, warnings = $6 WHERE id = $1",
+                         last_synced_at = $3, events = $4, skipped = $5, warnings = $6, next_sync_at = $7 \
+                         WHERE id = $1",
                     )
                     .bind(id)
                     .bind(sqlx::types::Json(conflicts))
@@ -81,19 +90,27 @@ macro_rules! impl_import_store {
                     .bind(read.events)
                     .bind(read.skipped)
                     .bind(sqlx::types::Json(read.warnings))
+                    .bind(next)
                     .execute(self.writer())
                     .await?;
                     Ok(())
                 }
 
-                async fn record_failure(&self, id: Uuid, error: &str, now: DateTime<Utc>) -> StoreResult<()> {
+                async fn record_failure(
+                    &self,
+                    id: Uuid,
+                    error: &str,
+                    now: DateTime<Utc>,
+                    next: DateTime<Utc>,
+                ) -> StoreResult<()> {
                     sqlx::query(
                         "UPDATE calendar_imports SET status = 'failed', last_error = $2, \
-                         last_synced_at = $3 WHERE id = $1",
+                         last_synced_at = $3, next_sync_at = $4 WHERE id = $1",
                     )
                     .bind(id)
                     .bind(error)
                     .bind(now)
+                    .bind(next)
                     .execute(self.writer())
                     .await?;
                     Ok(())

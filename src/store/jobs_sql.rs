@@ -131,6 +131,26 @@ macro_rules! impl_job_store {
                     Ok(status.as_deref().and_then(JobStatus::parse))
                 }
 
+                async fn end_failed_pass(
+                    &self,
+                    worker: &str,
+                    id: Uuid,
+                    error: &str,
+                    now: DateTime<Utc>,
+                ) -> StoreResult<bool> {
+                    let ended = sqlx::query(
+                        "UPDATE jobs SET status = 'done', finished_at = $1, last_error = $2, worker = NULL \
+                         WHERE id = $3 AND status = 'running' AND worker = $4",
+                    )
+                    .bind(now)
+                    .bind(error)
+                    .bind(id)
+                    .bind(worker)
+                    .execute(self.writer())
+                    .await?;
+                    Ok(ended.rows_affected() == 1)
+                }
+
                 async fn jobs(&self, status: Option<JobStatus>, limit: u32) -> StoreResult<Vec<Job>> {
                     let mut qb = sqlx::QueryBuilder::<$db>::new(format!("SELECT {JOB_COLUMNS} FROM jobs"));
                     if let Some(status) = status {

@@ -50,6 +50,25 @@ macro_rules! impl_ledger_store {
                         .execute(&mut **tx)
                         .await?;
                     }
+                    if posting.kind == PostingKind::Capture {
+                        // The host is now owed a share, paid out after
+                        // check-in (bookings_payout_due_idx), and the
+                        // capture needs no reconciling
+                        // (jobs_capture_unsettled_idx).
+                        sqlx::query(
+                            "UPDATE bookings SET payout_due = TRUE WHERE id = $1 AND NOT EXISTS \
+                             (SELECT 1 FROM jobs j WHERE j.booking_id = $1 AND j.kind = 'payment.payout')",
+                        )
+                        .bind(posting.booking_id)
+                        .execute(&mut **tx)
+                        .await?;
+                        sqlx::query(
+                            "UPDATE jobs SET settled = TRUE WHERE booking_id = $1 AND kind = 'payment.capture'",
+                        )
+                        .bind(posting.booking_id)
+                        .execute(&mut **tx)
+                        .await?;
+                    }
                     Ok(true)
                 }
             }

@@ -245,9 +245,11 @@ pub trait SweepStore: Send + Sync + 'static {
     ) -> StoreResult<Vec<Uuid>>;
     /// Confirmed stays checked out by `today`: (booking id, property id).
     async fn finished_stays(&self, today: NaiveDate, limit: u32) -> StoreResult<Vec<(Uuid, Uuid)>>;
-    /// Stays checked in by `checked_in_by` whose host the ledger shows money
-    /// owed for, with no payout job yet.
+    /// Stays checked in by `checked_in_by` whose host is owed a payout not
+    /// yet decided (`payout_due`, set when the capture is posted).
     async fn payouts_due(&self, checked_in_by: NaiveDate, limit: u32) -> StoreResult<Vec<Booking>>;
+    /// The booking owes its host nothing more (nothing left to pay out).
+    async fn payout_settled(&self, booking_id: Uuid) -> StoreResult<()>;
     /// Confirmed stays that check in on `day` whose guest has no check-in
     /// reminder yet: (booking, guest).
     async fn checkins_to_remind(
@@ -255,25 +257,29 @@ pub trait SweepStore: Send + Sync + 'static {
         day: NaiveDate,
         limit: u32,
     ) -> StoreResult<Vec<(Uuid, Uuid)>>;
-    /// Records notices (one of each kind per user and booking); how many
-    /// were new.
-    async fn add_notices(
+    /// Records check-in reminders (one per booking) and that their
+    /// bookings were reminded; how many were new.
+    async fn record_reminders(
         &self,
         notices: &[innkeep_actors::ports::Notice],
         now: DateTime<Utc>,
     ) -> StoreResult<u64>;
     /// Intents whose capture job succeeded after `done_after` but whose
-    /// booking has no capture in the ledger (the acceptance never recorded).
+    /// booking has no capture in the ledger (the acceptance never recorded)
+    /// and that were not reconciled since.
     async fn captures_unposted(
         &self,
         done_after: DateTime<Utc>,
         limit: u32,
     ) -> StoreResult<Vec<String>>;
+    /// The capture of this intent was reconciled: not looked at again.
+    async fn capture_settled(&self, intent_id: &str) -> StoreResult<()>;
     /// Forgets what is kept only for a while: idempotency keys made before
     /// `cutoffs.idempotency_keys`, refresh tokens expired before
     /// `cutoffs.refresh_tokens`, webhook event ids received before
-    /// `cutoffs.webhook_events`. Returns how many rows went.
-    async fn prune(&self, cutoffs: &Retention) -> StoreResult<u64>;
+    /// `cutoffs.webhook_events`, finished jobs before `cutoffs.jobs`; at
+    /// most `batch` rows of each. Returns how many rows went.
+    async fn prune(&self, cutoffs: &Retention, batch: u32) -> StoreResult<u64>;
 }
 
 /// A user's notifications (`crate::notifications`); they are written by
@@ -324,10 +330,13 @@ pub trait ImportStore: Send + Sync + 'static {
     async fn insert_import(&self, import: &CalendarImport) -> StoreResult<()>;
     async fn import(&self, id: Uuid) -> StoreResult<Option<CalendarImport>>;
     async fn imports_of(&self, property_id: Uuid) -> StoreResult<Vec<CalendarImport>>;
-    /// Every import, by id, after `after`: the periodic refresh's pages.
-    async fn all_imports(
+    /// Claims up to `limit` imports whose next sync is due by `now`
+    /// (calendar_imports_due_idx), soonest first, moving it to `until` so
+    /// that no other pass takes them meanwhile.
+    async fn claim_due_imports(
         &self,
-        after: Option<Uuid>,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
         limit: u32,
     ) -> StoreResult<Vec<CalendarImport>>;
     /// Records a good sync (`ok`): its conflicts, and the events it read,
@@ -338,10 +347,17 @@ pub trait ImportStore: Send + Sync + 'static {
         conflicts: &[Span],
         read: SyncCounts<'_>,
         now: DateTime<Utc>,
+        next: DateTime<Utc>,
     ) -> StoreResult<()>;
     /// Records a sync that failed with `error`; what the last good one
-    /// found stays.
-    async fn record_failure(&self, id: Uuid, error: &str, now: DateTime<Utc>) -> StoreResult<()>;
+    /// found stays. The next sync is due at `next`.
+    async fn record_failure(
+        &self,
+        id: Uuid,
+        error: &str,
+        now: DateTime<Utc>,
+        next: DateTime<Utc>,
+    ) -> StoreResult<()>;
     async fn delete_import(&self, id: Uuid) -> StoreResult<()>;
     /// The active blocks of a property with this reason: (id, start, end).
     async fn import_blocks(
@@ -386,6 +402,16 @@ pub trait JobStore: Send + Sync + 'static {
         retry_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<JobStatus>>;
+    /// Records the failed pass of a periodic job, if `worker` still holds
+    /// it: `done` with its error, never `dead` nor retried (the next
+    /// period's job does the same work).
+    async fn end_failed_pass(
+        &self,
+        worker: &str,
+        id: Uuid,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
     /// Jobs, newest first, of one status or all.
     async fn jobs(&self, status: Option<JobStatus>, limit: u32) -> StoreResult<Vec<Job>>;
     async fn job(&self, id: Uuid) -> StoreResult<Option<Job>>;

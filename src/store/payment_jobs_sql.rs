@@ -57,6 +57,13 @@ macro_rules! impl_payment_job_store {
                     .bind(job.booking_id)
                     .execute(&mut **tx)
                     .await?;
+                    if job.kind == PaymentJobKind::Payout {
+                        // Decided: no longer due (bookings_payout_due_idx).
+                        sqlx::query("UPDATE bookings SET payout_due = FALSE WHERE id = $1")
+                            .bind(job.booking_id)
+                            .execute(&mut **tx)
+                            .await?;
+                    }
                     Ok(done.rows_affected() == 1)
                 }
             }

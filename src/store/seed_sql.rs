@@ -103,6 +103,26 @@ macro_rules! impl_seed_store {
                         |mut b, k| push_booking!(b, k),
                     )
                     .await?;
+                    // Confirmed stays are paid for and not paid out yet: due
+                    // after check-in (bookings_payout_due_idx), as a capture
+                    // posted by the server marks them.
+                    let owed: Vec<uuid::Uuid> = batch
+                        .bookings
+                        .iter()
+                        .filter(|b| b.status == innkeep_actors::domain::BookingStatus::Confirmed)
+                        .map(|b| b.id)
+                        .collect();
+                    for chunk in owed.chunks(ROWS) {
+                        let mut qb = sqlx::QueryBuilder::<$db>::new(
+                            "UPDATE bookings SET payout_due = TRUE WHERE id IN (",
+                        );
+                        let mut ids = qb.separated(", ");
+                        for id in chunk {
+                            ids.push_bind(*id);
+                        }
+                        qb.push(")");
+                        qb.build().execute(&mut *tx).await?;
+                    }
                     insert_rows(
                         &mut tx,
                         "INSERT INTO ledger_transactions (id, key, kind, booking_id, currency, created_at) ",

@@ -235,6 +235,13 @@ impl SqliteStore {
         self.begin_write().await
     }
 
+    /// A read of the periodic work (`PgStore::begin_periodic`): on a reader,
+    /// never holding the write lock; its queries go through partial
+    /// indexes of what is due.
+    async fn begin_periodic(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+        self.reader.begin().await
+    }
+
     /// One process owns a SQLite file: nobody else to tell.
     fn announce_change(&self, _property_id: Uuid) {}
 
