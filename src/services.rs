@@ -96,6 +96,8 @@ pub struct Services {
     cache: Arc<dyn Cache>,
     calendars: Arc<CalendarRegistry>,
     commits: Arc<CommitStats>,
+    /// The periodic passes of this process's worker.
+    periodic_stats: Arc<crate::jobs::PeriodicStats>,
     /// The threads whose heaps are collected once the process is quiet.
     threads: Arc<memory::Threads>,
     payments: &'static str,
@@ -272,6 +274,7 @@ impl Services {
             cache,
             calendars,
             commits: commit_stats,
+            periodic_stats: Arc::default(),
             threads: memory_threads,
             payments,
             background: std::sync::Mutex::default(),
@@ -299,6 +302,7 @@ impl Services {
                     periodic.clone(),
                     settings.clone(),
                 )
+                .with_stats(self.periodic_stats.clone())
                 .spawn(),
             );
         }
@@ -395,6 +399,10 @@ impl Services {
     /// What the calendars' committer has committed since start.
     pub fn commit_stats(&self) -> &CommitStats {
         &self.commits
+    }
+
+    pub fn periodic_stats(&self) -> &crate::jobs::PeriodicStats {
+        &self.periodic_stats
     }
 
     /// Whether the store (and Redis, when configured) answer.

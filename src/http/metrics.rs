@@ -25,6 +25,11 @@ pub struct Metrics {
     pub calendar_commits: prometheus::IntGaugeVec,
     requests: IntCounterVec,
     latency: HistogramVec,
+    /// Periodic passes and failures per kind, brought up to the workers'
+    /// counts when metrics are read (`observe_periodic`).
+    periodic_passes: IntCounterVec,
+    periodic_failures: IntCounterVec,
+    periodic_last_success: prometheus::GaugeVec,
     graphql: IntCounterVec,
     /// GraphQL answers served again without execution (`graphql::answers`).
     graphql_reused: prometheus::IntCounter,
@@ -114,7 +119,34 @@ impl Metrics {
             "GraphQL answers served again, without execution, for an unchanged property",
         )?;
         registry.register(Box::new(graphql_reused.clone()))?;
+        let periodic_passes = IntCounterVec::new(
+            Opts::new(
+                "periodic_passes_total",
+                "Passes of each periodic job kind this process ran (failed ones included)",
+            ),
+            &["kind"],
+        )?;
+        registry.register(Box::new(periodic_passes.clone()))?;
+        let periodic_failures = IntCounterVec::new(
+            Opts::new(
+                "periodic_failures_total",
+                "Passes of each periodic job kind that failed (the next period runs again)",
+            ),
+            &["kind"],
+        )?;
+        registry.register(Box::new(periodic_failures.clone()))?;
+        let periodic_last_success = prometheus::GaugeVec::new(
+            Opts::new(
+                "periodic_last_success_seconds",
+                "When a pass of each periodic job kind last succeeded here (Unix time)",
+            ),
+            &["kind"],
+        )?;
+        registry.register(Box::new(periodic_last_success.clone()))?;
         Ok(Self {
+            periodic_passes,
+            periodic_failures,
+            periodic_last_success,
             registry,
             live_calendars,
             jobs,
@@ -193,6 +225,22 @@ impl Metrics {
     }
 
     /// The text exposition format.
+    /// Brings the periodic metrics of `kind` up to the workers' count.
+    pub fn observe_periodic(&self, kind: &str, count: &crate::jobs::PeriodicCount) {
+        for (counter, total) in [
+            (&self.periodic_passes, count.passes),
+            (&self.periodic_failures, count.failures),
+        ] {
+            let counter = counter.with_label_values(&[kind]);
+            counter.inc_by(total.saturating_sub(counter.get()));
+        }
+        if let Some(at) = count.last_success {
+            self.periodic_last_success
+                .with_label_values(&[kind])
+                .set(at.timestamp_millis() as f64 / 1000.0);
+        }
+    }
+
     pub fn render(&self) -> anyhow::Result<Vec<u8>> {
         let mut out = Vec::new();
         TextEncoder::new().encode(&self.registry.gather(), &mut out)?;

@@ -38,6 +38,9 @@ pub async fn metrics(
     metrics
         .live_calendars
         .set(i64::try_from(svc.live_calendars()).unwrap_or(i64::MAX));
+    for (kind, count) in svc.periodic_stats().snapshot() {
+        metrics.observe_periodic(&kind, &count);
+    }
     let (transactions, batches, changes, split) = svc.commit_stats().snapshot();
     for (count, n) in [
         ("transactions", transactions),

@@ -187,6 +187,44 @@ impl Periodic {
     }
 }
 
+/// The passes of each periodic kind this process ran since it started,
+/// those that failed, and when one last succeeded: `/metrics`
+/// (`innkeep_periodic_passes_total`, `…_failures_total`,
+/// `…_last_success_seconds`), so an operator can alert on a sweep that has
+/// not succeeded for a minute.
+#[derive(Debug, Default)]
+pub struct PeriodicStats {
+    by_kind: std::sync::Mutex<std::collections::BTreeMap<String, PeriodicCount>>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PeriodicCount {
+    pub passes: u64,
+    pub failures: u64,
+    pub last_success: Option<DateTime<Utc>>,
+}
+
+impl PeriodicStats {
+    pub fn record(&self, kind: &str, succeeded: bool, at: DateTime<Utc>) {
+        if let Ok(mut by_kind) = self.by_kind.lock() {
+            let count = by_kind.entry(kind.to_string()).or_default();
+            count.passes += 1;
+            if succeeded {
+                count.last_success = Some(at);
+            } else {
+                count.failures += 1;
+            }
+        }
+    }
+
+    pub fn snapshot(&self) -> Vec<(String, PeriodicCount)> {
+        self.by_kind
+            .lock()
+            .map(|by_kind| by_kind.iter().map(|(k, c)| (k.clone(), *c)).collect())
+            .unwrap_or_default()
+    }
+}
+
 /// Counts of jobs by status.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct JobCounts {

@@ -12,7 +12,7 @@ use futures_util::StreamExt;
 use tokio::sync::Notify;
 use uuid::Uuid;
 
-use super::{Job, JobError, JobStatus, Periodic};
+use super::{Job, JobError, JobStatus, Periodic, PeriodicStats};
 use crate::store::{JobStore, StoreError};
 
 /// Runs the jobs of one kind.
@@ -77,6 +77,8 @@ pub struct Worker {
     handlers: Handlers,
     periodic: Vec<Periodic>,
     settings: WorkerSettings,
+    /// The passes of the periodic kinds, for `/metrics`.
+    stats: Arc<PeriodicStats>,
     /// Who holds the leases this worker takes: unique per worker.
     name: String,
     wake: Arc<Notify>,
@@ -107,9 +109,23 @@ impl Worker {
             handlers,
             periodic,
             settings,
+            stats: Arc::default(),
             name,
             wake: Arc::new(Notify::new()),
         }
+    }
+
+    /// Counts the periodic passes into `stats` (the process's `/metrics`).
+    pub fn with_stats(mut self, stats: Arc<PeriodicStats>) -> Self {
+        self.stats = stats;
+        self
+    }
+
+    fn periodic_kind(&self, job: &Job) -> Option<&'static str> {
+        self.periodic
+            .iter()
+            .find(|p| p.kind == job.kind)
+            .map(|p| p.kind)
     }
 
     pub fn name(&self) -> &str {
@@ -185,6 +201,9 @@ impl Worker {
         let mut succeeded = Vec::with_capacity(claimed);
         let mut failed = 0;
         for (job, outcome) in outcomes {
+            if let Some(kind) = self.periodic_kind(&job) {
+                self.stats.record(kind, outcome.is_ok(), Utc::now());
+            }
             match outcome {
                 Ok(()) => succeeded.push(job.id),
                 Err(e) => {
@@ -222,6 +241,22 @@ impl Worker {
 
     async fn record_failure(&self, job: &Job, error: &JobError) {
         let now = Utc::now();
+        if self.periodic_kind(job).is_some() {
+            // A periodic pass that failed is not retried and never dead:
+            // the next period's pass does the same work.
+            tracing::error!(
+                job_id = %job.id, kind = %job.kind, error = %error,
+                "periodic pass failed; the next period runs it again"
+            );
+            if let Err(e) = self
+                .store
+                .end_failed_pass(&self.name, job.id, &error.to_string(), now)
+                .await
+            {
+                tracing::warn!(job_id = %job.id, error = %e, "recording a failed pass failed");
+            }
+            return;
+        }
         let retry = match error {
             JobError::Retry(_) => Some(retry_at(job.attempts, now)),
             JobError::Fatal(_) => None,

@@ -20,6 +20,7 @@ crate::both_stores!(no_workers:
     failing_jobs_back_off_then_die_and_a_retry_replays_them,
     two_workers_share_the_queue_and_run_no_job_twice,
     a_lapsed_lease_is_taken_over_and_the_late_finish_is_ignored,
+    a_failed_periodic_pass_is_done_with_its_error_and_counted,
 );
 
 /// Attempts seen per job key.
@@ -307,6 +308,29 @@ async fn the_server_runs_the_periodic_work_through_the_queue(app: TestApp) {
     })
     .await;
     assert!(shown, "{}", app.get("/metrics", None).await.text);
+    // So are the sweep's passes, and when one last succeeded.
+    let metrics = app.get("/metrics", None).await.text;
+    let value = |name: &str| {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}{{kind=\"bookings.sweep\"}} ")))
+            .and_then(|v| v.parse::<f64>().ok())
+    };
+    assert!(
+        value("innkeep_periodic_passes_total").unwrap_or(0.0) >= 2.0,
+        "{metrics}"
+    );
+    assert_eq!(
+        value("innkeep_periodic_failures_total"),
+        Some(0.0),
+        "{metrics}"
+    );
+    let last = value("innkeep_periodic_last_success_seconds").unwrap_or(0.0);
+    let now = chrono::Utc::now().timestamp() as f64;
+    assert!(
+        (now - 60.0..=now + 1.0).contains(&last),
+        "{last} vs {now}: {metrics}"
+    );
 }
 
 #[actix_web::test]
@@ -502,4 +526,49 @@ async fn payment_jobs_move_into_the_queue_on_upgrade(backend: Backend) {
         claimed.iter().map(|j| j.id).collect::<Vec<_>>(),
         [payout.id]
     );
+}
+
+/// Fails every time.
+struct Failing;
+
+#[async_trait::async_trait]
+impl JobHandler for Failing {
+    async fn run(&self, _: &Job) -> Result<(), JobError> {
+        Err(JobError::Retry("the store is away".into()))
+    }
+}
+
+/// A periodic pass that fails is not retried and never `dead` (the next
+/// period does the same work, and `innkeep jobs dead` must not fill with
+/// passes): it ends `done` with its error, and the worker counts it.
+async fn a_failed_periodic_pass_is_done_with_its_error_and_counted(app: TestApp) {
+    use innkeep::jobs::{Periodic, PeriodicStats};
+    let store = store_of(&app).await;
+    let periodic = Periodic {
+        kind: "test.periodic",
+        every: Duration::from_secs(1),
+    };
+    let stats = Arc::new(PeriodicStats::default());
+    let worker = Worker::new(
+        store.clone(),
+        Handlers::default().with("test.periodic", Arc::new(Failing)),
+        vec![periodic.clone()],
+        WorkerSettings::default(),
+    )
+    .with_stats(stats.clone());
+    let now = chrono::Utc::now();
+    let pass = periodic.due(now);
+    assert_eq!(store.enqueue(&pass, now).await.ok(), Some(true));
+    let round = worker.round().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(round.failed, 1);
+    let job = job_by_key(&store, &pass.key).await;
+    assert_eq!(job.status, JobStatus::Done, "{job:?}");
+    assert_eq!(job.last_error.as_deref(), Some("the store is away"));
+    let counts = store.job_counts().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(counts.dead, 0);
+    let counted = stats.snapshot();
+    assert_eq!(counted.len(), 1);
+    assert_eq!(counted[0].0, "test.periodic");
+    assert_eq!((counted[0].1.passes, counted[0].1.failures), (1, 1));
+    assert_eq!(counted[0].1.last_success, None);
 }
