@@ -11,7 +11,7 @@ macro_rules! impl_booking_store {
             use uuid::Uuid;
 
             use $crate::store::columns::BOOKING_COLUMNS;
-            use $crate::store::{BookingQuery, IdempotencyStart, StoreResult};
+            use $crate::store::{BookingQuery, IdempotencyStart, StoreResult, periodic_sql};
 
             #[async_trait::async_trait]
             impl $crate::store::BookingStore for $store {
@@ -80,21 +80,7 @@ macro_rules! impl_booking_store {
             #[async_trait::async_trait]
             impl $crate::store::SweepStore for $store {
                 async fn due_holds(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<(Uuid, Uuid)>> {
-                    // One index-ordered walk per status (bookings_expiring_idx,
-                    // bookings_request_expiring_idx): `status IN (…)` matches
-                    // neither partial index, and was a scan of every booking
-                    // each second.
-                    Ok(sqlx::query_as(
-                        "SELECT id, property_id FROM ( \
-                         SELECT * FROM (SELECT id, property_id, expires_at FROM bookings \
-                                        WHERE status = 'pending_payment' AND expires_at <= $1 \
-                                        ORDER BY expires_at LIMIT $2) pending \
-                         UNION ALL \
-                         SELECT * FROM (SELECT id, property_id, expires_at FROM bookings \
-                                        WHERE status = 'awaiting_host' AND expires_at <= $1 \
-                                        ORDER BY expires_at LIMIT $2) requests \
-                         ) due ORDER BY expires_at LIMIT $2",
-                    )
+                    Ok(sqlx::query_as(periodic_sql::DUE_HOLDS)
                     .bind(now)
                     .bind(i64::from(limit))
                     .fetch_all(self.reader())
@@ -102,11 +88,7 @@ macro_rules! impl_booking_store {
                 }
 
                 async fn holds_without_intent(&self, created_before: DateTime<Utc>, limit: u32) -> StoreResult<Vec<Uuid>> {
-                    // Pending holds are few; bookings_expiring_idx covers them.
-                    Ok(sqlx::query_scalar(
-                        "SELECT id FROM bookings WHERE status = 'pending_payment' \
-                         AND payment_intent_id IS NULL AND created_at <= $1 ORDER BY created_at LIMIT $2",
-                    )
+                    Ok(sqlx::query_scalar(periodic_sql::HOLDS_WITHOUT_INTENT)
                     .bind(created_before)
                     .bind(i64::from(limit))
                     .fetch_all(self.reader())
@@ -114,10 +96,7 @@ macro_rules! impl_booking_store {
                 }
 
                 async fn finished_stays(&self, today: NaiveDate, limit: u32) -> StoreResult<Vec<(Uuid, Uuid)>> {
-                    Ok(sqlx::query_as(
-                        "SELECT id, property_id FROM bookings WHERE status = 'confirmed' \
-                         AND check_out <= $1 ORDER BY check_out LIMIT $2",
-                    )
+                    Ok(sqlx::query_as(periodic_sql::FINISHED_STAYS)
                     .bind(today)
                     .bind(i64::from(limit))
                     .fetch_all(self.reader())
@@ -129,11 +108,7 @@ macro_rules! impl_booking_store {
                     checked_in_by: NaiveDate,
                     limit: u32,
                 ) -> StoreResult<Vec<Booking>> {
-                    let sql = sqlx::AssertSqlSafe(format!(
-                        // bookings_payout_due_idx holds only what is owed.
-                        "SELECT {BOOKING_COLUMNS} FROM bookings \
-                         WHERE payout_due AND check_in <= $1 ORDER BY check_in LIMIT $2"
-                    ));
+                    let sql = sqlx::AssertSqlSafe(periodic_sql::payouts_due());
                     let mut tx = self.begin_periodic().await?;
                     let due = sqlx::query_as::<_, Booking>(sql)
                         .bind(checked_in_by)
@@ -153,12 +128,8 @@ macro_rules! impl_booking_store {
                 }
 
                 async fn checkins_to_remind(&self, day: NaiveDate, limit: u32) -> StoreResult<Vec<(Uuid, Uuid)>> {
-                    // bookings_remind_idx: confirmed and not reminded yet.
-                    let mut tx = self.begin_periodic().await?;
-                    let due = sqlx::query_as(
-                        "SELECT id, guest_id FROM bookings \
-                         WHERE status = 'confirmed' AND NOT reminded AND check_in = $1 LIMIT $2",
-                    )
+                        let mut tx = self.begin_periodic().await?;
+                    let due = sqlx::query_as(periodic_sql::CHECKINS_TO_REMIND)
                     .bind(day)
                     .bind(i64::from(limit))
                     .fetch_all(&mut *tx)
@@ -192,12 +163,7 @@ macro_rules! impl_booking_store {
                     // jobs_capture_unsettled_idx: a capture leaves it when its
                     // booking's capture is posted, or once reconciled.
                     let mut tx = self.begin_periodic().await?;
-                    let due = sqlx::query_scalar(
-                        "SELECT b.payment_intent_id FROM jobs j JOIN bookings b ON b.id = j.booking_id \
-                         WHERE j.kind = 'payment.capture' AND j.status = 'done' AND NOT j.settled \
-                         AND j.finished_at > $1 AND b.payment_intent_id IS NOT NULL \
-                         ORDER BY j.finished_at LIMIT $2",
-                    )
+                    let due = sqlx::query_scalar(periodic_sql::CAPTURES_UNPOSTED)
                     .bind(done_after)
                     .bind(i64::from(limit))
                     .fetch_all(&mut *tx)
@@ -218,21 +184,13 @@ macro_rules! impl_booking_store {
                 }
 
                 async fn prune(&self, cutoffs: &$crate::store::Retention, batch: u32) -> StoreResult<u64> {
-                    // In batches by key, each through the index on its cutoff
-                    // column: one pass deletes at most `batch` rows of each.
-                    let statements: [(&str, DateTime<Utc>); 5] = [
-                        ("DELETE FROM idempotency_keys WHERE (user_id, key) IN \
-                          (SELECT user_id, key FROM idempotency_keys WHERE created_at < $1 LIMIT $2)", cutoffs.idempotency_keys),
-                        ("DELETE FROM refresh_tokens WHERE token_hash IN \
-                          (SELECT token_hash FROM refresh_tokens WHERE expires_at < $1 LIMIT $2)", cutoffs.refresh_tokens),
-                        ("DELETE FROM webhook_events WHERE id IN \
-                          (SELECT id FROM webhook_events WHERE received_at < $1 LIMIT $2)", cutoffs.webhook_events),
-                        // A booking's payment jobs are its record of money moved: kept.
-                        ("DELETE FROM jobs WHERE id IN (SELECT id FROM jobs \
-                          WHERE status = 'done' AND finished_at < $1 AND booking_id IS NULL LIMIT $2)", cutoffs.jobs),
-                        ("DELETE FROM jobs WHERE id IN (SELECT id FROM jobs \
-                          WHERE status = 'dead' AND finished_at < $1 AND key LIKE 'every:%' LIMIT $2)", cutoffs.jobs),
-                    ];
+                    let statements = periodic_sql::PRUNE.into_iter().zip([
+                        cutoffs.idempotency_keys,
+                        cutoffs.refresh_tokens,
+                        cutoffs.webhook_events,
+                        cutoffs.jobs,
+                        cutoffs.jobs,
+                    ]);
                     let mut pruned = 0;
                     for (sql, before) in statements {
                         pruned += sqlx::query(sql)

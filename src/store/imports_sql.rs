@@ -57,12 +57,7 @@ macro_rules! impl_import_store {
                     until: DateTime<Utc>,
                     limit: u32,
                 ) -> StoreResult<Vec<CalendarImport>> {
-                    let sql = sqlx::AssertSqlSafe(format!(
-                        "UPDATE calendar_imports SET next_sync_at = $1 WHERE id IN \
-                         (SELECT id FROM calendar_imports WHERE next_sync_at <= $2 \
-                          ORDER BY next_sync_at LIMIT $3) \
-                         RETURNING {IMPORT_COLUMNS}"
-                    ));
+                    let sql = sqlx::AssertSqlSafe($crate::store::periodic_sql::imports_claim(IMPORT_COLUMNS));
                     Ok(sqlx::query_as(sql)
                         .bind(until)
                         .bind(now)

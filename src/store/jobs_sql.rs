@@ -58,20 +58,13 @@ macro_rules! impl_job_store {
                     let mut tx = self.begin_write().await?;
                     // A lease that lapsed with no attempts left: its worker
                     // died on the last attempt.
-                    sqlx::query(
-                        "UPDATE jobs SET status = 'dead', finished_at = $1, worker = NULL, \
-                         last_error = COALESCE(last_error || '; ', '') || 'the worker stopped during the last attempt' \
-                         WHERE status = 'running' AND run_at <= $1 AND attempts >= max_attempts",
-                    )
+                    sqlx::query($crate::store::periodic_sql::JOBS_LAPSED)
                     .bind(now)
                     .execute(&mut *tx)
                     .await?;
-                    let sql = sqlx::AssertSqlSafe(format!(
-                        "UPDATE jobs SET status = 'running', attempts = attempts + 1, run_at = $1, worker = $2 \
-                         WHERE id IN (SELECT id FROM jobs WHERE status IN ('queued', 'running') \
-                         AND run_at <= $3 AND attempts < max_attempts ORDER BY run_at LIMIT $4{}) \
-                         RETURNING {JOB_COLUMNS}",
-                        Self::SKIP_LOCKED
+                    let sql = sqlx::AssertSqlSafe($crate::store::periodic_sql::jobs_claim(
+                        Self::SKIP_LOCKED,
+                        JOB_COLUMNS,
                     ));
                     let mut jobs: Vec<Job> = sqlx::query_as(sql)
                         .bind(lease_until)

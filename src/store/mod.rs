@@ -36,6 +36,7 @@ mod jobs_sql;
 mod ledger_sql;
 mod notifications_sql;
 mod payment_jobs_sql;
+pub mod periodic_sql;
 mod postgres;
 mod properties_sql;
 mod reviews_sql;

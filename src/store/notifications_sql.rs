@@ -71,12 +71,9 @@ macro_rules! impl_notification_store {
                     limit: u32,
                 ) -> StoreResult<Vec<(Notification, String, String)>> {
                     let mut tx = self.begin_write().await?;
-                    let sql = sqlx::AssertSqlSafe(format!(
-                        "UPDATE notifications SET email_lease_until = $1 WHERE id IN \
-                         (SELECT id FROM notifications WHERE emailed_at IS NULL AND created_at > $2 \
-                          AND (email_lease_until IS NULL OR email_lease_until <= $3) \
-                          ORDER BY id LIMIT $4{}) RETURNING {NOTIFICATION_COLUMNS}",
-                        Self::SKIP_LOCKED
+                    let sql = sqlx::AssertSqlSafe($crate::store::periodic_sql::emails_claim(
+                        Self::SKIP_LOCKED,
+                        NOTIFICATION_COLUMNS,
                     ));
                     let claimed: Vec<Notification> = sqlx::query_as(sql)
                         .bind(lease_until)

@@ -202,7 +202,7 @@ impl PgStore {
 
     /// Ends the job claim's inner SELECT: rows another worker is claiming
     /// are passed over, not waited for.
-    const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
+    const SKIP_LOCKED: &'static str = super::periodic_sql::PG_SKIP_LOCKED;
 
     /// The extended query protocol takes one statement per query: a shared
     /// commit's statements go one by one.

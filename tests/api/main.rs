@@ -19,6 +19,7 @@ mod notifications;
 mod ops;
 mod parsers;
 mod payments;
+mod plans;
 mod processes;
 mod properties;
 mod reviews;

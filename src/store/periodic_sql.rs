@@ -1,0 +1,201 @@
+//! The SQL of the periodic work (the sweep, the job queue's claim, the
+//! e-mail sender, calendar imports, retention), in one place for both
+//! backends, so that the plan test (`tests/api/plans.rs`) EXPLAINs exactly
+//! what runs. Each reads what is due through an index that holds only what
+//! is still to act on (issue 29): no query here may scan a table whole.
+
+use super::columns::BOOKING_COLUMNS;
+
+/// PostgreSQL's clause for claims that workers make at once.
+pub const PG_SKIP_LOCKED: &str = " FOR UPDATE SKIP LOCKED";
+
+/// Unpaid holds and unanswered requests due: one index-ordered walk per
+/// status (bookings_expiring_idx, bookings_request_expiring_idx); `status
+/// IN (…)` matches neither partial index.
+pub const DUE_HOLDS: &str = "SELECT id, property_id FROM ( \
+     SELECT * FROM (SELECT id, property_id, expires_at FROM bookings \
+                    WHERE status = 'pending_payment' AND expires_at <= $1 \
+                    ORDER BY expires_at LIMIT $2) pending \
+     UNION ALL \
+     SELECT * FROM (SELECT id, property_id, expires_at FROM bookings \
+                    WHERE status = 'awaiting_host' AND expires_at <= $1 \
+                    ORDER BY expires_at LIMIT $2) requests \
+     ) due ORDER BY expires_at LIMIT $2";
+
+/// Pending holds are few; bookings_expiring_idx covers them.
+pub const HOLDS_WITHOUT_INTENT: &str = "SELECT id FROM bookings WHERE status = 'pending_payment' \
+     AND payment_intent_id IS NULL AND created_at <= $1 ORDER BY created_at LIMIT $2";
+
+/// bookings_confirmed_checkout_idx.
+pub const FINISHED_STAYS: &str = "SELECT id, property_id FROM bookings WHERE status = 'confirmed' \
+     AND check_out <= $1 ORDER BY check_out LIMIT $2";
+
+/// bookings_payout_due_idx holds only what is owed.
+pub fn payouts_due() -> String {
+    format!(
+        "SELECT {BOOKING_COLUMNS} FROM bookings \
+         WHERE payout_due AND check_in <= $1 ORDER BY check_in LIMIT $2"
+    )
+}
+
+/// bookings_remind_idx: confirmed and not reminded yet.
+pub const CHECKINS_TO_REMIND: &str = "SELECT id, guest_id FROM bookings \
+     WHERE status = 'confirmed' AND NOT reminded AND check_in = $1 LIMIT $2";
+
+/// jobs_capture_unsettled_idx: a capture leaves it when its booking's
+/// capture is posted, or once reconciled.
+pub const CAPTURES_UNPOSTED: &str = "SELECT b.payment_intent_id FROM jobs j \
+     JOIN bookings b ON b.id = j.booking_id \
+     WHERE j.kind = 'payment.capture' AND j.status = 'done' AND NOT j.settled \
+     AND j.finished_at > $1 AND b.payment_intent_id IS NOT NULL \
+     ORDER BY j.finished_at LIMIT $2";
+
+/// Retention, in batches by key, each through the index on its cutoff
+/// column: one pass deletes at most `$2` rows of each.
+pub const PRUNE: [&str; 5] = [
+    "DELETE FROM idempotency_keys WHERE (user_id, key) IN \
+     (SELECT user_id, key FROM idempotency_keys WHERE created_at < $1 LIMIT $2)",
+    "DELETE FROM refresh_tokens WHERE token_hash IN \
+     (SELECT token_hash FROM refresh_tokens WHERE expires_at < $1 LIMIT $2)",
+    "DELETE FROM webhook_events WHERE id IN \
+     (SELECT id FROM webhook_events WHERE received_at < $1 LIMIT $2)",
+    // A booking's payment jobs are its record of money moved: kept.
+    "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs \
+     WHERE status = 'done' AND finished_at < $1 AND booking_id IS NULL LIMIT $2)",
+    "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs \
+     WHERE status = 'dead' AND finished_at < $1 AND key LIKE 'every:%' LIMIT $2)",
+];
+
+/// What a periodic query is given, for the plan test's sample values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Param {
+    /// An instant.
+    Now,
+    /// A date.
+    Today,
+    /// A row count.
+    Limit,
+    /// A worker's name, an intent's id: text.
+    Text,
+}
+
+/// One periodic query: its name, its SQL and what it binds, in order.
+#[derive(Debug, Clone)]
+pub struct PeriodicQuery {
+    pub name: &'static str,
+    pub sql: String,
+    pub params: &'static [Param],
+}
+
+/// Every query of the sweep, retention, the job queue's claim, the e-mail
+/// sender and the calendar imports' claim, as the backend whose row
+/// locking clause is `skip_locked` runs them; the claims' `RETURNING`
+/// lists as `returning` gives them.
+pub fn all(skip_locked: &str) -> Vec<PeriodicQuery> {
+    use Param::{Limit, Now, Text, Today};
+    let mut all = vec![
+        PeriodicQuery {
+            name: "due_holds",
+            sql: DUE_HOLDS.into(),
+            params: &[Now, Limit],
+        },
+        PeriodicQuery {
+            name: "holds_without_intent",
+            sql: HOLDS_WITHOUT_INTENT.into(),
+            params: &[Now, Limit],
+        },
+        PeriodicQuery {
+            name: "finished_stays",
+            sql: FINISHED_STAYS.into(),
+            params: &[Today, Limit],
+        },
+        PeriodicQuery {
+            name: "payouts_due",
+            sql: payouts_due(),
+            params: &[Today, Limit],
+        },
+        PeriodicQuery {
+            name: "checkins_to_remind",
+            sql: CHECKINS_TO_REMIND.into(),
+            params: &[Today, Limit],
+        },
+        PeriodicQuery {
+            name: "captures_unposted",
+            sql: CAPTURES_UNPOSTED.into(),
+            params: &[Now, Limit],
+        },
+        PeriodicQuery {
+            name: "jobs_lapsed",
+            sql: JOBS_LAPSED.into(),
+            params: &[Now],
+        },
+        PeriodicQuery {
+            name: "jobs_claim",
+            sql: jobs_claim(skip_locked, "id"),
+            params: &[Now, Text, Now, Limit],
+        },
+        PeriodicQuery {
+            name: "emails_claim",
+            sql: emails_claim(skip_locked, "id"),
+            params: &[Now, Now, Now, Limit],
+        },
+        PeriodicQuery {
+            name: "imports_claim",
+            sql: imports_claim("id"),
+            params: &[Now, Now, Limit],
+        },
+    ];
+    for (i, sql) in PRUNE.iter().enumerate() {
+        const NAMES: [&str; 5] = [
+            "prune_idempotency_keys",
+            "prune_refresh_tokens",
+            "prune_webhook_events",
+            "prune_done_jobs",
+            "prune_dead_passes",
+        ];
+        all.push(PeriodicQuery {
+            name: NAMES[i],
+            sql: (*sql).into(),
+            params: &[Now, Limit],
+        });
+    }
+    all
+}
+
+/// A lease that lapsed with no attempts left: its worker died on the last
+/// attempt (jobs_due_idx).
+pub const JOBS_LAPSED: &str = "UPDATE jobs SET status = 'dead', finished_at = $1, worker = NULL, \
+     last_error = COALESCE(last_error || '; ', '') || 'the worker stopped during the last attempt' \
+     WHERE status = 'running' AND run_at <= $1 AND attempts >= max_attempts";
+
+/// Claims due jobs (jobs_due_idx), returning `returning`.
+pub fn jobs_claim(skip_locked: &str, returning: &str) -> String {
+    format!(
+        "UPDATE jobs SET status = 'running', attempts = attempts + 1, run_at = $1, worker = $2 \
+         WHERE id IN (SELECT id FROM jobs WHERE status IN ('queued', 'running') \
+         AND run_at <= $3 AND attempts < max_attempts ORDER BY run_at LIMIT $4{skip_locked}) \
+         RETURNING {returning}"
+    )
+}
+
+/// Claims notifications to e-mail (notifications_unsent_idx), returning
+/// `returning`.
+pub fn emails_claim(skip_locked: &str, returning: &str) -> String {
+    format!(
+        "UPDATE notifications SET email_lease_until = $1 WHERE id IN \
+         (SELECT id FROM notifications WHERE emailed_at IS NULL AND created_at > $2 \
+          AND (email_lease_until IS NULL OR email_lease_until <= $3) \
+          ORDER BY id LIMIT $4{skip_locked}) RETURNING {returning}"
+    )
+}
+
+/// Claims the calendar imports due (calendar_imports_due_idx), moving
+/// their next sync on to `$1`, returning `returning`.
+pub fn imports_claim(returning: &str) -> String {
+    format!(
+        "UPDATE calendar_imports SET next_sync_at = $1 WHERE id IN \
+         (SELECT id FROM calendar_imports WHERE next_sync_at <= $2 \
+          ORDER BY next_sync_at LIMIT $3) \
+         RETURNING {returning}"
+    )
+}
