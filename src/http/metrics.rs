@@ -30,6 +30,7 @@ pub struct Metrics {
     periodic_passes: IntCounterVec,
     periodic_failures: IntCounterVec,
     periodic_last_success: prometheus::GaugeVec,
+    periodic_pass_seconds: prometheus::GaugeVec,
     graphql: IntCounterVec,
     /// GraphQL answers served again without execution (`graphql::answers`).
     graphql_reused: prometheus::IntCounter,
@@ -143,10 +144,19 @@ impl Metrics {
             &["kind"],
         )?;
         registry.register(Box::new(periodic_last_success.clone()))?;
+        let periodic_pass_seconds = prometheus::GaugeVec::new(
+            Opts::new(
+                "periodic_pass_seconds",
+                "How long the latest passes of each periodic job kind took here (quantiles of the last 600)",
+            ),
+            &["kind", "quantile"],
+        )?;
+        registry.register(Box::new(periodic_pass_seconds.clone()))?;
         Ok(Self {
             periodic_passes,
             periodic_failures,
             periodic_last_success,
+            periodic_pass_seconds,
             registry,
             live_calendars,
             jobs,
@@ -233,6 +243,13 @@ impl Metrics {
         ] {
             let counter = counter.with_label_values(&[kind]);
             counter.inc_by(total.saturating_sub(counter.get()));
+        }
+        for (label, q) in [("0.5", 0.5), ("0.99", 0.99), ("1", 1.0)] {
+            if let Some(seconds) = count.quantile(q) {
+                self.periodic_pass_seconds
+                    .with_label_values(&[kind, label])
+                    .set(seconds);
+            }
         }
         if let Some(at) = count.last_success {
             self.periodic_last_success

@@ -190,24 +190,48 @@ impl Periodic {
 /// The passes of each periodic kind this process ran since it started,
 /// those that failed, and when one last succeeded: `/metrics`
 /// (`innkeep_periodic_passes_total`, `…_failures_total`,
-/// `…_last_success_seconds`), so an operator can alert on a sweep that has
-/// not succeeded for a minute.
+/// `…_last_success_seconds`, and `…_pass_seconds{quantile}` of the latest
+/// passes), so an operator can alert on a sweep that has not succeeded for
+/// a minute, or grows slow.
 #[derive(Debug, Default)]
 pub struct PeriodicStats {
     by_kind: std::sync::Mutex<std::collections::BTreeMap<String, PeriodicCount>>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// How many of the latest passes of a kind their durations are kept for.
+pub const PASSES_TIMED: usize = 600;
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct PeriodicCount {
     pub passes: u64,
     pub failures: u64,
     pub last_success: Option<DateTime<Utc>>,
+    /// The durations of the latest [`PASSES_TIMED`] passes, in seconds
+    /// (a ring: `passes` says where it wrapped).
+    pub seconds: Vec<f64>,
+}
+
+impl PeriodicCount {
+    /// The `q` quantile (0 to 1) of the latest passes' durations.
+    pub fn quantile(&self, q: f64) -> Option<f64> {
+        let mut sorted = self.seconds.clone();
+        sorted.sort_by(f64::total_cmp);
+        let last = sorted.len().checked_sub(1)?;
+        let at = ((last as f64) * q.clamp(0.0, 1.0)).round() as usize;
+        sorted.get(at).copied()
+    }
 }
 
 impl PeriodicStats {
-    pub fn record(&self, kind: &str, succeeded: bool, at: DateTime<Utc>) {
+    pub fn record(&self, kind: &str, succeeded: bool, at: DateTime<Utc>, took: Duration) {
         if let Ok(mut by_kind) = self.by_kind.lock() {
             let count = by_kind.entry(kind.to_string()).or_default();
+            let slot = (count.passes % PASSES_TIMED as u64) as usize;
+            if let Some(seconds) = count.seconds.get_mut(slot) {
+                *seconds = took.as_secs_f64();
+            } else {
+                count.seconds.push(took.as_secs_f64());
+            }
             count.passes += 1;
             if succeeded {
                 count.last_success = Some(at);
@@ -220,7 +244,12 @@ impl PeriodicStats {
     pub fn snapshot(&self) -> Vec<(String, PeriodicCount)> {
         self.by_kind
             .lock()
-            .map(|by_kind| by_kind.iter().map(|(k, c)| (k.clone(), *c)).collect())
+            .map(|by_kind| {
+                by_kind
+                    .iter()
+                    .map(|(k, c)| (k.clone(), c.clone()))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }

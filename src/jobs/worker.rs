@@ -193,16 +193,16 @@ impl Worker {
         if claimed == 0 {
             return Ok(Round::default());
         }
-        let outcomes: Vec<(Job, Result<(), JobError>)> = futures_util::stream::iter(jobs)
+        let outcomes: Vec<(Job, Result<(), JobError>, Duration)> = futures_util::stream::iter(jobs)
             .map(|job| self.attempt(job))
             .buffer_unordered(self.settings.concurrency.max(1))
             .collect()
             .await;
         let mut succeeded = Vec::with_capacity(claimed);
         let mut failed = 0;
-        for (job, outcome) in outcomes {
+        for (job, outcome, took) in outcomes {
             if let Some(kind) = self.periodic_kind(&job) {
-                self.stats.record(kind, outcome.is_ok(), Utc::now());
+                self.stats.record(kind, outcome.is_ok(), Utc::now(), took);
             }
             match outcome {
                 Ok(()) => succeeded.push(job.id),
@@ -224,11 +224,12 @@ impl Worker {
     }
 
     /// Runs one job on its own task, so a handler that panics fails its
-    /// job, not the worker.
-    async fn attempt(&self, job: Job) -> (Job, Result<(), JobError>) {
+    /// job, not the worker; and how long it took.
+    async fn attempt(&self, job: Job) -> (Job, Result<(), JobError>, Duration) {
+        let started = std::time::Instant::now();
         let Some(handler) = self.handlers.by_kind.get(job.kind.as_str()).cloned() else {
             let error = JobError::Fatal(format!("no handler for jobs of kind {:?}", job.kind));
-            return (job, Err(error));
+            return (job, Err(error), started.elapsed());
         };
         let job = Arc::new(job);
         let running = job.clone();
@@ -236,7 +237,7 @@ impl Worker {
             .await
             .unwrap_or_else(|e| Err(JobError::Fatal(format!("the handler panicked: {e}"))));
         let job = Arc::try_unwrap(job).unwrap_or_else(|shared| (*shared).clone());
-        (job, outcome)
+        (job, outcome, started.elapsed())
     }
 
     async fn record_failure(&self, job: &Job, error: &JobError) {
