@@ -31,6 +31,10 @@ CREATE INDEX bookings_payout_due_idx ON bookings (check_in) WHERE payout_due;
 CREATE INDEX bookings_remind_idx ON bookings (check_in) WHERE status = 'confirmed' AND NOT reminded;
 CREATE INDEX jobs_capture_unsettled_idx ON jobs (finished_at)
     WHERE kind = 'payment.capture' AND status = 'done' AND NOT settled;
+-- Holds whose payment intent was never recorded: under a booking load
+-- thousands of holds are pending, nearly all with their intent.
+CREATE INDEX bookings_unrecorded_intent_idx ON bookings (created_at)
+    WHERE status = 'pending_payment' AND payment_intent_id IS NULL;
 -- Retention: finished jobs that are not a booking's record of money moved
 -- (a booking's payment jobs are kept), oldest first.
 CREATE INDEX jobs_prunable_idx ON jobs (finished_at) WHERE status = 'done' AND booking_id IS NULL;

@@ -22,7 +22,8 @@ pub const DUE_HOLDS: &str = "SELECT id, property_id FROM ( \
                     ORDER BY expires_at LIMIT $2) requests \
      ) due ORDER BY expires_at LIMIT $2";
 
-/// Pending holds are few; bookings_expiring_idx covers them.
+/// bookings_unrecorded_intent_idx: pending holds without their intent
+/// (under load thousands are pending, nearly all with their intent).
 pub const HOLDS_WITHOUT_INTENT: &str = "SELECT id FROM bookings WHERE status = 'pending_payment' \
      AND payment_intent_id IS NULL AND created_at <= $1 ORDER BY created_at LIMIT $2";
 
