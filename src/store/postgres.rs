@@ -152,8 +152,6 @@ pub struct PgStore {
 const ACQUIRE_TIMEOUT: Duration = Duration::from_millis(1500);
 /// The longest any statement may run.
 const STATEMENT_TIMEOUT_MS: u64 = 5_000;
-/// The statement timeout of a periodic job's reads (`begin_periodic`).
-pub const PERIODIC_TIMEOUT_MS: u64 = 1_000;
 /// A pooled connection idle this long is pinged before it is handed out.
 const PING_IDLE_AFTER: Duration = Duration::from_secs(1);
 
@@ -301,17 +299,14 @@ impl PgStore {
             .await
     }
 
-    /// A read of the periodic work: read only, with a statement timeout of
-    /// its own ([`PERIODIC_TIMEOUT_MS`]), so a pass that cannot find what
-    /// is due at once gives up and the next one tries again, rather than
-    /// holding a core for the request path's 5 s.
+    /// A read of the periodic work: read only, with the settings of
+    /// `periodic_sql::PG_PERIODIC_SETTINGS` (a statement timeout of its
+    /// own rather than the request path's 5 s; index scans).
     async fn begin_periodic(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
         let mut tx = self.pool.begin_with("BEGIN READ ONLY").await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SET LOCAL statement_timeout = {PERIODIC_TIMEOUT_MS}"
-        )))
-        .execute(&mut *tx)
-        .await?;
+        for setting in super::periodic_sql::PG_PERIODIC_SETTINGS {
+            sqlx::query(setting).execute(&mut *tx).await?;
+        }
         Ok(tx)
     }
 
