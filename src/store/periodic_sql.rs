@@ -178,10 +178,14 @@ pub fn all(skip_locked: &str) -> Vec<PeriodicQuery> {
 }
 
 /// A lease that lapsed with no attempts left: its worker died on the last
-/// attempt (jobs_due_idx).
+/// attempt (jobs_due_idx). The index's own `status IN (…)` is spelled out:
+/// SQLite uses a partial index only when the query repeats its condition,
+/// and does not infer it from `status = 'running'` (it scanned every job,
+/// finished ones included, on each poll).
 pub const JOBS_LAPSED: &str = "UPDATE jobs SET status = 'dead', finished_at = $1, worker = NULL, \
      last_error = COALESCE(last_error || '; ', '') || 'the worker stopped during the last attempt' \
-     WHERE status = 'running' AND run_at <= $1 AND attempts >= max_attempts";
+     WHERE status IN ('queued', 'running') AND status = 'running' AND run_at <= $1 \
+     AND attempts >= max_attempts";
 
 /// Claims due jobs (jobs_due_idx), returning `returning`.
 pub fn jobs_claim(skip_locked: &str, returning: &str) -> String {
