@@ -16,7 +16,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration as Elapsed, Instant};
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
-use innkeep_actors::domain::DateRange;
+use innkeep_actors::domain::{DateRange, merge_ranges};
 use rrule::{Frequency, RRule, RRuleSet, Tz, Unvalidated};
 
 use super::ical::{self, Event, Property};
@@ -82,26 +82,9 @@ pub fn parse_feed(text: &str, today: NaiveDate) -> Result<Feed, String> {
             }
         }
     }
-    feed.ranges = merge(reader.nights);
+    feed.ranges = merge_ranges(reader.nights);
     feed.warnings = reader.warnings;
     Ok(feed)
-}
-
-/// Ranges sorted and merged where they overlap or touch.
-fn merge(mut ranges: Vec<DateRange>) -> Vec<DateRange> {
-    ranges.sort_by_key(|r| r.start);
-    let mut merged: Vec<DateRange> = Vec::with_capacity(ranges.len());
-    for r in ranges {
-        match merged.last_mut() {
-            Some(last) if r.start <= last.end => {
-                if r.end > last.end {
-                    *last = DateRange::new(last.start, r.end).unwrap_or(*last);
-                }
-            }
-            _ => merged.push(r),
-        }
-    }
-    merged
 }
 
 /// A value of a date property: an instant, and whether it was a DATE
