@@ -22,7 +22,7 @@ use super::BookingService;
 use crate::error::AppResult;
 use crate::payments::events::PaymentEvent;
 use crate::payments::ledger::payable_from;
-use crate::store::{Retention, SweepStore};
+use crate::store::{DueWork, Retention, SweepCutoffs, SweepStore};
 
 pub const SWEEP_EVERY: Duration = Duration::from_secs(1);
 const BATCH: u32 = 500;
@@ -89,24 +89,47 @@ impl Sweeper {
         }
     }
 
-    /// One pass; returns how many bookings changed. Each step finds what
-    /// is due through an index of its own and takes at most [`BATCH`]
-    /// (the rest next pass); a step whose store cannot say what is due is
+    /// One pass; returns how many bookings changed. One probe of every
+    /// step's index says which have anything due; each of those finds it
+    /// through its index and takes at most [`BATCH`] (the rest next pass); a step whose store cannot say what is due is
     /// logged and the others still run; the pass then fails, to be
     /// counted (`/metrics`), and the next one tries again.
     pub async fn sweep(&self) -> AppResult<usize> {
+        let now = self.clock.now();
+        let today = self.clock.today();
+        let at = SweepCutoffs {
+            now,
+            // Holds whose intent was created but not recorded (a crash in
+            // between), past a grace period for requests still in flight.
+            intents_before: now - chrono::Duration::seconds(INTENT_GRACE_SECS),
+            today,
+            captures_after: now - chrono::Duration::days(1),
+            checked_in_by: payable_from(now),
+            // Guests checking in tomorrow (the service's today).
+            tomorrow: today + chrono::Duration::days(1),
+        };
         let mut changed = 0;
         let mut failed = None;
+        // One probe says which steps have anything due; the others are
+        // not read at all.
+        let due = match self.store.due_work(&at).await {
+            Ok(due) => due,
+            Err(e) => {
+                tracing::warn!(error = %e, "the sweep could not read what is due; retried next pass");
+                failed = Some(e.into());
+                DueWork::default()
+            }
+        };
         let steps = [
-            Step::Expire,
-            Step::Complete,
-            Step::RecoverIntents,
-            Step::ReconcileCaptures,
-            Step::PayOut,
-            Step::Remind,
+            (Step::Expire, due.holds),
+            (Step::Complete, due.stays),
+            (Step::RecoverIntents, due.intents),
+            (Step::ReconcileCaptures, due.captures),
+            (Step::PayOut, due.payouts),
+            (Step::Remind, due.reminders),
         ];
-        for step in steps {
-            match self.step(step).await {
+        for (step, _) in steps.into_iter().filter(|(_, due)| *due) {
+            match self.step(step, &at).await {
                 Ok(n) => changed += n,
                 Err(e) => {
                     tracing::warn!(step = ?step, error = %e, "sweep step could not read what is due; retried next pass");
@@ -121,12 +144,12 @@ impl Sweeper {
         }
     }
 
-    async fn step(&self, step: Step) -> AppResult<usize> {
+    async fn step(&self, step: Step, at: &SweepCutoffs) -> AppResult<usize> {
         let bookings = &self.bookings;
         let mut changed = 0;
         match step {
             Step::Expire => {
-                for (id, _) in self.store.due_holds(self.clock.now(), BATCH).await? {
+                for (id, _) in self.store.due_holds(at.now, BATCH).await? {
                     let expired = bookings.expire(id).await.map(|b| b.is_some());
                     if matches!(expired, Ok(true)) {
                         tracing::info!(booking_id = %id, "hold expired");
@@ -135,7 +158,7 @@ impl Sweeper {
                 }
             }
             Step::Complete => {
-                for (id, _) in self.store.finished_stays(self.clock.today(), BATCH).await? {
+                for (id, _) in self.store.finished_stays(at.today, BATCH).await? {
                     changed += counted(
                         "complete",
                         id,
@@ -144,11 +167,11 @@ impl Sweeper {
                 }
             }
             Step::RecoverIntents => {
-                // Holds whose intent was created but not recorded (a crash
-                // in between): past a grace period for requests still in
-                // flight, find and record it.
-                let grace = self.clock.now() - chrono::Duration::seconds(INTENT_GRACE_SECS);
-                for id in self.store.holds_without_intent(grace, BATCH).await? {
+                for id in self
+                    .store
+                    .holds_without_intent(at.intents_before, BATCH)
+                    .await?
+                {
                     changed += counted("recover intent", id, self.recover_intent(id).await);
                 }
             }
@@ -158,8 +181,11 @@ impl Sweeper {
                 // host was told 503): the same path as Stripe's `succeeded`
                 // confirms the booking, or returns the money if the booking
                 // has moved on. Either way the capture is settled.
-                let recent = self.clock.now() - chrono::Duration::days(1);
-                for intent_id in self.store.captures_unposted(recent, BATCH).await? {
+                for intent_id in self
+                    .store
+                    .captures_unposted(at.captures_after, BATCH)
+                    .await?
+                {
                     tracing::warn!(intent_id, "capture not recorded; reconciling");
                     let applied = match bookings
                         .apply_payment_event(&intent_id, PaymentEvent::Succeeded)
@@ -177,30 +203,27 @@ impl Sweeper {
                 }
             }
             Step::PayOut => {
-                let checked_in_by = payable_from(self.clock.now());
-                for booking in self.store.payouts_due(checked_in_by, BATCH).await? {
+                for booking in self.store.payouts_due(at.checked_in_by, BATCH).await? {
                     let amount = ledger::host_net(&booking, booking.refund_amount.unwrap_or(0));
                     let paid = self.pay_out(booking.id, amount).await;
                     changed += counted("payout", booking.id, paid);
                 }
             }
             Step::Remind => {
-                // Guests checking in tomorrow (the service's today) hear of
-                // it once.
-                let tomorrow = self.clock.today() + chrono::Duration::days(1);
-                let due = self.store.checkins_to_remind(tomorrow, BATCH).await?;
+                // Each guest hears of it once.
+                let due = self.store.checkins_to_remind(at.tomorrow, BATCH).await?;
                 if !due.is_empty() {
                     let notices: Vec<_> = due
                         .iter()
                         .map(|(booking, guest)| {
-                            crate::notifications::checkin_reminder(*booking, *guest, tomorrow)
+                            crate::notifications::checkin_reminder(*booking, *guest, at.tomorrow)
                         })
                         .collect();
                     changed += counted(
                         "check-in reminders",
-                        tomorrow,
+                        at.tomorrow,
                         self.store
-                            .record_reminders(&notices, self.clock.now())
+                            .record_reminders(&notices, at.now)
                             .await
                             .map(|n| n > 0)
                             .map_err(Into::into),

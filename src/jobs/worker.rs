@@ -65,6 +65,10 @@ impl Default for WorkerSettings {
     }
 }
 
+/// How often a worker looks for jobs whose worker died on their last
+/// attempt (a statement of its own; a claim is one statement).
+const REAP_EVERY: Duration = Duration::from_secs(1);
+
 /// Wait before attempt `attempts + 1` after `attempts` failed: the
 /// payments outbox's backoff, 1 s doubling to 5 min.
 pub fn retry_at(attempts: i32, now: DateTime<Utc>) -> DateTime<Utc> {
@@ -145,8 +149,22 @@ impl Worker {
     async fn run(self) {
         tracing::info!(worker = %self.name, kinds = ?self.handlers.kinds().collect::<Vec<_>>(), "job worker started");
         let mut scheduled: HashMap<&'static str, String> = HashMap::new();
+        let mut reaped: Option<std::time::Instant> = None;
         loop {
             self.schedule(&mut scheduled).await;
+            if reaped.is_none_or(|at| at.elapsed() >= REAP_EVERY) {
+                reaped = Some(std::time::Instant::now());
+                match self.store.reap_lapsed(Utc::now()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::error!(
+                        worker = %self.name, jobs = n,
+                        "jobs ended: their worker stopped during the last attempt (periodic passes done, others dead)"
+                    ),
+                    Err(e) => {
+                        tracing::warn!(worker = %self.name, error = %e, "reaping lapsed jobs failed")
+                    }
+                }
+            }
             match self.round().await {
                 Ok(round) if round.claimed > 0 => continue,
                 Ok(_) => {}

@@ -79,11 +79,23 @@ macro_rules! impl_booking_store {
 
             #[async_trait::async_trait]
             impl $crate::store::SweepStore for $store {
+                async fn due_work(&self, at: &$crate::store::SweepCutoffs) -> StoreResult<$crate::store::DueWork> {
+                    Ok(sqlx::query_as(periodic_sql::DUE_WORK)
+                        .bind(at.now)
+                        .bind(at.intents_before)
+                        .bind(at.today)
+                        .bind(at.captures_after)
+                        .bind(at.checked_in_by)
+                        .bind(at.tomorrow)
+                        .fetch_one(self.periodic())
+                        .await?)
+                }
+
                 async fn due_holds(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<(Uuid, Uuid)>> {
                     Ok(sqlx::query_as(periodic_sql::DUE_HOLDS)
                     .bind(now)
                     .bind(i64::from(limit))
-                    .fetch_all(self.reader())
+                    .fetch_all(self.periodic())
                     .await?)
                 }
 
@@ -91,7 +103,7 @@ macro_rules! impl_booking_store {
                     Ok(sqlx::query_scalar(periodic_sql::HOLDS_WITHOUT_INTENT)
                     .bind(created_before)
                     .bind(i64::from(limit))
-                    .fetch_all(self.reader())
+                    .fetch_all(self.periodic())
                     .await?)
                 }
 
@@ -99,7 +111,7 @@ macro_rules! impl_booking_store {
                     Ok(sqlx::query_as(periodic_sql::FINISHED_STAYS)
                     .bind(today)
                     .bind(i64::from(limit))
-                    .fetch_all(self.reader())
+                    .fetch_all(self.periodic())
                     .await?)
                 }
 
@@ -109,14 +121,11 @@ macro_rules! impl_booking_store {
                     limit: u32,
                 ) -> StoreResult<Vec<Booking>> {
                     let sql = sqlx::AssertSqlSafe(periodic_sql::payouts_due());
-                    let mut tx = self.begin_periodic().await?;
-                    let due = sqlx::query_as::<_, Booking>(sql)
+                    Ok(sqlx::query_as::<_, Booking>(sql)
                         .bind(checked_in_by)
                         .bind(i64::from(limit))
-                        .fetch_all(&mut *tx)
-                        .await?;
-                    tx.commit().await?;
-                    Ok(due)
+                        .fetch_all(self.periodic())
+                        .await?)
                 }
 
                 async fn payout_settled(&self, booking_id: Uuid) -> StoreResult<()> {
@@ -128,14 +137,11 @@ macro_rules! impl_booking_store {
                 }
 
                 async fn checkins_to_remind(&self, day: NaiveDate, limit: u32) -> StoreResult<Vec<(Uuid, Uuid)>> {
-                        let mut tx = self.begin_periodic().await?;
-                    let due = sqlx::query_as(periodic_sql::CHECKINS_TO_REMIND)
+                    Ok(sqlx::query_as(periodic_sql::CHECKINS_TO_REMIND)
                     .bind(day)
                     .bind(i64::from(limit))
-                    .fetch_all(&mut *tx)
-                    .await?;
-                    tx.commit().await?;
-                    Ok(due)
+                    .fetch_all(self.periodic())
+                    .await?)
                 }
 
                 async fn record_reminders(
@@ -162,14 +168,11 @@ macro_rules! impl_booking_store {
                 ) -> StoreResult<Vec<String>> {
                     // jobs_capture_unsettled_idx: a capture leaves it when its
                     // booking's capture is posted, or once reconciled.
-                    let mut tx = self.begin_periodic().await?;
-                    let due = sqlx::query_scalar(periodic_sql::CAPTURES_UNPOSTED)
+                    Ok(sqlx::query_scalar(periodic_sql::CAPTURES_UNPOSTED)
                     .bind(done_after)
                     .bind(i64::from(limit))
-                    .fetch_all(&mut *tx)
-                    .await?;
-                    tx.commit().await?;
-                    Ok(due)
+                    .fetch_all(self.periodic())
+                    .await?)
                 }
 
                 async fn capture_settled(&self, intent_id: &str) -> StoreResult<()> {

@@ -8,7 +8,7 @@ macro_rules! impl_job_store {
             use chrono::{DateTime, Utc};
             use uuid::Uuid;
 
-            use $crate::jobs::{Job, JobCounts, JobStatus, NewJob};
+            use $crate::domain::jobs::{Job, JobCounts, JobStatus, NewJob};
             use $crate::store::StoreResult;
 
             const JOB_COLUMNS: &str = "id, key, kind, payload, status, attempts, max_attempts, run_at, \
@@ -48,6 +48,14 @@ macro_rules! impl_job_store {
                     Ok(added)
                 }
 
+                async fn reap_lapsed(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+                    Ok(sqlx::query($crate::store::periodic_sql::JOBS_LAPSED)
+                        .bind(now)
+                        .execute(self.writer())
+                        .await?
+                        .rows_affected())
+                }
+
                 async fn claim_jobs(
                     &self,
                     worker: &str,
@@ -55,13 +63,6 @@ macro_rules! impl_job_store {
                     lease_until: DateTime<Utc>,
                     limit: u32,
                 ) -> StoreResult<Vec<Job>> {
-                    let mut tx = self.begin_write().await?;
-                    // A lease that lapsed with no attempts left: its worker
-                    // died on the last attempt.
-                    sqlx::query($crate::store::periodic_sql::JOBS_LAPSED)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
                     let sql = sqlx::AssertSqlSafe($crate::store::periodic_sql::jobs_claim(
                         Self::SKIP_LOCKED,
                         JOB_COLUMNS,
@@ -71,9 +72,8 @@ macro_rules! impl_job_store {
                         .bind(worker)
                         .bind(now)
                         .bind(i64::from(limit))
-                        .fetch_all(&mut *tx)
+                        .fetch_all(self.writer())
                         .await?;
-                    tx.commit().await?;
                     jobs.sort_by_key(|j| (j.created_at, j.id));
                     Ok(jobs)
                 }

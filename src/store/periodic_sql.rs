@@ -9,19 +9,51 @@ use super::columns::BOOKING_COLUMNS;
 /// PostgreSQL's clause for claims that workers make at once.
 pub const PG_SKIP_LOCKED: &str = " FOR UPDATE SKIP LOCKED";
 
-/// What a periodic read sets on PostgreSQL, in its own read-only
-/// transaction (`PgStore::begin_periodic`): a statement timeout of its own,
-/// so a pass that cannot find what is due at once gives up and the next one
-/// tries again; and plain index scans rather than bitmap scans. A row just
-/// acted on (a reminder sent, a payout decided, a stay completed) leaves
-/// its old version in the partial index until VACUUM; a bitmap scan visits
-/// it again on every pass (5–34 ms a pass for tomorrow's 1,333 reminders at
-/// 100,000 listings, `loadtests/README.md`), while an index scan marks it
-/// dead the first time and skips it from then on.
-pub const PG_PERIODIC_SETTINGS: [&str; 2] = [
-    "SET LOCAL statement_timeout = 1000",
-    "SET LOCAL enable_bitmapscan = off",
+/// What a periodic read runs with on PostgreSQL: its connections (a pool
+/// of their own, `PgStore::periodic`) start with these settings, so a read
+/// is one statement, with no transaction around it. A statement timeout of
+/// its own, so a pass that cannot find what is due at once gives up and the
+/// next one tries again; read only; and plain index scans rather than
+/// bitmap scans. A row just acted on (a reminder sent, a payout decided, a
+/// stay completed) leaves its old version in the partial index until
+/// VACUUM; a bitmap scan visits it again on every pass (5–34 ms a pass for
+/// tomorrow's 1,333 reminders at 100,000 listings, `loadtests/README.md`),
+/// while an index scan marks it dead the first time and skips it from then
+/// on.
+pub const PG_PERIODIC_SETTINGS: [(&str, &str); 3] = [
+    ("statement_timeout", "1000"),
+    ("default_transaction_read_only", "on"),
+    ("enable_bitmapscan", "off"),
 ];
+
+/// Which of the sweep's steps have anything due: one statement, one
+/// probe of each step's own partial index, so that a pass with nothing to
+/// do is one round trip (it was some 18 statements and 12 ms on
+/// PostgreSQL). Binds: now, the intent grace cutoff, today, the capture
+/// window's start, the payout cutoff, tomorrow. Each probe repeats its
+/// step's query's conditions word for word (SQLite uses a partial index
+/// only then) and its order: a scalar `ORDER BY … LIMIT 1` subquery, not
+/// `EXISTS`, which PostgreSQL plans for its first row and, trusting a
+/// misestimate (46,513 confirmed stays checked out by today, at 100,000
+/// listings, where there were none), answered with a sequential scan of
+/// every booking (98 ms a pass).
+pub const DUE_WORK: &str = "SELECT \
+     ((SELECT 1 FROM bookings WHERE status = 'pending_payment' AND expires_at <= $1 \
+       ORDER BY expires_at LIMIT 1) IS NOT NULL \
+      OR (SELECT 1 FROM bookings WHERE status = 'awaiting_host' AND expires_at <= $1 \
+          ORDER BY expires_at LIMIT 1) IS NOT NULL) AS holds, \
+     (SELECT 1 FROM bookings WHERE status = 'confirmed' AND check_out <= $3 \
+      ORDER BY check_out LIMIT 1) IS NOT NULL AS stays, \
+     (SELECT 1 FROM bookings WHERE status = 'pending_payment' \
+      AND payment_intent_id IS NULL AND created_at <= $2 ORDER BY created_at LIMIT 1) IS NOT NULL AS intents, \
+     (SELECT 1 FROM jobs j JOIN bookings b ON b.id = j.booking_id \
+      WHERE j.kind = 'payment.capture' AND j.status = 'done' AND NOT j.settled \
+      AND j.finished_at > $4 AND b.payment_intent_id IS NOT NULL \
+      ORDER BY j.finished_at LIMIT 1) IS NOT NULL AS captures, \
+     (SELECT 1 FROM bookings WHERE payout_due AND check_in <= $5 \
+      ORDER BY check_in LIMIT 1) IS NOT NULL AS payouts, \
+     (SELECT 1 FROM bookings WHERE status = 'confirmed' AND NOT reminded \
+      AND check_in = $6 LIMIT 1) IS NOT NULL AS reminders";
 
 /// Unpaid holds and unanswered requests due: one index-ordered walk per
 /// status (bookings_expiring_idx, bookings_request_expiring_idx); `status
@@ -110,6 +142,11 @@ pub fn all(skip_locked: &str) -> Vec<PeriodicQuery> {
     use Param::{Limit, Now, Text, Today};
     let mut all = vec![
         PeriodicQuery {
+            name: "due_work",
+            sql: DUE_WORK.into(),
+            params: &[Now, Now, Today, Now, Today, Today],
+        },
+        PeriodicQuery {
             name: "due_holds",
             sql: DUE_HOLDS.into(),
             params: &[Now, Limit],
@@ -178,11 +215,16 @@ pub fn all(skip_locked: &str) -> Vec<PeriodicQuery> {
 }
 
 /// A lease that lapsed with no attempts left: its worker died on the last
-/// attempt (jobs_due_idx). The index's own `status IN (…)` is spelled out:
-/// SQLite uses a partial index only when the query repeats its condition,
-/// and does not infer it from `status = 'running'` (it scanned every job,
-/// finished ones included, on each poll).
-pub const JOBS_LAPSED: &str = "UPDATE jobs SET status = 'dead', finished_at = $1, worker = NULL, \
+/// attempt (jobs_due_idx). Such a job is `dead`, but for a periodic pass
+/// (`every:` keys, one attempt): the next period does its work, so it ends
+/// `done` with the reason, and `innkeep jobs dead` never fills with passes
+/// of a process that was stopped mid-pass. The index's own `status IN
+/// (…)` is spelled out: SQLite uses a partial index only when the query
+/// repeats its condition, and does not infer it from `status = 'running'`
+/// (it scanned every job, finished ones included, on each poll).
+pub const JOBS_LAPSED: &str = "UPDATE jobs \
+     SET status = CASE WHEN key LIKE 'every:%' THEN 'done' ELSE 'dead' END, \
+     finished_at = $1, worker = NULL, \
      last_error = COALESCE(last_error || '; ', '') || 'the worker stopped during the last attempt' \
      WHERE status IN ('queued', 'running') AND status = 'running' AND run_at <= $1 \
      AND attempts >= max_attempts";

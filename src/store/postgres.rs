@@ -14,7 +14,7 @@ use uuid::Uuid;
 use chrono::{DateTime, NaiveDate, Utc};
 use innkeep_actors::domain::Booking;
 
-use crate::properties::BBox;
+use crate::domain::properties::BBox;
 
 use super::bookings_sql::impl_booking_store;
 use super::calendar_sql::{Lone, impl_calendar_store};
@@ -142,6 +142,8 @@ column_arrays! {
 
 pub struct PgStore {
     pool: PgPool,
+    /// The periodic reads' own connections (`PgStore::periodic`).
+    periodic: PgPool,
     /// Tags our own NOTIFYs so we do not reload on our own writes.
     instance: Uuid,
     /// Properties changed by committed transactions, for [`notifier`].
@@ -150,6 +152,8 @@ pub struct PgStore {
 
 /// How long a request waits for a connection before it is answered 503.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_millis(1500);
+/// Connections of the periodic reads' pool.
+const PERIODIC_CONNECTIONS: u32 = 2;
 /// The longest any statement may run.
 const STATEMENT_TIMEOUT_MS: u64 = 5_000;
 /// A pooled connection idle this long is pinged before it is handed out.
@@ -235,11 +239,18 @@ impl PgStore {
     }
 
     pub async fn connect(url: &str, connections: u32) -> anyhow::Result<Self> {
-        let options = PgConnectOptions::from_str(url)
-            .context("parsing DATABASE_URL")?
-            // No statement may hold a connection (and a request) for long:
-            // one that does is cancelled and answered 503.
+        let parsed = PgConnectOptions::from_str(url).context("parsing DATABASE_URL")?;
+        // No statement may hold a connection (and a request) for long:
+        // one that does is cancelled and answered 503.
+        let options = parsed
+            .clone()
             .options([("statement_timeout", STATEMENT_TIMEOUT_MS.to_string())]);
+        // A pass at a time per kind: two connections are plenty, and made
+        // when first used.
+        let periodic = PgPoolOptions::new()
+            .max_connections(PERIODIC_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_lazy_with(parsed.options(super::periodic_sql::PG_PERIODIC_SETTINGS));
         let pool = PgPoolOptions::new()
             .max_connections(connections.max(1))
             // sqlx pings every connection it hands out by default: a round
@@ -270,6 +281,7 @@ impl PgStore {
         tokio::spawn(notifier(pool.clone(), instance, receiver));
         Ok(Self {
             pool,
+            periodic,
             instance,
             changes,
         })
@@ -299,15 +311,12 @@ impl PgStore {
             .await
     }
 
-    /// A read of the periodic work: read only, with the settings of
-    /// `periodic_sql::PG_PERIODIC_SETTINGS` (a statement timeout of its
-    /// own rather than the request path's 5 s; index scans).
-    async fn begin_periodic(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-        let mut tx = self.pool.begin_with("BEGIN READ ONLY").await?;
-        for setting in super::periodic_sql::PG_PERIODIC_SETTINGS {
-            sqlx::query(setting).execute(&mut *tx).await?;
-        }
-        Ok(tx)
+    /// The pool of the periodic reads: its connections run with
+    /// `periodic_sql::PG_PERIODIC_SETTINGS` (a statement timeout of their
+    /// own rather than the request path's 5 s; read only; index scans), so
+    /// each read is one statement.
+    fn periodic(&self) -> &PgPool {
+        &self.periodic
     }
 
     /// Tells other processes, soon after commit, that this property changed.

@@ -211,15 +211,19 @@ async fn a_lapsed_lease_is_taken_over_and_the_late_finish_is_ignored(app: TestAp
         NewJob::new("test.counted", "lease:last", Value::Null)
             .at(now)
             .max_attempts(1),
+        // A periodic pass (one attempt) whose process was stopped mid-pass.
+        NewJob::new("test.counted", "every:test.counted:1", Value::Null)
+            .at(now)
+            .max_attempts(1),
     ];
-    assert_eq!(store.enqueue_many(&jobs, now).await.ok(), Some(2));
+    assert_eq!(store.enqueue_many(&jobs, now).await.ok(), Some(3));
     // Worker "a" claims both for a second and never finishes (it died).
     let lapse = now + chrono::Duration::seconds(1);
     let taken = store
         .claim_jobs("a", now, lapse, 10)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(taken.len(), 2);
+    assert_eq!(taken.len(), 3);
     // Nobody else may take them while the lease holds.
     let meanwhile = store
         .claim_jobs("b", now, lapse, 10)
@@ -229,6 +233,7 @@ async fn a_lapsed_lease_is_taken_over_and_the_late_finish_is_ignored(app: TestAp
     // Once it lapsed, "b" takes the one with attempts left; the other had
     // none, so it is dead, with the reason.
     let later = lapse + chrono::Duration::milliseconds(1);
+    assert_eq!(store.reap_lapsed(later).await.ok(), Some(2));
     let resumed = store
         .claim_jobs("b", later, later + chrono::Duration::seconds(60), 10)
         .await
@@ -247,6 +252,15 @@ async fn a_lapsed_lease_is_taken_over_and_the_late_finish_is_ignored(app: TestAp
             .contains("worker stopped"),
         "{last:?}"
     );
+    // The pass is not dead: the next period does its work.
+    let pass = job_by_key(&store, "every:test.counted:1").await;
+    assert_eq!(pass.status, JobStatus::Done, "{pass:?}");
+    assert!(
+        pass.last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("worker stopped")),
+        "{pass:?}"
+    );
     // "a" comes back and reports: too late, it holds nothing.
     let ids: Vec<_> = taken.iter().map(|j| j.id).collect();
     assert_eq!(store.complete_jobs("a", &ids, later).await.ok(), Some(0));
@@ -258,10 +272,14 @@ async fn a_lapsed_lease_is_taken_over_and_the_late_finish_is_ignored(app: TestAp
     assert_eq!(store.complete_jobs("b", &ids, later).await.ok(), Some(1));
     let done = job_by_key(&store, "lease:resumed").await;
     assert_eq!((done.status, done.worker), (JobStatus::Done, None));
-    // And this server, started with --no-workers, scheduled nothing.
+    // And this server, started with --no-workers, scheduled nothing (the
+    // one periodic key is the test's own).
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM jobs WHERE key LIKE 'every:%'")
-            .await,
+        app.count(
+            "SELECT COUNT(*) FROM jobs WHERE key LIKE 'every:%' \
+             AND key <> 'every:test.counted:1'"
+        )
+        .await,
         0
     );
 }
@@ -519,9 +537,13 @@ async fn payment_jobs_move_into_the_queue_on_upgrade(backend: Backend) {
     assert_eq!(payout.payload.0, json!({"amount": 6_000}));
     // Not before its lease lapses; then a worker claims it.
     let claim = |at| store.claim_jobs("upgraded", at, at + Span::minutes(1), 10);
-    let early = claim(now + Span::minutes(59)).await.unwrap_or_default();
+    let early = claim(now + Span::minutes(59))
+        .await
+        .unwrap_or_else(|e| panic!("claiming: {e}"));
     assert!(early.is_empty(), "{early:?}");
-    let claimed = claim(now + Span::minutes(61)).await.unwrap_or_default();
+    let claimed = claim(now + Span::minutes(61))
+        .await
+        .unwrap_or_else(|e| panic!("claiming: {e}"));
     assert_eq!(
         claimed.iter().map(|j| j.id).collect::<Vec<_>>(),
         [payout.id]
