@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use innkeep::jobs::NewJob;
-use innkeep::jobs::handlers::{NOOP, Noop};
 use innkeep::jobs::worker::{Handlers, Worker, WorkerSettings};
 use innkeep::store::{self, Store, StoreConfig};
+use innkeep::workers::{NOOP, Noop};
 use sqlx::Connection;
 
 const JOBS: u64 = 5_000;

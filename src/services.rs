@@ -3,13 +3,11 @@
 //! clock). REST handlers, GraphQL resolvers and the background sweep all
 //! call these; none of them reaches a store or an actor directly.
 
-use std::path::PathBuf;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix::{Actor, Addr};
-use anyhow::{Context, bail};
+
 use innkeep_actors::calendar::{CommitStats, SharedCommits};
 use innkeep_actors::ports::PaymentGateway;
 use innkeep_actors::{CalendarRegistry, Clock, DevClock, PaymentsActor, SystemClock};
@@ -28,9 +26,7 @@ use crate::config::Config;
 use crate::idempotency::Idempotency;
 use crate::imports::ImportService;
 use crate::imports::fetch::Reach;
-use crate::jobs;
 use crate::jobs::Periodic;
-use crate::jobs::handlers::JobDeps;
 use crate::jobs::worker::{Handlers, Worker, WorkerSettings};
 use crate::memory;
 use crate::notifications::NotificationService;
@@ -44,6 +40,7 @@ use crate::properties::PropertyService;
 use crate::reviews::ReviewService;
 use crate::store::Store;
 use crate::users::service::UserService;
+use crate::workers::JobDeps;
 
 /// What only `INNKEEP_DEV=1` mounts.
 pub struct DevControls {
@@ -171,7 +168,13 @@ impl Services {
             PaymentsActor::new(store.clone(), gateway.clone(), clock.clone()).start();
         let outbox = Outbox::new(actor, store.clone(), clock.clone(), payments);
         let ledger = Ledger::new(store.clone(), clock.clone());
-        let tokens = TokenService::new(jwt_secret(config)?.as_bytes());
+        let tokens = TokenService::new(
+            crate::auth::tokens::secret_for(
+                config.jwt_secret.as_deref(),
+                &config.store.database_url,
+            )?
+            .as_bytes(),
+        );
         let limiter = Arc::new(Limiter::new(cache.clone()));
         let passwords = Arc::new(Passwords::start(
             config.password_threads.unwrap_or(2 * threads),
@@ -222,7 +225,7 @@ impl Services {
         let email = mailer.is_some();
         let workers = (!config.no_workers).then(|| {
             (
-                jobs::handlers::handlers(JobDeps {
+                crate::workers::handlers(JobDeps {
                     sweeper: sweeper.clone(),
                     payment_jobs: store.clone(),
                     gateway,
@@ -230,7 +233,7 @@ impl Services {
                     mailer,
                     imports: imports.clone(),
                 }),
-                jobs::handlers::periodic(email),
+                crate::workers::periodic(email),
                 WorkerSettings {
                     lease: Duration::from_secs(config.job_lease_secs.max(1)),
                     ..WorkerSettings::default()
@@ -290,7 +293,8 @@ impl Services {
         self.store
             .watch_calendars(Arc::new(move |property_id: Uuid| {
                 calendars.invalidate(property_id);
-                properties.changed_elsewhere(property_id);
+                // Dropped in the background; the generation is bumped now.
+                drop(properties.changed_elsewhere(property_id));
             }))
             .await?;
         let mut tasks = vec![self.release_memory_when_quiet()];
@@ -422,64 +426,4 @@ impl Services {
             payments: self.payments,
         })
     }
-}
-
-/// `JWT_SECRET`, or for SQLite a secret generated once and kept beside the
-/// database file (so tokens survive restarts); PostgreSQL deployments must
-/// set it, since several processes have to share it.
-fn jwt_secret(config: &Config) -> anyhow::Result<String> {
-    if let Some(secret) = &config.jwt_secret {
-        if secret.len() < 32 {
-            bail!("JWT_SECRET must be at least 32 characters");
-        }
-        return Ok(secret.clone());
-    }
-    if config.is_postgres() {
-        bail!("JWT_SECRET is required with PostgreSQL (at least 32 random characters)");
-    }
-    let options = sqlx::sqlite::SqliteConnectOptions::from_str(&config.store.database_url)?;
-    let db_file = options.get_filename();
-    if db_file.as_os_str() == ":memory:" {
-        return Ok(crate::auth::tokens::generate_secret());
-    }
-    let mut path = PathBuf::from(db_file);
-    path.set_extension("jwt-secret");
-    if let Ok(existing) = std::fs::read_to_string(&path) {
-        let existing = existing.trim().to_owned();
-        if existing.len() >= 32 {
-            narrow_to_owner(&path)?;
-            return Ok(existing);
-        }
-    }
-    let secret = crate::auth::tokens::generate_secret();
-    write_private(&path, &secret).with_context(|| format!("writing {}", path.display()))?;
-    tracing::info!(path = %path.display(), "generated a JWT secret for this SQLite database");
-    Ok(secret)
-}
-
-/// A secret file others can read is narrowed to its owner (and said so:
-/// whoever could read it may have the secret).
-fn narrow_to_owner(path: &std::path::Path) -> anyhow::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path)?.permissions().mode();
-        if mode & 0o077 != 0 {
-            tracing::warn!(path = %path.display(), mode = format!("{:o}", mode & 0o777), "the JWT secret file was readable by others; narrowed to 0600 (rotate JWT_SECRET if others may have read it)");
-            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-        }
-    }
-    Ok(())
-}
-
-fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options.open(path)?.write_all(contents.as_bytes())
 }

@@ -1,14 +1,16 @@
-//! The handlers of innkeep's own job kinds, and the periodic work.
+//! The handlers of innkeep's own job kinds, and the periodic work: part
+//! of the composition root (beside `services.rs`), since it wires the
+//! queue to the features (the sweeper, the mailer, the imports).
 
 use std::sync::Arc;
 
 use innkeep_actors::Clock;
 use innkeep_actors::ports::{PaymentGateway, PaymentJobKind, PaymentJobStore};
 
-use super::worker::{Handlers, JobHandler};
-use super::{Job, JobError, Periodic};
 use crate::bookings::sweep::{SWEEP_EVERY, Sweeper};
 use crate::imports::ImportService;
+use crate::jobs::worker::{Handlers, JobHandler};
+use crate::jobs::{Job, JobError, Periodic};
 use crate::notifications::email::{EMAIL, EMAIL_EVERY, Mailer};
 
 /// Does nothing, or waits `payload.ms` (at most 10 s) to stand for work:

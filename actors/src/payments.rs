@@ -19,11 +19,11 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::clock::Clock;
-use crate::domain::PaymentStatus;
+use crate::domain::{Money, PaymentStatus};
 use crate::ledger;
 use crate::ports::{
-    CreateIntent, GatewayError, JobEffects, JobOutcome, PaymentGateway, PaymentIntent, PaymentJob,
-    PaymentJobKind, PaymentJobStore, PortError,
+    CreateIntent, GatewayError, JobEffects, JobOutcome, Notice, PaymentGateway, PaymentIntent,
+    PaymentJob, PaymentJobKind, PaymentJobStore, PortError,
 };
 
 /// How long a leased job is left alone before another attempt may take it.
@@ -100,16 +100,50 @@ pub fn effects(job: &PaymentJob) -> JobEffects {
             } else {
                 PaymentStatus::PartiallyRefunded
             }),
+            notice: Some(sent_notice(job)),
         },
         PaymentJobKind::CancelIntent => JobEffects {
-            posting: None,
             payment_status: Some(PaymentStatus::Canceled),
+            ..JobEffects::default()
         },
         PaymentJobKind::Payout => JobEffects {
             posting: ledger::payout(job.parties(), job.amount),
-            payment_status: None,
+            notice: Some(sent_notice(job)),
+            ..JobEffects::default()
         },
         PaymentJobKind::Capture => JobEffects::default(),
+    }
+}
+
+/// The notification kind of a refund that left for the guest's card.
+pub const REFUND_SENT: &str = "refund_sent";
+/// The notification kind of a payout that left for the host's account.
+pub const PAYOUT_SENT: &str = "payout_sent";
+
+/// What a refund or a payout that went through tells its guest or host.
+fn sent_notice(job: &PaymentJob) -> Notice {
+    let amount = Money::new(job.amount, job.currency).human();
+    let (user_id, kind, title, body) = if job.kind == PaymentJobKind::Refund {
+        (
+            job.guest_id,
+            REFUND_SENT,
+            "Refund sent",
+            format!("{amount} is on its way back to your card; banks take 5-10 days to show it."),
+        )
+    } else {
+        (
+            job.host_id,
+            PAYOUT_SENT,
+            "Payout sent",
+            format!("{amount} for a stay at your place is on its way to your account."),
+        )
+    };
+    Notice {
+        user_id,
+        kind,
+        booking_id: Some(job.booking_id),
+        title: title.into(),
+        body,
     }
 }
 

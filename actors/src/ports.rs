@@ -370,6 +370,8 @@ impl PaymentJob {
 pub struct JobEffects {
     pub posting: Option<Posting>,
     pub payment_status: Option<PaymentStatus>,
+    /// Who is told (a refund sent, a payout sent).
+    pub notice: Option<Notice>,
 }
 
 /// What became of one attempt.

@@ -99,6 +99,46 @@ pub fn generate_secret() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// `JWT_SECRET`, or for SQLite a secret generated once and kept beside the
+/// database file, readable by its owner only (so tokens survive
+/// restarts); PostgreSQL deployments must set it, since several processes
+/// have to share it.
+pub fn secret_for(jwt_secret: Option<&str>, database_url: &str) -> anyhow::Result<String> {
+    use anyhow::{Context, bail};
+    if let Some(secret) = jwt_secret {
+        if secret.len() < 32 {
+            bail!("JWT_SECRET must be at least 32 characters");
+        }
+        return Ok(secret.to_owned());
+    }
+    if crate::store::is_postgres(database_url) {
+        bail!("JWT_SECRET is required with PostgreSQL (at least 32 random characters)");
+    }
+    let options =
+        <sqlx::sqlite::SqliteConnectOptions as std::str::FromStr>::from_str(database_url)?;
+    let db_file = options.get_filename();
+    if db_file.as_os_str() == ":memory:" {
+        return Ok(generate_secret());
+    }
+    let path = std::path::PathBuf::from(db_file).with_extension("jwt-secret");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let existing = existing.trim().to_owned();
+        if existing.len() >= 32 {
+            if crate::files::narrow_to_owner(&path)? {
+                tracing::warn!(path = %path.display(), "the JWT secret file was readable by others; narrowed to 0600 (rotate JWT_SECRET if others may have read it)");
+            }
+            return Ok(existing);
+        }
+        // Too short to be ours: replaced.
+        std::fs::remove_file(&path).with_context(|| format!("replacing {}", path.display()))?;
+    }
+    let secret = generate_secret();
+    crate::files::create_new_private(&path, secret.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))?;
+    tracing::info!(path = %path.display(), "generated a JWT secret for this SQLite database");
+    Ok(secret)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

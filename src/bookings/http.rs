@@ -10,8 +10,8 @@ use super::{BookingPage, BookingView, CreateBooking};
 use crate::error::{AppError, Validator};
 use crate::http::extract::{ApiJson, ApiQuery, AuthUser};
 use crate::http::idempotent;
+use crate::http::page::page_size;
 use crate::idempotency::Stored;
-use crate::properties::search::page_size;
 use crate::services::Services;
 use crate::store::BookingQuery;
 

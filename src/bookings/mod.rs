@@ -4,6 +4,7 @@
 //! moves time-driven states (`sweep`).
 
 pub mod events;
+mod holds;
 pub mod http;
 pub mod service;
 pub mod sweep;

@@ -8,7 +8,7 @@ use std::time::Duration as StdDuration;
 
 use chrono::Duration;
 use innkeep_actors::domain::{
-    Booking, BookingStatus, Canceller, DateRange, PaymentStatus, StayDates, refund_amount,
+    Booking, BookingStatus, Canceller, PaymentStatus, StayDates, refund_amount,
 };
 use innkeep_actors::ledger;
 use innkeep_actors::ports::{
@@ -19,6 +19,7 @@ use innkeep_actors::{CalendarRegistry, Clock};
 use uuid::Uuid;
 
 use super::CreateBooking;
+use super::holds::{GuestHolds, refuse_taken};
 use crate::auth::limits::{Limit, Limiter};
 use crate::error::{AppError, AppResult};
 use crate::payments::ledger::Ledger;
@@ -42,23 +43,6 @@ pub struct BookingService {
     /// One guest's new holds are decided one at a time (count, then hold),
     /// so concurrent requests cannot all slip under the cap.
     hold_locks: moka::sync::Cache<Uuid, Arc<GuestHolds>>,
-}
-
-/// How long a guest's pending-hold count read from the store is trusted
-/// (counted up by the holds made here meanwhile): what another process
-/// changed is seen within this.
-const HOLD_COUNT_FRESH: StdDuration = StdDuration::from_secs(1);
-
-/// A guest's pending holds as this process knows them, so a booking does
-/// not read the store to count them: read at most once a second, counted
-/// up by each hold made here, read again once one of the guest's bookings
-/// changes here (a hold paid, cancelled or lapsed frees a place at once).
-#[derive(Default)]
-struct GuestHolds {
-    /// The count and when it was read; held while a hold is decided.
-    known: tokio::sync::Mutex<Option<(i64, std::time::Instant)>>,
-    /// Set when one of the guest's bookings changed: read the count again.
-    stale: std::sync::atomic::AtomicBool,
 }
 
 /// What the booking service works with.
@@ -186,7 +170,7 @@ impl BookingService {
         {
             OpOutcome::Applied(Some(updated)) => {
                 if let Some(holds) = self.hold_locks.get(&booking.guest_id) {
-                    holds.stale.store(true, std::sync::atomic::Ordering::SeqCst);
+                    holds.changed();
                 }
                 Ok(Some(*updated))
             }
@@ -197,54 +181,6 @@ impl BookingService {
     /// The booking as stored now, or `fallback` if it vanished.
     pub(super) async fn reload(&self, fallback: Booking) -> AppResult<Booking> {
         Ok(self.store.booking(fallback.id).await?.unwrap_or(fallback))
-    }
-
-    /// 409 if any of the dates is taken, as the calendar's published view
-    /// (or, while it loads, the actor) knows them now.
-    async fn refuse_taken(&self, property_id: Uuid, range: DateRange) -> AppResult<()> {
-        if self
-            .calendars
-            .unavailable(property_id, range)
-            .await?
-            .is_empty()
-        {
-            Ok(())
-        } else {
-            Err(AppError::dates_unavailable("those dates are already taken"))
-        }
-    }
-
-    /// The guest's hold count, locked while this attempt decides. Another
-    /// attempt of the guest's may hold it: while waiting, each change of
-    /// the property's calendar has the dates looked up again, and once
-    /// they are taken this one is refused at once. A thousand attempts of
-    /// one guest on free dates otherwise each took the lock in turn to be
-    /// refused, one after another (a convoy: p99 over a second at 1,000
-    /// connections, `loadtests/README.md`, seventh sitting).
-    async fn decide_holds<'a>(
-        &self,
-        holds: &'a GuestHolds,
-        property_id: Uuid,
-        range: DateRange,
-    ) -> AppResult<tokio::sync::MutexGuard<'a, Option<(i64, std::time::Instant)>>> {
-        if let Ok(known) = holds.known.try_lock() {
-            return Ok(known);
-        }
-        let mut changes = self.calendars.subscribe(property_id);
-        let lock = holds.known.lock();
-        tokio::pin!(lock);
-        loop {
-            tokio::select! {
-                known = &mut lock => return Ok(known),
-                changed = changes.changed() => {
-                    if changed.is_err() {
-                        // No more notices: wait for the lock alone.
-                        return Ok(lock.await);
-                    }
-                    self.refuse_taken(property_id, range).await?;
-                }
-            }
-        }
     }
 
     /// Holds the dates and creates the payment intent.
@@ -259,22 +195,21 @@ impl BookingService {
         // limit is counted or the store asked: a refusal costs nothing
         // worth limiting (the calendar's published view answers; while it
         // loads, the actor does).
-        self.refuse_taken(property.id, stay.range()).await?;
+        refuse_taken(&self.calendars, property.id, stay.range()).await?;
         let per_minute = Limit::new(self.limits.per_minute, StdDuration::from_secs(60));
         self.limiter
             .check(&format!("bookings:user:{guest_id}"), per_minute)
             .await?;
         let holds = self.hold_locks.get_with(guest_id, Default::default);
-        let mut known = self.decide_holds(&holds, property.id, stay.range()).await?;
-        let stale = holds.stale.swap(false, std::sync::atomic::Ordering::SeqCst);
-        let held = match *known {
-            Some((count, read_at)) if !stale && read_at.elapsed() < HOLD_COUNT_FRESH => count,
-            _ => {
-                let count = self.store.pending_holds(guest_id).await?;
-                *known = Some((count, std::time::Instant::now()));
-                count
-            }
-        };
+        let (mut known, held) = holds
+            .held_by(
+                &*self.store,
+                &self.calendars,
+                guest_id,
+                property.id,
+                stay.range(),
+            )
+            .await?;
         if held >= i64::from(self.limits.max_holds) {
             return Err(AppError::TooManyHolds {
                 max: self.limits.max_holds,

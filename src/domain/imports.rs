@@ -1,22 +1,10 @@
-//! Calendar imports: a host's calendars on other sites (iCal feeds), kept
-//! in sync as blocks, so a night sold elsewhere is not sold here too. Each
-//! sync replaces the import's blocks with the feed's events (an event gone
-//! from the feed frees its nights); an event over an active booking or
-//! another block is reported in `conflicts` and never cancels anything.
-
-pub mod feed;
-pub mod fetch;
-pub mod http;
-pub mod ical;
-pub mod service;
+//! A calendar import (an external iCal feed a host subscribes a listing
+//! to) as stored, and the span of nights a feed blocks.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
-
-pub use feed::{Feed, parse_feed};
-pub use service::ImportService;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Span {

@@ -21,9 +21,6 @@
 //! about the machine, while what a job decides (which holds lapsed) reads
 //! the service clock, which tests and the dev endpoints move.
 
-pub mod handlers;
-pub mod worker;
-
 use std::fmt;
 use std::time::Duration;
 

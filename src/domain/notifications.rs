@@ -1,20 +1,12 @@
-//! Notifications: what a booking's change tells its guest and host, written
-//! in the change's own transaction (`on_transition`, attached to every
-//! transition by `BookingService::transition`), and read in-app:
-//! `GET /users/me/notifications` and `POST /users/me/notifications/read`.
-
-pub mod email;
-pub mod http;
-pub mod service;
+//! A notification as stored and shown, and what each booking change
+//! tells its guest and host (`on_transition`, `checkin_reminder`).
 
 use chrono::{DateTime, Utc};
 use innkeep_actors::domain::{Booking, BookingStatus, Currency};
-use innkeep_actors::ports::{Notice, PaymentJob, PaymentJobKind, Transition};
+use innkeep_actors::ports::{Notice, Transition};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
-
-pub use service::NotificationService;
 
 pub const BOOKING_REQUESTED: &str = "booking_requested";
 pub const BOOKING_CONFIRMED: &str = "booking_confirmed";
@@ -23,8 +15,7 @@ pub const BOOKING_CANCELLED: &str = "booking_cancelled";
 pub const BOOKING_EXPIRED: &str = "booking_expired";
 pub const PAYMENT_FAILED: &str = "payment_failed";
 pub const REVIEW_REQUEST: &str = "review_request";
-pub const REFUND_SENT: &str = "refund_sent";
-pub const PAYOUT_SENT: &str = "payout_sent";
+pub use innkeep_actors::payments::{PAYOUT_SENT, REFUND_SENT};
 pub const CHECKIN_REMINDER: &str = "checkin_reminder";
 
 /// A notification as stored.
@@ -90,32 +81,9 @@ pub enum ReadWhich {
     All,
 }
 
-/// An amount for people: `1,234.50 EUR` (no decimals for currencies that
-/// have none).
+/// An amount as people write it (`Money::human`).
 fn human(amount: i64, currency: Currency) -> String {
-    const ZERO_DECIMAL: [&str; 16] = [
-        "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV",
-        "XAF", "XOF", "XPF",
-    ];
-    let code = currency.to_string();
-    let (units, cents) = if ZERO_DECIMAL.contains(&code.as_str()) {
-        (amount, None)
-    } else {
-        (amount / 100, Some(amount.rem_euclid(100)))
-    };
-    let digits = units.unsigned_abs().to_string();
-    let mut grouped = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    let sign = if amount < 0 { "-" } else { "" };
-    match cents {
-        Some(c) => format!("{sign}{grouped}.{c:02} {code}"),
-        None => format!("{sign}{grouped} {code}"),
-    }
+    innkeep_actors::domain::money::Money::new(amount, currency).human()
 }
 
 /// What a transition of `booking` (as it was before) tells whom.
@@ -231,34 +199,6 @@ pub fn on_transition(booking: &Booking, t: &Transition) -> Vec<Notice> {
     }
 }
 
-/// What a payment job that went through tells whom: a refund its guest, a
-/// payout its host (written in the transaction that records the job done).
-pub fn on_payment_job(job: &PaymentJob) -> Option<Notice> {
-    let amount = human(job.amount, job.currency);
-    let (user_id, kind, title, body) = match job.kind {
-        PaymentJobKind::Refund => (
-            job.guest_id,
-            REFUND_SENT,
-            "Refund sent",
-            format!("{amount} is on its way back to your card; banks take 5-10 days to show it."),
-        ),
-        PaymentJobKind::Payout => (
-            job.host_id,
-            PAYOUT_SENT,
-            "Payout sent",
-            format!("{amount} for a stay at your place is on its way to your account."),
-        ),
-        PaymentJobKind::Capture | PaymentJobKind::CancelIntent => return None,
-    };
-    Some(Notice {
-        user_id,
-        kind,
-        booking_id: Some(job.booking_id),
-        title: title.into(),
-        body,
-    })
-}
-
 /// The reminder a guest gets the day before check-in.
 pub fn checkin_reminder(booking_id: Uuid, guest_id: Uuid, check_in: chrono::NaiveDate) -> Notice {
     Notice {
@@ -267,20 +207,5 @@ pub fn checkin_reminder(booking_id: Uuid, guest_id: Uuid, check_in: chrono::Naiv
         booking_id: Some(booking_id),
         title: "Your stay starts tomorrow".into(),
         body: format!("Check-in is tomorrow, {check_in}, from 15:00."),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn amounts_read_as_people_write_them() {
-        let eur = Currency::parse("EUR").unwrap_or_else(|e| panic!("{e:?}"));
-        let jpy = Currency::parse("JPY").unwrap_or_else(|e| panic!("{e:?}"));
-        assert_eq!(human(123_450, eur), "1,234.50 EUR");
-        assert_eq!(human(5, eur), "0.05 EUR");
-        assert_eq!(human(100_000_000, eur), "1,000,000.00 EUR");
-        assert_eq!(human(1_500, jpy), "1,500 JPY");
     }
 }

@@ -1,18 +1,10 @@
-//! Properties: the listing a host publishes (`body`), its search
-//! (`search`), its price quote, and its calendar as hosts and guests see it
-//! (`calendar`: blocks, availability, the iCalendar feed).
-
-pub mod body;
-pub mod calendar;
-pub mod http;
-pub mod search;
-pub mod service;
+//! A listing as stored, what a search asks for (`PropertyQuery`, `BBox`,
+//! `Sort`), the grid cells map searches walk, and a stay's price quote.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use innkeep_actors::domain::{CancellationPolicy, Currency, DateRange, Money};
 
 use serde::Serialize;
-pub use service::PropertyService;
 use utoipa::ToSchema;
 use uuid::Uuid;
 

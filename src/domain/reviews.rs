@@ -1,17 +1,9 @@
-//! Reviews: after a completed stay, within 14 days of check-out, the guest
-//! reviews the stay and the host reviews the guest, once each; the host may
-//! answer a guest's review once. A property's `rating_avg` and
-//! `review_count` move in the review's own transaction.
-
-pub mod http;
-pub mod service;
+//! A review as stored and as written, and whom it is about.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
-
-pub use service::ReviewService;
 
 /// What a review is about: the guest's stay (written by the guest) or the
 /// guest (written by the host).

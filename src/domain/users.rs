@@ -1,9 +1,5 @@
-//! Users: the account record, the values an account is made of (`Email`,
-//! `Password`, `Name`, `Bio`, each valid by construction) and the profile
-//! service behind `GET/PATCH /users/me`.
-
-pub mod http;
-pub mod service;
+//! A user account as stored, and the values an account is made of
+//! (`Email`, `Password`, `Name`, `Bio`), each valid by construction.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;

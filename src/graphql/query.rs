@@ -12,8 +12,9 @@ use super::types::{
     PropertyEdge, PropertyNode, Quote, UserNode,
 };
 use crate::error::{AppError, Validator};
+use crate::http::page::page_size;
 use crate::properties::calendar::AvailabilityParams;
-use crate::properties::search::{SearchParams, page_size};
+use crate::properties::search::SearchParams;
 use crate::properties::service::QuoteParams;
 use crate::store::BookingQuery;
 

@@ -10,6 +10,7 @@ pub mod idempotent;
 pub mod metrics;
 pub mod openapi;
 pub mod ops;
+pub mod page;
 pub mod problem;
 pub mod webhooks;
 

@@ -7,7 +7,7 @@ use utoipa::IntoParams;
 use super::{NotificationPage, NotificationView, ReadInput};
 use crate::error::{AppError, Validator};
 use crate::http::extract::{ApiJson, ApiQuery, AuthUser};
-use crate::properties::search::id_page;
+use crate::http::page::id_page;
 use crate::services::Services;
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -10,7 +10,7 @@ use super::service::ReviewsPage;
 use super::{ResponseInput, ReviewInput, ReviewPage, ReviewView};
 use crate::error::{AppError, Validator};
 use crate::http::extract::{ApiJson, ApiQuery, AuthUser};
-use crate::properties::search::id_page;
+use crate::http::page::id_page;
 use crate::services::Services;
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -7,7 +7,7 @@ macro_rules! impl_import_store {
             use chrono::{DateTime, NaiveDate, Utc};
             use uuid::Uuid;
 
-            use $crate::imports::{CalendarImport, Span};
+            use $crate::domain::imports::{CalendarImport, Span};
             use $crate::store::StoreResult;
 
             const IMPORT_COLUMNS: &str =

@@ -9,7 +9,7 @@ macro_rules! impl_notification_store {
             use innkeep_actors::ports::Notice;
             use uuid::Uuid;
 
-            use $crate::notifications::{Notification, ReadWhich};
+            use $crate::domain::notifications::{Notification, ReadWhich};
             use $crate::store::StoreResult;
 
             const NOTIFICATION_COLUMNS: &str =

@@ -22,7 +22,7 @@ macro_rules! impl_payment_job_store {
             use serde_json::Value;
             use uuid::Uuid;
 
-            use $crate::jobs::JobStatus;
+            use $crate::domain::jobs::JobStatus;
             use $crate::store::{PaymentJobRow, StoreResult};
 
             /// The amount a payment job's payload carries.
@@ -168,8 +168,8 @@ macro_rules! impl_payment_job_store {
                                 if let Some(posting) = &effects.posting {
                                     <$store>::insert_posting(&mut tx, posting, finished_at).await.map_err(fail)?;
                                 }
-                                if let Some(notice) = $crate::notifications::on_payment_job(job) {
-                                    <$store>::insert_notice(&mut tx, &notice, finished_at).await.map_err(fail)?;
+                                if let Some(notice) = &effects.notice {
+                                    <$store>::insert_notice(&mut tx, notice, finished_at).await.map_err(fail)?;
                                 }
                                 if let Some(status) = effects.payment_status {
                                     sqlx::query("UPDATE bookings SET payment_status = $2 WHERE id = $1")

@@ -12,7 +12,7 @@ macro_rules! impl_property_store {
 
             use innkeep_actors::domain::DateRange;
 
-            use $crate::properties::{BBox, Property, PropertyQuery, Sort};
+            use $crate::domain::properties::{BBox, Property, PropertyQuery, Sort};
             use $crate::store::columns::{PROPERTY_COLUMNS, RATING_KEY};
             use $crate::store::{StoreError, StoreResult};
 

@@ -10,7 +10,7 @@ macro_rules! impl_review_store {
             use chrono::{DateTime, Utc};
             use uuid::Uuid;
 
-            use $crate::reviews::{About, NewReview, Review};
+            use $crate::domain::reviews::{About, NewReview, Review};
             use $crate::store::columns::is_unique_violation;
             use $crate::store::{StoreError, StoreResult};
 

@@ -13,7 +13,7 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Sqlite, Transaction};
 use uuid::Uuid;
 
-use crate::properties::BBox;
+use crate::domain::properties::BBox;
 
 use super::bookings_sql::impl_booking_store;
 use super::calendar_sql::{HeldWriter, Lone, impl_calendar_store};
@@ -104,29 +104,18 @@ fn keep_private(url: &str, path: &std::path::Path) -> anyhow::Result<()> {
     if in_memory || path.as_os_str().is_empty() {
         return Ok(());
     }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        if !path.exists() {
-            std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(path)
-                .with_context(|| format!("creating {}", path.display()))?;
-        }
-        for suffix in ["", "-wal", "-shm"] {
-            let mut file = path.as_os_str().to_owned();
-            file.push(suffix);
-            let file = std::path::PathBuf::from(file);
-            let Ok(meta) = std::fs::metadata(&file) else {
-                continue;
-            };
-            if meta.permissions().mode() & 0o077 != 0 {
-                tracing::warn!(file = %file.display(), "database file was readable by others; narrowing it to 0600");
-                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
-                    .with_context(|| format!("narrowing {}", file.display()))?;
-            }
+    if !path.exists() {
+        crate::files::create_new_private(path, b"")
+            .with_context(|| format!("creating {}", path.display()))?;
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        let file = std::path::PathBuf::from(file);
+        if crate::files::narrow_to_owner(&file)
+            .with_context(|| format!("narrowing {}", file.display()))?
+        {
+            tracing::warn!(file = %file.display(), "database file was readable by others; narrowed it to 0600");
         }
     }
     Ok(())
@@ -235,11 +224,11 @@ impl SqliteStore {
         self.begin_write().await
     }
 
-    /// A read of the periodic work (`PgStore::begin_periodic`): on a reader,
-    /// never holding the write lock; its queries go through partial
-    /// indexes of what is due.
-    async fn begin_periodic(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
-        self.reader.begin().await
+    /// The periodic reads (`PgStore::periodic`): on a reader, never
+    /// holding the write lock; their queries go through partial indexes of
+    /// what is due.
+    fn periodic(&self) -> &SqlitePool {
+        &self.reader
     }
 
     /// One process owns a SQLite file: nobody else to tell.
@@ -434,17 +423,23 @@ mod tests {
         let done = Arc::new(AtomicU32::new(1));
         // Another writer queues for the pool of one while the committer
         // holds its only connection, and notes how many commits it waited.
+        // It counts from when it queued, so the bound holds however late
+        // it gets there; it tells when it is about to queue.
+        let queued = Arc::new(tokio::sync::Notify::new());
         let waiter = tokio::spawn({
             let pool = store.writer().clone();
             let done = done.clone();
+            let queued = queued.clone();
             async move {
+                let from = done.load(Ordering::SeqCst);
+                queued.notify_one();
                 let conn = pool.acquire().await?;
-                let waited = done.load(Ordering::SeqCst);
+                let waited = done.load(Ordering::SeqCst) - from;
                 drop(conn);
                 anyhow::Ok(waited)
             }
         });
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        queued.notified().await;
         for n in 1..i64::from(COMMITS) {
             commit(n).await?;
             done.fetch_add(1, Ordering::SeqCst);

@@ -10,7 +10,7 @@ macro_rules! impl_user_store {
 
             use $crate::store::columns::{USER_COLUMNS, is_unique_violation};
             use $crate::store::{NewRefreshToken, NewUser, RotateOutcome, StoreError, StoreResult};
-            use $crate::users::{Email, ProfilePatch, User};
+            use $crate::domain::users::{Email, ProfilePatch, User};
 
             #[async_trait::async_trait]
             impl $crate::store::UserStore for $store {

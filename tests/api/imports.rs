@@ -435,7 +435,7 @@ async fn a_nested_feed_fails_on_the_request_and_the_worker_path(app: TestApp) {
         .unwrap_or_else(|e| panic!("{e}"));
     let store = crate::support::store_of(&app).await;
     let job = innkeep::jobs::NewJob::new(
-        innkeep::jobs::handlers::IMPORTS,
+        innkeep::workers::IMPORTS,
         "test:imports:nested",
         Value::Null,
     );

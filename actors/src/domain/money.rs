@@ -129,6 +129,37 @@ impl Money {
     }
 }
 
+impl Money {
+    /// As people write it: "1,234.50 EUR", "1,500 JPY" (currencies
+    /// without minor units have no decimals).
+    pub fn human(self) -> String {
+        const ZERO_DECIMAL: [&str; 16] = [
+            "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND",
+            "VUV", "XAF", "XOF", "XPF",
+        ];
+        let code = self.currency.to_string();
+        let amount = self.amount;
+        let (units, cents) = if ZERO_DECIMAL.contains(&code.as_str()) {
+            (amount, None)
+        } else {
+            (amount / 100, Some(amount.rem_euclid(100)))
+        };
+        let digits = units.unsigned_abs().to_string();
+        let mut grouped = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                grouped.push(',');
+            }
+            grouped.push(c);
+        }
+        let sign = if amount < 0 { "-" } else { "" };
+        match cents {
+            Some(c) => format!("{sign}{grouped}.{c:02} {code}"),
+            None => format!("{sign}{grouped} {code}"),
+        }
+    }
+}
+
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.amount, self.currency)
@@ -150,6 +181,17 @@ pub fn round_half_up_percent(amount: i64, percent: i64) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn amounts_read_as_people_write_them() {
+        let eur = Currency::parse("EUR").unwrap_or_else(|e| panic!("{e:?}"));
+        let jpy = Currency::parse("JPY").unwrap_or_else(|e| panic!("{e:?}"));
+        let human = |amount, currency| Money::new(amount, currency).human();
+        assert_eq!(human(123_450, eur), "1,234.50 EUR");
+        assert_eq!(human(5, eur), "0.05 EUR");
+        assert_eq!(human(100_000_000, eur), "1,000,000.00 EUR");
+        assert_eq!(human(1_500, jpy), "1,500 JPY");
+    }
 
     #[test]
     fn currency_is_normalised_and_checked() {
