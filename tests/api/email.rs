@@ -24,7 +24,7 @@ impl Smtp {
     /// `None` (and the story skipped) without `TEST_AIOSMTPD`.
     async fn start() -> Option<Smtp> {
         let Ok(python) = std::env::var("TEST_AIOSMTPD") else {
-            eprintln!("TEST_AIOSMTPD is not set: skipping the e-mail run of this test");
+            crate::support::skips::skip("TEST_AIOSMTPD", "an e-mail run");
             return None;
         };
         let port = TcpListener::bind("127.0.0.1:0")
@@ -103,6 +103,7 @@ async fn confirmed_booking_is_emailed_once(backend: Backend) {
     };
     let (host, guest, property) = app.listing(json!({"instant_book": true})).await;
     let booking = app.booked(&guest.token, &property, 10..12).await;
+    app.wait_for_a_whole_pass("notifications.email").await;
     assert!(smtp.messages().is_empty(), "a hold is not e-mailed");
     app.dev_intent(&booking, "succeed").await.expect(200);
     let arrived = eventually(100, Duration::from_millis(100), async || {
@@ -111,7 +112,7 @@ async fn confirmed_booking_is_emailed_once(backend: Backend) {
     .await;
     assert!(arrived, "{} messages arrived", smtp.messages().len());
     // More sender rounds (one a second) send nothing again.
-    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    app.wait_for_a_whole_pass("notifications.email").await;
     let messages = smtp.messages();
     assert_eq!(messages.len(), 2, "{messages:#?}");
     let notices = |token: &str| {

@@ -243,7 +243,7 @@ fn sqlite_ledger_balances_whatever_happens() {
 #[test]
 fn postgres_ledger_balances_whatever_happens() {
     if std::env::var_os("TEST_POSTGRES_URL").is_none() {
-        eprintln!("TEST_POSTGRES_URL is not set: skipping the PostgreSQL run of this test");
+        crate::support::skips::skip("TEST_POSTGRES_URL", "the PostgreSQL ledger property");
         return;
     }
     check(Backend::Postgres, 12);

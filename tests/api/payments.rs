@@ -320,7 +320,7 @@ async fn hosts_are_paid_24_hours_after_check_in(app: TestApp) {
     app.set_clock(day_after_check_in(14)).await;
     app.sign_in_again(&mut host).await;
     app.sign_in_again(&mut guest).await;
-    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    app.wait_for_a_whole_pass("bookings.sweep").await;
     assert_eq!(app.balance(&host.token).await["paid_out"], 0);
     assert_eq!(
         app.count("SELECT COUNT(*) FROM jobs WHERE kind = 'payment.payout'")
@@ -338,7 +338,7 @@ async fn hosts_are_paid_24_hours_after_check_in(app: TestApp) {
         paid,
         json!({"currency": "EUR", "pending": 0, "available": 0, "paid_out": 31_745 + 15_872})
     );
-    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    app.wait_for_a_whole_pass("bookings.sweep").await;
     assert_eq!(app.transactions_of("payout").await, 2);
     assert_eq!(
         app.count("SELECT COUNT(*) FROM jobs WHERE kind = 'payment.payout' AND status = 'done'")
@@ -368,7 +368,7 @@ async fn unanswered_requests_expire_after_a_day(app: TestApp) {
     // An hour before the day is up, the host could still answer.
     app.set_clock(paid_at + chrono::Duration::hours(23)).await;
     app.sign_in_again(&mut guest).await;
-    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    app.wait_for_a_whole_pass("bookings.sweep").await;
     assert_eq!(
         app.booking(&guest.token, &request).await["status"],
         "awaiting_host"

@@ -196,8 +196,8 @@ async fn a_refund_stripe_refuses_is_dead_until_an_operator_replays_it(
     assert!(stripe.refunds().is_empty());
     assert_eq!(app.transactions_of("refund_sent").await, 0);
     app.assert_ledger_clean().await;
-    // It stays dead: no worker takes it.
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    // It stays dead: no worker takes it (workers claim between passes).
+    app.wait_for_a_whole_pass("bookings.sweep").await;
     assert!(stripe.refunds().is_empty());
 
     // The operator replays it: the workers send the refund, once.

@@ -447,3 +447,277 @@ impl Handler<Invalidate> for CalendarActor {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use async_trait::async_trait;
+    use chrono::{DateTime, Utc};
+    use tokio::sync::Semaphore;
+
+    use super::*;
+    use crate::clock::SystemClock;
+    use crate::ports::NewBlock;
+
+    /// The store as another process would leave it: ranges that may be
+    /// written behind the actor's back (`write_elsewhere`), commits that
+    /// wait for a permit when `gated`, and a count of them.
+    #[derive(Default)]
+    struct MemoryStore {
+        entries: Mutex<Vec<CalendarEntry>>,
+        commits: AtomicU64,
+        /// When set, each commit takes a permit first.
+        gate: Option<Semaphore>,
+    }
+
+    impl MemoryStore {
+        fn gated() -> Self {
+            Self {
+                gate: Some(Semaphore::new(0)),
+                ..Self::default()
+            }
+        }
+
+        fn write_elsewhere(&self, range: DateRange) {
+            if let Ok(mut entries) = self.entries.lock() {
+                entries.push(CalendarEntry {
+                    id: Uuid::now_v7(),
+                    range,
+                    kind: EntryKind::Block,
+                });
+            }
+        }
+
+        fn commits(&self) -> u64 {
+            self.commits.load(Ordering::SeqCst)
+        }
+    }
+
+    #[async_trait]
+    impl CalendarStore for MemoryStore {
+        async fn load_calendar(&self, _: Uuid) -> Result<Vec<CalendarEntry>, PortError> {
+            self.entries
+                .lock()
+                .map(|e| e.clone())
+                .map_err(|e| PortError::new(e.to_string()))
+        }
+
+        async fn apply_calendar(
+            &self,
+            _: Uuid,
+            ops: &[CalendarOp],
+            _: DateTime<Utc>,
+        ) -> Result<Vec<OpOutcome>, PortError> {
+            if let Some(gate) = &self.gate {
+                gate.acquire()
+                    .await
+                    .map_err(|e| PortError::new(e.to_string()))?
+                    .forget();
+            }
+            self.commits.fetch_add(1, Ordering::SeqCst);
+            let mut entries = self
+                .entries
+                .lock()
+                .map_err(|e| PortError::new(e.to_string()))?;
+            fn insert(
+                entries: &mut Vec<CalendarEntry>,
+                id: Uuid,
+                range: DateRange,
+                kind: EntryKind,
+            ) -> OpOutcome {
+                if entries.iter().any(|e| e.range.overlaps(&range)) {
+                    return OpOutcome::Overlap;
+                }
+                entries.push(CalendarEntry { id, range, kind });
+                OpOutcome::Applied(None)
+            }
+            let entries = &mut *entries;
+            Ok(ops
+                .iter()
+                .map(|op| match op {
+                    CalendarOp::InsertBlock(b) => match DateRange::new(b.start, b.end) {
+                        Some(range) => insert(entries, b.id, range, EntryKind::Block),
+                        None => OpOutcome::NotApplied,
+                    },
+                    CalendarOp::InsertBooking(b, _) => {
+                        insert(entries, b.id, b.range(), EntryKind::Booking)
+                    }
+                    CalendarOp::RemoveBlock { block_id } => {
+                        let before = entries.len();
+                        entries.retain(|e| e.id != *block_id || e.kind != EntryKind::Block);
+                        if entries.len() < before {
+                            OpOutcome::Applied(None)
+                        } else {
+                            OpOutcome::NotApplied
+                        }
+                    }
+                    CalendarOp::Transition(t) => {
+                        if !t.to.holds_dates() {
+                            entries.retain(|e| e.id != t.booking_id);
+                        }
+                        OpOutcome::Applied(None)
+                    }
+                })
+                .collect())
+        }
+    }
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2031, 3, d).unwrap_or_default()
+    }
+
+    fn nights(from: u32, to: u32) -> DateRange {
+        DateRange {
+            start: day(from),
+            end: day(to),
+        }
+    }
+
+    fn block(from: u32, to: u32) -> CalendarOp {
+        CalendarOp::InsertBlock(NewBlock {
+            id: Uuid::now_v7(),
+            property_id: Uuid::nil(),
+            start: day(from),
+            end: day(to),
+            reason: None,
+        })
+    }
+
+    fn start(store: Arc<MemoryStore>) -> Addr<CalendarActor> {
+        CalendarActor::new(
+            Uuid::nil(),
+            store,
+            Arc::new(SystemClock),
+            Box::new(|_| {}),
+            Duration::from_secs(600),
+            Arc::new(CalendarView::default()),
+            Arc::new(ChangeFeed::default()),
+        )
+        .start()
+    }
+
+    async fn apply(actor: &Addr<CalendarActor>, op: CalendarOp) -> OpOutcome {
+        match actor.send(Apply(op)).await {
+            Ok(Ok(outcome)) => outcome,
+            other => panic!("apply: {other:?}"),
+        }
+    }
+
+    async fn unavailable(actor: &Addr<CalendarActor>, window: DateRange) -> Vec<DateRange> {
+        match actor.send(Unavailable { window }).await {
+            Ok(Ok(ranges)) => ranges,
+            other => panic!("unavailable: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_overlap_is_refused_from_memory_without_the_store() {
+        actix::System::new().block_on(async {
+            let store = Arc::new(MemoryStore::default());
+            store.write_elsewhere(nights(10, 15));
+            let actor = start(store.clone());
+            // Touching at either end is free; any shared night is not.
+            for (from, to) in [(12, 14), (9, 11), (14, 16), (1, 28)] {
+                assert_eq!(apply(&actor, block(from, to)).await, OpOutcome::Overlap);
+            }
+            assert_eq!(store.commits(), 0, "an overlap reached the store");
+            assert_eq!(apply(&actor, block(15, 17)).await, OpOutcome::Applied(None));
+            assert_eq!(apply(&actor, block(5, 10)).await, OpOutcome::Applied(None));
+            assert_eq!(store.commits(), 2);
+            assert_eq!(
+                unavailable(&actor, nights(1, 28)).await,
+                [nights(5, 10), nights(10, 15), nights(15, 17)]
+            );
+        });
+    }
+
+    /// While one commit runs, what arrives is checked against memory and
+    /// queued; the queue then goes in one commit. Two requests for the same
+    /// nights at once: one is taken, the other refused.
+    #[test]
+    fn requests_during_a_commit_go_in_the_next_one_and_races_have_one_winner() {
+        actix::System::new().block_on(async {
+            let store = Arc::new(MemoryStore::gated());
+            let actor = start(store.clone());
+            let first = actix::spawn({
+                let actor = actor.clone();
+                async move { apply(&actor, block(1, 2)).await }
+            });
+            let rest: Vec<_> = (0..20u32)
+                .map(|i| {
+                    let actor = actor.clone();
+                    // Days 3..22, and a second request for day 3's night.
+                    let from = if i == 19 { 3 } else { 3 + i };
+                    actix::spawn(async move { apply(&actor, block(from, from + 1)).await })
+                })
+                .collect();
+            // Let every request reach the actor, then let commits through.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if let Some(gate) = &store.gate {
+                gate.add_permits(100);
+            }
+            let first = first.await.unwrap_or(OpOutcome::NotApplied);
+            assert_eq!(first, OpOutcome::Applied(None));
+            let mut outcomes = Vec::new();
+            for r in rest {
+                outcomes.push(r.await.unwrap_or(OpOutcome::NotApplied));
+            }
+            let applied = outcomes
+                .iter()
+                .filter(|o| **o == OpOutcome::Applied(None))
+                .count();
+            let refused = outcomes
+                .iter()
+                .filter(|o| **o == OpOutcome::Overlap)
+                .count();
+            assert_eq!((applied, refused), (19, 1), "{outcomes:?}");
+            // The first alone, then the 19 queued behind it together.
+            assert_eq!(store.commits(), 2);
+        });
+    }
+
+    /// Memory missed a range another process wrote: the store refuses the
+    /// change, the actor answers so and reloads, and from then on refuses
+    /// from memory.
+    #[test]
+    fn a_surprise_from_the_store_reloads_memory() {
+        actix::System::new().block_on(async {
+            let store = Arc::new(MemoryStore::default());
+            let actor = start(store.clone());
+            assert!(unavailable(&actor, nights(1, 28)).await.is_empty());
+            store.write_elsewhere(nights(20, 25));
+            assert_eq!(apply(&actor, block(21, 22)).await, OpOutcome::Overlap);
+            assert_eq!(store.commits(), 1);
+            assert_eq!(unavailable(&actor, nights(1, 28)).await, [nights(20, 25)]);
+            assert_eq!(apply(&actor, block(22, 23)).await, OpOutcome::Overlap);
+            assert_eq!(store.commits(), 1, "memory did not learn of the range");
+        });
+    }
+
+    #[test]
+    fn invalidate_reloads_and_a_booking_is_not_removed_as_a_block() {
+        actix::System::new().block_on(async {
+            let store = Arc::new(MemoryStore::default());
+            let actor = start(store.clone());
+            // Loaded (empty) before the store changes behind its back.
+            assert!(unavailable(&actor, nights(1, 28)).await.is_empty());
+            let booked = Uuid::now_v7();
+            if let Ok(mut entries) = store.entries.lock() {
+                entries.push(CalendarEntry {
+                    id: booked,
+                    range: nights(8, 9),
+                    kind: EntryKind::Booking,
+                });
+            }
+            assert!(unavailable(&actor, nights(1, 28)).await.is_empty());
+            actor.do_send(Invalidate);
+            assert_eq!(unavailable(&actor, nights(1, 28)).await, [nights(8, 9)]);
+            let remove = CalendarOp::RemoveBlock { block_id: booked };
+            assert_eq!(apply(&actor, remove).await, OpOutcome::NotApplied);
+            assert_eq!(store.commits(), 0);
+            assert_eq!(unavailable(&actor, nights(1, 28)).await, [nights(8, 9)]);
+        });
+    }
+}

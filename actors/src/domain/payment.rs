@@ -103,11 +103,30 @@ impl TryFrom<String> for PaymentStatus {
 mod tests {
     use super::*;
 
+    /// The names are Stripe's PaymentIntent statuses (and ours: pending,
+    /// partially_refunded, refunded), as written in the database and in
+    /// the API: spelled out here, not derived from the code under test.
     #[test]
-    fn names_round_trip() {
-        for status in PaymentStatus::ALL {
-            assert_eq!(status.as_str().parse::<PaymentStatus>().ok(), Some(status));
+    fn names_are_the_stored_and_wire_names() {
+        let names = [
+            "pending",
+            "requires_payment_method",
+            "requires_confirmation",
+            "requires_action",
+            "processing",
+            "requires_capture",
+            "succeeded",
+            "canceled",
+            "partially_refunded",
+            "refunded",
+        ];
+        assert_eq!(PaymentStatus::ALL.map(PaymentStatus::as_str), names);
+        for (status, name) in PaymentStatus::ALL.into_iter().zip(names) {
+            assert_eq!(name.parse::<PaymentStatus>().ok(), Some(status));
+            assert_eq!(status.to_string(), name);
         }
-        assert!("paid".parse::<PaymentStatus>().is_err());
+        for unknown in ["paid", "", "Succeeded", "succeeded "] {
+            assert!(unknown.parse::<PaymentStatus>().is_err(), "{unknown:?}");
+        }
     }
 }

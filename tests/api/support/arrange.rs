@@ -491,6 +491,34 @@ impl TestApp {
         balance
     }
 
+    /// How many passes of the periodic `kind` (`bookings.sweep`,
+    /// `notifications.email`) this server has finished, from `/metrics`.
+    pub async fn passes(&self, kind: &str) -> u64 {
+        let metrics = self.get("/metrics", None).await.text;
+        let name = format!("innkeep_periodic_passes_total{{kind=\"{kind}\"}} ");
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&name))
+            .and_then(|v| v.parse::<f64>().ok())
+            .map_or(0, |v| v as u64)
+    }
+
+    /// Waits (up to 30 s, else panics) until two more passes of `kind`
+    /// have finished: at least one of them started after this call, so
+    /// whatever it would have done by now is done. What "nothing happened"
+    /// checks wait for, rather than a fixed sleep a slow machine outruns.
+    pub async fn wait_for_a_whole_pass(&self, kind: &str) {
+        let before = self.passes(kind).await;
+        let passed = eventually(300, Duration::from_millis(100), async || {
+            self.passes(kind).await >= before + 2
+        })
+        .await;
+        assert!(
+            passed,
+            "no whole {kind} pass in 30 s (from {before} passes)"
+        );
+    }
+
     /// `PUT /dev/clock` to `now` as is.
     pub async fn put_clock(&self, now: DateTime<Utc>) -> Response {
         self.send(

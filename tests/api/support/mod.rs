@@ -10,6 +10,7 @@
 
 mod arrange;
 mod graphql;
+pub mod skips;
 mod stripe_events;
 
 pub use arrange::*;
@@ -162,7 +163,7 @@ pub async fn fresh_database(
         }
         Backend::Postgres => {
             let Ok(admin) = std::env::var("TEST_POSTGRES_URL") else {
-                eprintln!("TEST_POSTGRES_URL is not set: skipping the PostgreSQL run of this test");
+                skips::skip("TEST_POSTGRES_URL", "a PostgreSQL run");
                 return None;
             };
             let name = format!("innkeep_t_{}", Uuid::now_v7().simple());
