@@ -13,7 +13,9 @@ use innkeep::jobs::{Job, JobError, JobStatus, NewJob};
 use innkeep::store::{self, Store, StoreConfig};
 use serde_json::{Value, json};
 
-use crate::support::{Backend, TestApp, eventually, fresh_database, printed_jobs, store_of};
+use crate::support::{
+    Backend, TestApp, eventually, fresh_database, periodic_metric, printed_jobs, store_of,
+};
 
 crate::both_stores!(the_server_runs_the_periodic_work_through_the_queue);
 crate::both_stores!(no_workers:
@@ -328,12 +330,7 @@ async fn the_server_runs_the_periodic_work_through_the_queue(app: TestApp) {
     assert!(shown, "{}", app.get("/metrics", None).await.text);
     // So are the sweep's passes, and when one last succeeded.
     let metrics = app.get("/metrics", None).await.text;
-    let value = |name: &str| {
-        metrics
-            .lines()
-            .find_map(|l| l.strip_prefix(&format!("{name}{{kind=\"bookings.sweep\"}} ")))
-            .and_then(|v| v.parse::<f64>().ok())
-    };
+    let value = |name: &str| periodic_metric(&metrics, name, "bookings.sweep");
     assert!(
         value("innkeep_periodic_passes_total").unwrap_or(0.0) >= 2.0,
         "{metrics}"

@@ -85,6 +85,15 @@ pub fn random_stays(
         .collect()
 }
 
+/// The periodic `kind`'s sample of metric `name` in a `/metrics` text.
+pub fn periodic_metric(metrics: &str, name: &str, kind: &str) -> Option<f64> {
+    let prefix = format!("{name}{{kind=\"{kind}\"}} ");
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .and_then(|v| v.parse::<f64>().ok())
+}
+
 /// Checks `done` up to `tries` times, waiting `every` after each miss,
 /// until it holds; says whether it did.
 pub async fn eventually(
@@ -495,12 +504,7 @@ impl TestApp {
     /// `notifications.email`) this server has finished, from `/metrics`.
     pub async fn passes(&self, kind: &str) -> u64 {
         let metrics = self.get("/metrics", None).await.text;
-        let name = format!("innkeep_periodic_passes_total{{kind=\"{kind}\"}} ");
-        metrics
-            .lines()
-            .find_map(|l| l.strip_prefix(&name))
-            .and_then(|v| v.parse::<f64>().ok())
-            .map_or(0, |v| v as u64)
+        periodic_metric(&metrics, "innkeep_periodic_passes_total", kind).map_or(0, |v| v as u64)
     }
 
     /// Waits (up to 30 s, else panics) until two more passes of `kind`
